@@ -1,0 +1,37 @@
+# The two commands a new user needs: `make serve` and `make test`.
+PY := .venv/bin/python
+export HF_HUB_OFFLINE := 1
+
+.PHONY: serve test bootstrap generate check ops token bench lint
+
+bootstrap:
+	@scripts/bootstrap
+
+## Start the server on HOST:PORT (default 127.0.0.1:8081), SQLite under var/, offline engines.
+serve: bootstrap
+	$(PY) -m gateway
+
+## Run the whole test suite (contract drift, layering, behaviour, schemathesis).
+test: bootstrap
+	$(PY) -m tools.generate --check
+	$(PY) -m pytest
+
+## Regenerate generated/ from specs/.
+generate: bootstrap
+	$(PY) -m tools.generate
+
+## Fail if generated/ differs from what specs/ produce.
+check: bootstrap
+	$(PY) -m tools.generate --check
+
+## Implemented/total operations per API.
+ops: bootstrap
+	$(PY) -m tools.ops_report
+
+## Mint a development Virtual Banker JWT: make token TENANT=t USER=u
+token: bootstrap
+	@$(PY) -m gateway.manage token --tenant "$(or $(TENANT),tenant-123)" --user "$(or $(USER),user-456)"
+
+## Throughput baseline: this server vs stock connexion, FastAPI and raw Starlette.
+bench: bootstrap
+	$(PY) -m bench.run

@@ -1,0 +1,1 @@
+"""Adapters: storage, speech providers, telephony and realtime media. Adapters never know HTTP."""

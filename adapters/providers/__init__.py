@@ -1,0 +1,1 @@
+"""Speech and language provider adapters (TTS, ASR, LLM). Handlers see only these interfaces."""

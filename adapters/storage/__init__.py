@@ -1,0 +1,1 @@
+"""Storage adapter: sqlmodel over SQLite (WAL, default) or PostgreSQL (``DATABASE_URL``), Alembic migrations."""

@@ -1,0 +1,94 @@
+"""Engine, connection policy and migrations.
+
+SQLite runs in WAL mode with ``synchronous=FULL`` so that a write acknowledged to a
+client survives a process or power crash; PostgreSQL is selected by giving
+``DATABASE_URL`` a ``postgresql+psycopg://`` URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import TypeVar
+
+import anyio
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session, create_engine
+
+T = TypeVar("T")
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+class Database:
+    """One engine per process; blocking work runs in worker threads via :meth:`run`."""
+
+    def __init__(self, url: str) -> None:
+        parsed = make_url(url)
+        self.url = url
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        kwargs: dict = {"pool_pre_ping": True}
+        if self.is_sqlite:
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"check_same_thread": False}
+        self.engine: Engine = create_engine(url, **kwargs)
+        if self.is_sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision (idempotent)."""
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def session(self) -> Session:
+        """A new ORM session (commit explicitly)."""
+        return Session(self.engine, expire_on_commit=False)
+
+    async def run(self, fn: Callable[..., T], *args, **kwargs) -> T:
+        """Run ``fn(session, *args, **kwargs)`` in a worker thread inside one transaction.
+
+        The transaction commits when ``fn`` returns and rolls back if it raises.
+        """
+
+        def work() -> T:
+            with self.session() as session:
+                result = fn(session, *args, **kwargs)
+                session.commit()
+                return result
+
+        return await anyio.to_thread.run_sync(partial(work))
+
+    def ping(self) -> bool:
+        """True when the database answers ``SELECT 1``."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            return True
+        except Exception:  # noqa: BLE001 - any driver failure means "not reachable"
+            return False
+
+    def journal_mode(self) -> str | None:
+        """SQLite's journal mode (``wal`` expected); None on other databases."""
+        if not self.is_sqlite:
+            return None
+        with self.engine.connect() as connection:
+            return connection.execute(text("PRAGMA journal_mode")).scalar()
+
+    def dispose(self) -> None:
+        self.engine.dispose()

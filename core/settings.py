@@ -1,0 +1,56 @@
+"""Settings from environment variables (pydantic-settings). Every field is documented in README.md."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_secret_file(name: str) -> str:
+    """Read, or create once, a random secret persisted under ``var/`` so restarts keep it."""
+    path = ROOT / "var" / "secrets" / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+class Settings(BaseSettings):
+    """Process-wide configuration. Environment variable names are the upper-cased field names."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Interface the server binds to.")
+    port: int = Field(8081, description="TCP port the server listens on.")
+    database_url: str = Field(
+        f"sqlite:///{ROOT / 'var' / 'gateway.db'}",
+        description="SQLAlchemy URL. SQLite (WAL mode) by default; postgresql+psycopg://… for PostgreSQL.",
+    )
+    validate_responses: bool = Field(False, description="Validate every response against the contract (on in tests).")
+    max_body_bytes: int = Field(32 * 1024 * 1024, description="Largest accepted request body, in bytes.")
+    log_level: str = Field("info", description="uvicorn log level.")
+
+    virtual_banker_jwt_secret: str = Field(
+        default_factory=lambda: _default_secret_file("virtual_banker_jwt_secret"),
+        description="HS256 secret for Virtual Banker JWTs (generated under var/secrets/ when unset).",
+    )
+    vb_default_rate_limit_per_minute: int = Field(
+        10, description="Virtual Banker requests per minute per tenant+user unless the tenant's policy says otherwise."
+    )
+    vb_session_duration_minutes: int = Field(
+        30, description="Default Virtual Banker session lifetime (tenant policy max_session_duration_minutes)."
+    )
+    redis_url: str | None = Field(None, description="Optional Redis URL for shared rate-limit counters.")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,94 @@
+"""ASGI middleware that rejects malformed request bodies before validation sees them.
+
+Stock connexion answers 500 for a JSON body that is not valid UTF-8. This guard runs
+after routing and security and before request validation: it enforces
+``MAX_BODY_BYTES`` (413), and for JSON media types checks that the body is UTF-8 and
+parses (400). The buffered body is then replayed to the rest of the stack.
+"""
+
+from __future__ import annotations
+
+import json
+
+from connexion.exceptions import BadRequestProblem, ProblemException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class PayloadTooLarge(ProblemException):
+    """413: the request body is larger than the configured limit."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(status=413, title="Payload Too Large", detail=f"Request body exceeds {limit} bytes")
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+class BodyGuardMiddleware:
+    """Buffers, size-checks and (for JSON) decodes the request body once."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int = 32 * 1024 * 1024) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        declared = headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
+            raise PayloadTooLarge(self.max_body_bytes)
+        if not _is_json(headers.get("content-type", "")):
+            await self.app(scope, self._limited(receive), send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise PayloadTooLarge(self.max_body_bytes)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if body:
+            try:
+                json.loads(body.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                raise BadRequestProblem(detail=f"Request body is not valid UTF-8 (byte {exc.start})") from None
+            except ValueError as exc:
+                raise BadRequestProblem(detail=f"Request body is not valid JSON: {exc}") from None
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    def _limited(self, receive: Receive) -> Receive:
+        """Wrap ``receive`` so a streamed non-JSON body is cut off past the limit."""
+        size = 0
+
+        async def wrapped() -> Message:
+            nonlocal size
+            message = await receive()
+            if message["type"] == "http.request":
+                size += len(message.get("body", b""))
+                if size > self.max_body_bytes:
+                    raise PayloadTooLarge(self.max_body_bytes)
+            return message
+
+        return wrapped

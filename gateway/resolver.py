@@ -1,0 +1,68 @@
+"""Binds each operationId of the merged contract to a handler function.
+
+``vb.createSession`` → ``handlers.virtual_banker.create_session``: the namespace picks
+the API's handler package (from ``generated/apis.json``), the local operationId is
+converted to snake_case. An operation listed as pending in ``specs/merge.yaml`` is
+bound to a handler answering 501 in that API's envelope. A non-pending operation
+whose function is missing is an error at start-up, never a silent 501.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable
+from typing import Any
+
+from connexion.resolver import Resolution, Resolver
+
+from gateway.contract import Contract
+from handlers.errors import ApiError
+
+
+def snake_case(operation_id: str) -> str:
+    """``createSession`` → ``create_session``; ``getHealthAtRoot`` → ``get_health_at_root``."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", operation_id).lower()
+
+
+class UnboundOperation(LookupError):
+    """A non-pending operationId has no handler function."""
+
+
+def not_implemented(operation_id: str) -> Callable[..., Any]:
+    """A handler answering 501 in the operation's API envelope."""
+
+    async def handler(**_kwargs: Any):
+        raise ApiError(501, "NOT_IMPLEMENTED", f"Operation {operation_id} is not implemented yet by this server.")
+
+    handler.__name__ = f"not_implemented_{snake_case(operation_id.split('.', 1)[1])}"
+    handler.pending = True  # type: ignore[attr-defined]
+    return handler
+
+
+class OperationResolver(Resolver):
+    """connexion resolver over the contract's API table."""
+
+    def __init__(self, contract: Contract) -> None:
+        super().__init__()
+        self.contract = contract
+
+    def lookup(self, operation_id: str) -> Callable[..., Any] | None:
+        """The implemented handler for ``operation_id``, or None if the package lacks it."""
+        api, local = self.contract.split(operation_id)
+        local = api.aliases.get(local, local)
+        module = importlib.import_module(api.package)
+        return getattr(module, snake_case(local), None)
+
+    def resolve_function_from_operation_id(self, operation_id: str) -> Callable[..., Any]:
+        api, local = self.contract.split(operation_id)
+        if api.aliases.get(local, local) in api.pending:
+            return not_implemented(operation_id)
+        function = self.lookup(operation_id)
+        if function is None:
+            raise UnboundOperation(f"{operation_id}: no function {snake_case(local)} in {api.package}")
+        return function
+
+    def resolve(self, operation) -> Resolution:
+        operation_id = self.resolve_operation_id(operation)
+        return Resolution(self.resolve_function_from_operation_id(operation_id), operation_id)

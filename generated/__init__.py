@@ -1,0 +1,1 @@
+"""Output of tools/generate.py. Never edit by hand."""

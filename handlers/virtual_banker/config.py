@@ -1,0 +1,46 @@
+"""Per-tenant session configuration: documented defaults (seed 001's example) plus stored overrides."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from core.settings import Settings
+
+
+def default_config(settings: Settings) -> dict[str, Any]:
+    """The configuration every tenant starts with (seed 001 "Create Session" response example).
+
+    ``policy.max_session_duration_minutes`` and ``policy.rate_limit_per_minute`` come from
+    ``VB_SESSION_DURATION_MINUTES`` (30) and ``VB_DEFAULT_RATE_LIMIT_PER_MINUTE`` (10).
+    """
+    return {
+        "theme": {"primaryColor": "#0066cc"},
+        "avatar_enabled": True,
+        "greeting": "Hello! How can I help you today?",
+        "allowed_tools": ["get_account_status", "create_ticket"],
+        "policy": {
+            "max_session_duration_minutes": settings.vb_session_duration_minutes,
+            "rate_limit_per_minute": settings.vb_default_rate_limit_per_minute,
+            "require_consent": True,
+        },
+    }
+
+
+def merged(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overrides`` merged in recursively (objects merge, other values replace)."""
+    out = copy.deepcopy(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merged(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+async def tenant_config(tenant_id: str) -> dict[str, Any]:
+    """The effective configuration of ``tenant_id`` (defaults + its stored overrides)."""
+    from handlers.deps import services
+
+    s = services()
+    return merged(default_config(s.settings), await s.vb_tenants.get_overrides(tenant_id))

@@ -1,0 +1,151 @@
+"""Virtual Banker session operations: createSession, listSessions, getSession, endSession,
+endSessionPost (seed 001's ``POST …/end`` alias) and refreshToken."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from adapters.storage.vb_sessions import SessionRecord
+from core.clock import isoformat, utcnow
+from handlers.deps import services
+from handlers.errors import ApiError
+from handlers.virtual_banker.config import tenant_config
+from handlers.virtual_banker.ratelimit import rate_limited
+from handlers.virtual_banker.security import InvalidAssertion, decode_jwt
+
+
+def _session_json(record: SessionRecord, token: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "session_id": record.session_id,
+        "tenant_id": record.tenant_id,
+        "user_id": record.user_id,
+        "config": record.config,
+        "expires_at": isoformat(record.expires_at),
+        "created_at": isoformat(record.created_at),
+    }
+    if token is not None:
+        body["ephemeral_token"] = token
+    return body
+
+
+def _ok(data: Any = None, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"success": True}
+    if data is not None:
+        body["data"] = data
+    body.update(extra)
+    body["timestamp"] = isoformat(utcnow())
+    return body
+
+
+def _not_found(session_id: str) -> ApiError:
+    return ApiError(404, "SESSION_NOT_FOUND", f"Session {session_id} not found")
+
+
+async def _owned_live_session(session_id: str, token_info: dict[str, Any]) -> SessionRecord:
+    """The caller's live session ``session_id``; 404 for missing, ended, expired, other
+    users' or other tenants' sessions, and for any session but its own under an ephemeral token."""
+    if token_info.get("kind") == "ephemeral" and token_info.get("session_id") != session_id:
+        raise _not_found(session_id)
+    record = await services().vb_sessions.get_live(session_id, utcnow())
+    if record is None or record.tenant_id != token_info["tenant_id"] or record.user_id != token_info["sub"]:
+        raise _not_found(session_id)
+    return record
+
+
+def _new_token() -> str:
+    """An opaque 256-bit ephemeral token (URL-safe base64, never a JWT)."""
+    return secrets.token_urlsafe(32)
+
+
+@rate_limited
+async def create_session(body: dict[str, Any], token_info: dict[str, Any]):
+    """``POST /v1/sessions`` (createSession) → 201 ``SessionResponse`` with the ephemeral token.
+
+    ``auth_assertion`` must be a valid JWT (``VIRTUAL_BANKER_JWT_SECRET``) for the body's
+    tenant and user (401 if it does not verify, 403 if it names someone else); the bearer
+    caller must be that same tenant+user (403). ``expires_at`` = now + the tenant's
+    ``policy.max_session_duration_minutes``.
+    """
+    s = services()
+    tenant_id, user_id = body["tenant_id"], body["user_id"]
+    try:
+        claims = decode_jwt(body["auth_assertion"], s.settings.virtual_banker_jwt_secret)
+    except InvalidAssertion as exc:
+        raise ApiError(401, "INVALID_AUTH_ASSERTION", f"auth_assertion is not a valid JWT: {exc}") from None
+    if claims["tenant_id"] != tenant_id or claims["sub"] != user_id:
+        raise ApiError(403, "ASSERTION_MISMATCH", "auth_assertion was issued for another tenant or user")
+    if token_info["tenant_id"] != tenant_id or token_info["sub"] != user_id:
+        raise ApiError(403, "FORBIDDEN", "The bearer token belongs to another tenant or user")
+    config = await tenant_config(tenant_id)
+    now = utcnow()
+    minutes = int(config["policy"]["max_session_duration_minutes"])
+    token = _new_token()
+    record = await s.vb_sessions.create(
+        session_id=f"sess-{secrets.token_hex(12)}",
+        tenant_id=tenant_id,
+        user_id=user_id,
+        token=token,
+        portal_context=body.get("portal_context"),
+        config=config,
+        created_at=now,
+        expires_at=now + timedelta(minutes=minutes),
+    )
+    return _ok(_session_json(record, token)), 201
+
+
+@rate_limited
+async def list_sessions(token_info: dict[str, Any]):
+    """``GET /v1/sessions`` (listSessions) → 200 the caller's live sessions (only its own
+    session under an ephemeral token)."""
+    records = await services().vb_sessions.list_live(token_info["tenant_id"], token_info["sub"], utcnow())
+    if token_info.get("kind") == "ephemeral":
+        records = [r for r in records if r.session_id == token_info["session_id"]]
+    return _ok({"sessions": [_session_json(r) for r in records]}), 200
+
+
+@rate_limited
+async def get_session(session_id: str, token_info: dict[str, Any]):
+    """``GET /v1/sessions/{sessionId}`` (getSession) → 200 ``SessionResponse``; 404 unless
+    it is the caller's live session."""
+    return _ok(_session_json(await _owned_live_session(session_id, token_info))), 200
+
+
+async def _end(session_id: str, token_info: dict[str, Any]) -> SessionRecord:
+    await _owned_live_session(session_id, token_info)
+    record = await services().vb_sessions.end(session_id, utcnow())
+    if record is None:
+        raise _not_found(session_id)
+    return record
+
+
+@rate_limited
+async def end_session(session_id: str, token_info: dict[str, Any]):
+    """``DELETE /v1/sessions/{sessionId}`` (endSession) → 200 ``BaseResponse``. The session
+    and its token stop working at once; a second call is 404."""
+    await _end(session_id, token_info)
+    return _ok(), 200
+
+
+@rate_limited
+async def end_session_post(session_id: str, token_info: dict[str, Any]):
+    """``POST /v1/sessions/{sessionId}/end`` (endSessionPost, seed 001) → 200
+    ``{success, status: "ended", timestamp}``; same effect as endSession."""
+    await _end(session_id, token_info)
+    return _ok(status="ended"), 200
+
+
+@rate_limited
+async def refresh_token(session_id: str, token_info: dict[str, Any]):
+    """``POST /v1/sessions/{sessionId}/refresh-token`` (refreshToken) → 200 a new ephemeral
+    token; the previous one stops working at once. ``expires_at`` = now + the session's
+    ``policy.max_session_duration_minutes``."""
+    record = await _owned_live_session(session_id, token_info)
+    now = utcnow()
+    minutes = int(record.config.get("policy", {}).get("max_session_duration_minutes", 30))
+    token = _new_token()
+    updated = await services().vb_sessions.rotate_token(session_id, token, now + timedelta(minutes=minutes), now)
+    if updated is None:
+        raise _not_found(session_id)
+    return _ok({"ephemeral_token": token, "expires_at": isoformat(updated.expires_at)}), 200

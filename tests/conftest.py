@@ -1,0 +1,66 @@
+"""Shared fixtures: a fresh gateway on a temporary SQLite database, with response validation on."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+warnings.filterwarnings("ignore", message=".*starlette.testclient.*")
+
+from starlette.testclient import TestClient  # noqa: E402
+
+from core.settings import Settings  # noqa: E402
+from gateway.app import create_app  # noqa: E402
+from handlers.virtual_banker.security import mint_jwt  # noqa: E402
+
+JWT_SECRET = "test-secret-for-virtual-banker-jwts-0123456789"
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    def build(**overrides) -> Settings:
+        values = {
+            "database_url": f"sqlite:///{tmp_path / 'gateway.db'}",
+            "validate_responses": True,
+            "virtual_banker_jwt_secret": JWT_SECRET,
+            "vb_default_rate_limit_per_minute": 1000,
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return build
+
+
+@pytest.fixture
+def settings(make_settings) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def app(settings):
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture
+def vb_jwt() -> Callable[..., str]:
+    def mint(tenant: str = "tenant-123", user: str = "user-456", ttl: int = 3600, secret: str = JWT_SECRET) -> str:
+        return mint_jwt(tenant, user, secret, ttl)
+
+    return mint
+
+
+@pytest.fixture
+def vb_auth(vb_jwt) -> Callable[..., dict[str, str]]:
+    def headers(tenant: str = "tenant-123", user: str = "user-456") -> dict[str, str]:
+        return {"Authorization": f"Bearer {vb_jwt(tenant, user)}"}
+
+    return headers

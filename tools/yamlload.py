@@ -1,0 +1,111 @@
+"""A YAML loader that refuses silent data loss.
+
+PyYAML's ``safe_load`` keeps the *last* value when a mapping repeats a key, so a
+document such as seed 000 (which repeats ``content`` twice at one level) silently
+loses a media type. :func:`load_yaml` detects every duplicate key. Duplicates are an
+error unless the caller lists their location as expected, in which case the
+repeated maps are kept for the caller to repair (see :mod:`tools.repair`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class DuplicateKeyError(ValueError):
+    """Raised when a mapping repeats a key at a location nobody declared as expected."""
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """One repeated key: its JSON-pointer-like location and every value it had, in order."""
+
+    path: tuple[str, ...]
+    key: str
+    values: tuple[Any, ...]
+
+    @property
+    def pointer(self) -> str:
+        return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in (*self.path, self.key))
+
+
+@dataclass
+class LoadResult:
+    """The parsed document (last value wins, as YAML readers do) and the duplicates found."""
+
+    document: Any
+    duplicates: list[Duplicate] = field(default_factory=list)
+
+
+class _Marked(dict):
+    """A dict that remembers repeated keys seen while it was built."""
+
+    __slots__ = ("repeats",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.repeats: dict[str, list[Any]] = {}
+
+
+class _DupLoader(yaml.SafeLoader):
+    """SafeLoader that records repeated mapping keys instead of overwriting silently, and
+    keeps timestamps as strings (OpenAPI examples are JSON values, not datetimes)."""
+
+
+_DupLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _construct_mapping(loader: _DupLoader, node: yaml.MappingNode) -> _Marked:
+    loader.flatten_mapping(node)
+    result = _Marked()
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        value = loader.construct_object(value_node, deep=True)
+        if key in result:
+            result.repeats.setdefault(key, [result[key]]).append(value)
+        result[key] = value
+    return result
+
+
+_DupLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _plain(node: Any, path: tuple[str, ...], found: list[Duplicate]) -> Any:
+    """Convert _Marked dicts to plain dicts, collecting duplicates with their paths."""
+    if isinstance(node, _Marked):
+        for key, values in node.repeats.items():
+            found.append(Duplicate(path, str(key), tuple(_plain(v, (*path, str(key)), []) for v in values)))
+        return {k: _plain(v, (*path, str(k)), found) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v, (*path, str(i)), found) for i, v in enumerate(node)]
+    return node
+
+
+def load_yaml(source: str | Path, *, expected_duplicates: frozenset[str] | set[str] = frozenset()) -> LoadResult:
+    """Parse YAML text (or a file path) and report repeated mapping keys.
+
+    ``expected_duplicates`` holds JSON pointers (``/paths/~1a/post/requestBody/content``)
+    where a repeated key is known and will be repaired by the caller.
+
+    Raises :class:`DuplicateKeyError` naming the location of any other repeated key,
+    and ``yaml.YAMLError`` for YAML that does not parse.
+    """
+    text = Path(source).read_text(encoding="utf-8") if isinstance(source, Path) else source
+    found: list[Duplicate] = []
+    document = _plain(yaml.load(text, Loader=_DupLoader), (), found)  # noqa: S506 - SafeLoader subclass
+    unexpected = [d.pointer for d in found if d.pointer not in expected_duplicates]
+    if unexpected:
+        raise DuplicateKeyError(f"repeated mapping key(s) at {', '.join(unexpected)}")
+    return LoadResult(document, found)
+
+
+def load_file(path: str | Path, *, expected_duplicates: frozenset[str] | set[str] = frozenset()) -> LoadResult:
+    """:func:`load_yaml` for a file path."""
+    return load_yaml(Path(path), expected_duplicates=expected_duplicates)
