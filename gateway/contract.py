@@ -113,6 +113,13 @@ class Contract:
                 best = api
         return best
 
+    def allowed_methods(self, path: str) -> list[str]:
+        """Upper-case methods the contract documents for request path ``path`` (``[]`` if none)."""
+        for pattern, template in self._path_patterns:
+            if pattern.match(path):
+                return [m.upper() for m in HTTP_METHODS if m in self.document["paths"][template]]
+        return []
+
     def _ops_of(self, template: str):
         item = self.document["paths"][template]
         for method in HTTP_METHODS:

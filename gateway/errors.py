@@ -108,6 +108,9 @@ class ErrorRenderer:
             logger.error("server problem on %s %s: %r", request.method, request.url.path, exc)
         if status == 500:
             detail = "Internal server error"
+        if status == 405:
+            allowed = self.contract.allowed_methods(request.url.path)
+            headers = {**(headers or {}), "Allow": ", ".join(allowed)} if allowed else headers
         return self.render(request, status, STATUS_CODES.get(status, "ERROR"), str(detail), headers=headers)
 
     async def api_error(self, request: ConnexionRequest, exc: ApiError) -> ConnexionResponse:

@@ -1,0 +1,289 @@
+"""``make bench``: requests per second of the gateway's createSession next to three reference apps.
+
+One run starts four servers side by side, each ``uvicorn`` with one worker on its own free
+loopback port, then loads them one after another (never two at once, so they do not compete
+for CPU):
+
+=================  ==========================================================================
+gateway            ``python -m gateway``: the real ``POST /v1/sessions`` (createSession) —
+                   contract routing, bearer JWT verified, body validated, rate limit checked,
+                   session row written to SQLite (WAL, ``synchronous=FULL``) in a temp dir, 201.
+stock connexion    ``bench/stock_connexion.py``: connexion 3 AsyncApp, same body schema,
+                   request validation on, echoes the body with 201.
+fastapi            ``bench/fastapi_app.py``: pydantic model of the same body, echo, 201.
+starlette          ``bench/starlette_app.py``: parse JSON, echo, 201.
+=================  ==========================================================================
+
+Every target gets the same bytes: the body below and ``Authorization: Bearer <JWT>`` (only
+the gateway checks it). Before loading, each target must answer one request with 201 or the
+run stops. The load generator is ``wrk`` (installed with apt-get when missing, if we are root)
+or, failing that, a Python httpx generator; the header of the table says which.
+
+All servers log at ``warning`` (no per-request access log) so logging is not what is measured.
+The gateway gets a rate limit far above anything reachable here, so it never answers 429.
+
+Usage: ``python -m bench.run [--quick] [--connections N] [--loadgen auto|wrk|python]``;
+``BENCH_SECONDS`` sets seconds per target (default 10; ``--quick`` = 2). ``BENCH_NO_APT=1``
+skips the apt-get attempt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import httpx
+
+from handlers.virtual_banker.security import mint_jwt
+
+from bench.loadgen import LoadResult, find_wrk, run_python, run_wrk, wrk_script
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+PATH = "/v1/sessions"
+TENANT, USER = "tenant-123", "user-456"
+DEFAULT_SECONDS = 10.0
+QUICK_SECONDS = 2.0
+WARMUP_SECONDS = 1.0
+READY_TIMEOUT_SECONDS = 60.0
+STOP_TIMEOUT_SECONDS = 5.0
+
+
+@dataclass
+class Target:
+    """One server under test: how to start it and, once started, its process and log file."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    port: int
+    is_gateway: bool = False
+    process: subprocess.Popen | None = field(default=None, repr=False)
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        """Full URL of the benchmarked operation."""
+        return f"http://{HOST}:{self.port}{PATH}"
+
+
+def free_port() -> int:
+    """A TCP port on the loopback interface that the kernel just reported free."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def uvicorn_argv(app: str, port: int) -> list[str]:
+    """``python -m uvicorn <app>`` on HOST:port, one worker, no access log noise."""
+    return [sys.executable, "-m", "uvicorn", app, "--host", HOST, "--port", str(port),
+            "--workers", "1", "--log-level", "warning"]
+
+
+def build_targets(workdir: Path, jwt_secret: str) -> list[Target]:
+    """The four servers, each on its own free port; the gateway's database lives in ``workdir``."""
+    base_env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    gateway_env = {
+        **base_env,
+        "HOST": HOST,
+        "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
+        "VB_DEFAULT_RATE_LIMIT_PER_MINUTE": "100000000",
+        "VIRTUAL_BANKER_JWT_SECRET": jwt_secret,
+        "VALIDATE_RESPONSES": "false",
+        "LOG_LEVEL": "warning",
+    }
+    targets = []
+    gateway_port = free_port()
+    targets.append(Target("gateway", [sys.executable, "-m", "gateway"], {**gateway_env, "PORT": str(gateway_port)},
+                          gateway_port, is_gateway=True))
+    for name, app in (("stock connexion", "bench.stock_connexion:app"),
+                      ("fastapi", "bench.fastapi_app:app"),
+                      ("starlette", "bench.starlette_app:app")):
+        port = free_port()
+        targets.append(Target(name, uvicorn_argv(app, port), base_env, port))
+    return targets
+
+
+def start(target: Target, logdir: Path) -> None:
+    """Start ``target`` in its own session (so Ctrl-C reaches only us), output to a log file."""
+    target.log_path = logdir / f"{target.name.replace(' ', '_')}.log"
+    with open(target.log_path, "wb") as log:
+        target.process = subprocess.Popen(target.argv, cwd=ROOT, env=target.env, stdout=log,
+                                          stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def log_tail(target: Target, lines: int = 30) -> str:
+    """The last ``lines`` lines of the target's server log."""
+    if target.log_path is None or not target.log_path.exists():
+        return "(no log)"
+    return "\n".join(target.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def wait_ready(target: Target, timeout: float = READY_TIMEOUT_SECONDS) -> None:
+    """Block until ``target`` accepts TCP connections; raise if it exits or ``timeout`` s pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if target.process is not None and target.process.poll() is not None:
+            raise RuntimeError(f"{target.name} exited with {target.process.returncode}:\n{log_tail(target)}")
+        try:
+            with socket.create_connection((HOST, target.port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{target.name} did not listen on {HOST}:{target.port} within {timeout:.0f} s:\n"
+                       f"{log_tail(target)}")
+
+
+def check(target: Target, body: bytes, headers: dict[str, str]) -> None:
+    """One request must give 201 and the expected body (echo, or a created session); else raise."""
+    response = httpx.post(target.url, content=body, headers=headers, timeout=10.0)
+    problem = None
+    if response.status_code != 201:
+        problem = f"status {response.status_code}, expected 201"
+    elif target.is_gateway:
+        data = response.json().get("data") or {}
+        if not (data.get("session_id") and data.get("ephemeral_token")):
+            problem = "no session_id/ephemeral_token in the response"
+    elif response.json() != json.loads(body):
+        problem = "response is not the echoed request body"
+    if problem:
+        raise RuntimeError(f"{target.name} failed the pre-check ({problem}):\n{response.text[:2000]}\n"
+                           f"--- server log ---\n{log_tail(target)}")
+
+
+def stop_all(targets: list[Target]) -> None:
+    """SIGTERM every started server, wait up to STOP_TIMEOUT_SECONDS s, then SIGKILL stragglers."""
+    running = [t.process for t in targets if t.process is not None and t.process.poll() is None]
+    for proc in running:
+        try:
+            proc.terminate()
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    for proc in running:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def versions() -> str:
+    """Python and framework versions, for the table header."""
+    names = ("connexion", "fastapi", "starlette", "uvicorn")
+    parts = []
+    for name in names:
+        try:
+            parts.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            parts.append(f"{name} ?")
+    return f"Python {platform.python_version()}; " + ", ".join(parts) + f"; {os.cpu_count()} CPUs"
+
+
+def format_table(results: list[tuple[Target, LoadResult]], header: str) -> str:
+    """Markdown table: target, req/s, p50 ms, p99 ms, non-2xx, req/s relative to the gateway's."""
+    base = next((r.rps for t, r in results if t.is_gateway), 0.0)
+    rows = [header, "",
+            "| target | req/s | p50 ms | p99 ms | non-2xx | vs gateway |",
+            "|---|---:|---:|---:|---:|---|"]
+    notes = []
+    for target, result in results:
+        ratio = f"{result.rps / base:.2f}x gateway" if base else "n/a"
+        rows.append(f"| {target.name} | {result.rps:,.0f} | {result.p50_ms:.2f} | {result.p99_ms:.2f} "
+                    f"| {result.non_2xx} | {ratio} |")
+        if result.errors:
+            notes.append(f"{target.name}: {result.errors} transport errors (connect/read/write/timeout)")
+    return "\n".join(rows + ([""] + notes if notes else []))
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options; seconds per target come from --quick, else BENCH_SECONDS, else 10."""
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_SECONDS:g} s per target")
+    parser.add_argument("--connections", type=int, default=32, help="concurrent connections (default 32)")
+    parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto",
+                        help="auto: wrk if available (apt-get install when root), else Python")
+    args = parser.parse_args(argv)
+    args.seconds = QUICK_SECONDS if args.quick else float(os.environ.get("BENCH_SECONDS") or DEFAULT_SECONDS)
+    return args
+
+
+def _raise_keyboard_interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
+    """Turn SIGTERM into KeyboardInterrupt so the ``finally`` that stops the servers runs."""
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the four servers, check, warm up and load each in turn, print the table. Exit status."""
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+
+    wrk = None
+    if args.loadgen != "python":
+        wrk = find_wrk(allow_apt=not os.environ.get("BENCH_NO_APT"))
+        if wrk is None and args.loadgen == "wrk":
+            print("bench: --loadgen wrk but wrk is not available", file=sys.stderr)
+            return 2
+
+    secret = secrets.token_urlsafe(48)
+    token = mint_jwt(TENANT, USER, secret, ttl_seconds=3600)
+    body = json.dumps({"tenant_id": TENANT, "user_id": USER, "auth_assertion": token,
+                       "portal_context": {"route": "/account", "account_id": "acc-789"}}).encode()
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+
+    if wrk:
+        generator = f"wrk -t1 -c{args.connections}"
+    else:
+        generator = f"Python httpx generator, {args.connections} connections (client-bound: understates fast targets)"
+    header = (f"load generator: {generator}; {args.seconds:g} s per target after a {WARMUP_SECONDS:g} s warm-up; "
+              f"uvicorn, 1 worker each, {HOST}\n{versions()}")
+
+    targets: list[Target] = []
+    with tempfile.TemporaryDirectory(prefix="gateway-bench-") as tmp:
+        workdir = Path(tmp)
+        try:
+            targets = build_targets(workdir, secret)
+            for target in targets:
+                start(target, workdir)
+            for target in targets:
+                wait_ready(target)
+                check(target, body, headers)
+            script = wrk_script(body, headers, tmp) if wrk else None
+
+            def load(target: Target, seconds: float) -> LoadResult:
+                if wrk:
+                    return run_wrk(wrk, target.url, script, seconds, args.connections)
+                return run_python(target.url, body, headers, seconds, args.connections)
+
+            results = []
+            for target in targets:
+                print(f"bench: {target.name} on :{target.port} — warm-up, then {args.seconds:g} s",
+                      file=sys.stderr, flush=True)
+                load(target, WARMUP_SECONDS)
+                results.append((target, load(target, args.seconds)))
+            print(format_table(results, header))
+            return 0
+        except KeyboardInterrupt:
+            print("bench: interrupted", file=sys.stderr)
+            return 130
+        except RuntimeError as exc:
+            print(f"bench: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            stop_all(targets)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,22 @@
+"""Raw Starlette: ``POST /v1/sessions`` parses the JSON body and echoes it with 201.
+
+No validation at all: this is the floor of any ASGI stack on uvicorn, and what every other row
+is measured against implicitly.
+
+Run: ``uvicorn bench.starlette_app:app``.
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+
+async def create_session(request: Request) -> JSONResponse:
+    """Echo the parsed JSON body with status 201."""
+    return JSONResponse(await request.json(), status_code=201)
+
+
+app = Starlette(routes=[Route("/v1/sessions", create_session, methods=["POST"])])
