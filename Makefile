@@ -4,15 +4,20 @@ export HF_HUB_OFFLINE := 1
 
 .PHONY: serve test bootstrap generate check ops token bench lint
 
+# System packages: serving needs none yet; tests also start a throwaway PostgreSQL.
+SERVE_APT :=
+TEST_APT := postgresql
+
 bootstrap:
-	@scripts/bootstrap
+	@APT_PACKAGES="$(SERVE_APT)" scripts/bootstrap
 
 ## Start the server on HOST:PORT (default 127.0.0.1:8081), SQLite under var/, offline engines.
 serve: bootstrap
 	$(PY) -m gateway
 
 ## Run the whole test suite (contract drift, layering, behaviour, schemathesis).
-test: bootstrap
+test:
+	@APT_PACKAGES="$(SERVE_APT) $(TEST_APT)" scripts/bootstrap
 	$(PY) -m tools.generate --check
 	$(PY) -m pytest
 

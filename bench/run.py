@@ -17,12 +17,13 @@ starlette          ``bench/starlette_app.py``: parse JSON, echo, 201.
 Every target gets the same bytes: the body below and ``Authorization: Bearer <JWT>`` (only
 the gateway checks it). Before loading, each target must answer one request with 201 or the
 run stops. The load generator is ``wrk`` (installed with apt-get when missing, if we are root)
-or, failing that, a Python httpx generator; the header of the table says which.
+or, failing that, a built-in Python asyncio client (see bench/loadgen.py for why not httpx);
+the header of the table says which, and the machine's load average when the run started.
 
 All servers log at ``warning`` (no per-request access log) so logging is not what is measured.
 The gateway gets a rate limit far above anything reachable here, so it never answers 429.
 
-Usage: ``python -m bench.run [--quick] [--connections N] [--loadgen auto|wrk|python]``;
+Usage: ``python -m bench.run [--quick] [--connections N] [--loadgen auto|wrk|python|httpx]``;
 ``BENCH_SECONDS`` sets seconds per target (default 10; ``--quick`` = 2). ``BENCH_NO_APT=1``
 skips the apt-get attempt.
 """
@@ -164,7 +165,12 @@ def check(target: Target, body: bytes, headers: dict[str, str]) -> None:
 
 
 def stop_all(targets: list[Target]) -> None:
-    """SIGTERM every started server, wait up to STOP_TIMEOUT_SECONDS s, then SIGKILL stragglers."""
+    """SIGTERM every started server, wait up to STOP_TIMEOUT_SECONDS s, then SIGKILL stragglers.
+
+    A second Ctrl-C during this is ignored so that it cannot leave servers behind.
+    """
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
     running = [t.process for t in targets if t.process is not None and t.process.poll() is None]
     for proc in running:
         try:
@@ -213,25 +219,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_SECONDS:g} s per target")
     parser.add_argument("--connections", type=int, default=32, help="concurrent connections (default 32)")
-    parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto",
-                        help="auto: wrk if available (apt-get install when root), else Python")
+    parser.add_argument("--loadgen", choices=("auto", "wrk", "python", "httpx"), default="auto",
+                        help="auto: wrk if available (apt-get install when root), else python (raw asyncio "
+                             "client); httpx: httpx.AsyncClient, client-bound at a few hundred req/s")
     args = parser.parse_args(argv)
     args.seconds = QUICK_SECONDS if args.quick else float(os.environ.get("BENCH_SECONDS") or DEFAULT_SECONDS)
     return args
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 def _raise_keyboard_interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
-    """Turn SIGTERM into KeyboardInterrupt so the ``finally`` that stops the servers runs."""
+    """Turn SIGINT/SIGTERM/SIGHUP into KeyboardInterrupt so the ``finally`` that stops the servers runs."""
     raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
     """Start the four servers, check, warm up and load each in turn, print the table. Exit status."""
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    for signum in STOP_SIGNALS:  # also when started in the background, where SIGINT is inherited as ignored
+        signal.signal(signum, _raise_keyboard_interrupt)
 
     wrk = None
-    if args.loadgen != "python":
+    if args.loadgen in ("auto", "wrk"):
         wrk = find_wrk(allow_apt=not os.environ.get("BENCH_NO_APT"))
         if wrk is None and args.loadgen == "wrk":
             print("bench: --loadgen wrk but wrk is not available", file=sys.stderr)
@@ -243,12 +254,16 @@ def main(argv: list[str] | None = None) -> int:
                        "portal_context": {"route": "/account", "account_id": "acc-789"}}).encode()
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
 
+    client = "httpx" if args.loadgen == "httpx" else "raw"
     if wrk:
         generator = f"wrk -t1 -c{args.connections}"
+    elif client == "raw":
+        generator = (f"built-in Python asyncio client, {args.connections} connections "
+                     "(shares the CPU with the servers: understates fast targets)")
     else:
-        generator = f"Python httpx generator, {args.connections} connections (client-bound: understates fast targets)"
+        generator = f"httpx.AsyncClient, {args.connections} connections (client-bound: all targets look alike)"
     header = (f"load generator: {generator}; {args.seconds:g} s per target after a {WARMUP_SECONDS:g} s warm-up; "
-              f"uvicorn, 1 worker each, {HOST}\n{versions()}")
+              f"uvicorn, 1 worker each, {HOST}\n{versions()}; load average {os.getloadavg()[0]:.2f} at start")
 
     targets: list[Target] = []
     with tempfile.TemporaryDirectory(prefix="gateway-bench-") as tmp:
@@ -265,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
             def load(target: Target, seconds: float) -> LoadResult:
                 if wrk:
                     return run_wrk(wrk, target.url, script, seconds, args.connections)
-                return run_python(target.url, body, headers, seconds, args.connections)
+                return run_python(target.url, body, headers, seconds, args.connections, client)
 
             results = []
             for target in targets:

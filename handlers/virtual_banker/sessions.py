@@ -9,6 +9,15 @@ from typing import Any
 
 from adapters.storage.vb_sessions import SessionRecord
 from core.clock import isoformat, utcnow
+from generated.models.virtual_banker import (
+    BaseResponse,
+    CreateSessionRequest,
+    Data,
+    EndSessionResponse,
+    Session,
+    SessionListResponse,
+    SessionResponse,
+)
 from handlers.deps import services
 from handlers.errors import ApiError
 from handlers.virtual_banker.config import tenant_config
@@ -16,27 +25,25 @@ from handlers.virtual_banker.ratelimit import rate_limited
 from handlers.virtual_banker.security import InvalidAssertion, decode_jwt
 
 
-def _session_json(record: SessionRecord, token: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "session_id": record.session_id,
-        "tenant_id": record.tenant_id,
-        "user_id": record.user_id,
-        "config": record.config,
-        "expires_at": isoformat(record.expires_at),
-        "created_at": isoformat(record.created_at),
-    }
-    if token is not None:
-        body["ephemeral_token"] = token
-    return body
+def _session(record: SessionRecord, token: str | None = None) -> Session:
+    return Session(
+        session_id=record.session_id,
+        tenant_id=record.tenant_id,
+        user_id=record.user_id,
+        ephemeral_token=token,
+        config=record.config,
+        expires_at=record.expires_at.replace(microsecond=0),
+        created_at=record.created_at.replace(microsecond=0),
+    )
 
 
-def _ok(data: Any = None, **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"success": True}
-    if data is not None:
-        body["data"] = data
-    body.update(extra)
-    body["timestamp"] = isoformat(utcnow())
-    return body
+def _json(model) -> dict[str, Any]:
+    """A generated response model as the JSON body (unset optional fields omitted)."""
+    return model.model_dump(mode="json", exclude_none=True)
+
+
+def _now():
+    return utcnow().replace(microsecond=0)
 
 
 def _not_found(session_id: str) -> ApiError:
@@ -69,9 +76,10 @@ async def create_session(body: dict[str, Any], token_info: dict[str, Any]):
     ``policy.max_session_duration_minutes``.
     """
     s = services()
-    tenant_id, user_id = body["tenant_id"], body["user_id"]
+    request = CreateSessionRequest.model_validate(body)
+    tenant_id, user_id = request.tenant_id, request.user_id
     try:
-        claims = decode_jwt(body["auth_assertion"], s.settings.virtual_banker_jwt_secret)
+        claims = decode_jwt(request.auth_assertion, s.settings.virtual_banker_jwt_secret)
     except InvalidAssertion as exc:
         raise ApiError(401, "INVALID_AUTH_ASSERTION", f"auth_assertion is not a valid JWT: {exc}") from None
     if claims["tenant_id"] != tenant_id or claims["sub"] != user_id:
@@ -87,12 +95,12 @@ async def create_session(body: dict[str, Any], token_info: dict[str, Any]):
         tenant_id=tenant_id,
         user_id=user_id,
         token=token,
-        portal_context=body.get("portal_context"),
+        portal_context=request.portal_context.model_dump(exclude_none=True) if request.portal_context else None,
         config=config,
         created_at=now,
         expires_at=now + timedelta(minutes=minutes),
     )
-    return _ok(_session_json(record, token)), 201
+    return _json(SessionResponse(success=True, data=_session(record, token), timestamp=_now())), 201
 
 
 @rate_limited
@@ -102,14 +110,16 @@ async def list_sessions(token_info: dict[str, Any]):
     records = await services().vb_sessions.list_live(token_info["tenant_id"], token_info["sub"], utcnow())
     if token_info.get("kind") == "ephemeral":
         records = [r for r in records if r.session_id == token_info["session_id"]]
-    return _ok({"sessions": [_session_json(r) for r in records]}), 200
+    data = Data(sessions=[_session(r) for r in records])
+    return _json(SessionListResponse(success=True, data=data, timestamp=_now())), 200
 
 
 @rate_limited
 async def get_session(session_id: str, token_info: dict[str, Any]):
     """``GET /v1/sessions/{sessionId}`` (getSession) → 200 ``SessionResponse``; 404 unless
     it is the caller's live session."""
-    return _ok(_session_json(await _owned_live_session(session_id, token_info))), 200
+    record = await _owned_live_session(session_id, token_info)
+    return _json(SessionResponse(success=True, data=_session(record), timestamp=_now())), 200
 
 
 async def _end(session_id: str, token_info: dict[str, Any]) -> SessionRecord:
@@ -125,7 +135,7 @@ async def end_session(session_id: str, token_info: dict[str, Any]):
     """``DELETE /v1/sessions/{sessionId}`` (endSession) → 200 ``BaseResponse``. The session
     and its token stop working at once; a second call is 404."""
     await _end(session_id, token_info)
-    return _ok(), 200
+    return _json(BaseResponse(success=True, timestamp=_now())), 200
 
 
 @rate_limited
@@ -133,7 +143,7 @@ async def end_session_post(session_id: str, token_info: dict[str, Any]):
     """``POST /v1/sessions/{sessionId}/end`` (endSessionPost, seed 001) → 200
     ``{success, status: "ended", timestamp}``; same effect as endSession."""
     await _end(session_id, token_info)
-    return _ok(status="ended"), 200
+    return _json(EndSessionResponse(success=True, status="ended", timestamp=_now())), 200
 
 
 @rate_limited
@@ -148,4 +158,9 @@ async def refresh_token(session_id: str, token_info: dict[str, Any]):
     updated = await services().vb_sessions.rotate_token(session_id, token, now + timedelta(minutes=minutes), now)
     if updated is None:
         raise _not_found(session_id)
-    return _ok({"ephemeral_token": token, "expires_at": isoformat(updated.expires_at)}), 200
+    # The contract's refreshToken response is an inline schema (no generated model).
+    return {
+        "success": True,
+        "data": {"ephemeral_token": token, "expires_at": isoformat(updated.expires_at)},
+        "timestamp": isoformat(_now()),
+    }, 200

@@ -212,7 +212,7 @@ def test_merge_key_override_is_not_a_duplicate():
 
 @pytest.mark.xfail(
     strict=True,
-    reason="BUG tools/yamlload.py:_plain (l.87): values of a repeated key other than the last are converted "
+    reason="BUG tools/yamlload.py:_plain (l.84): values of a repeated key other than the last are converted "
     "with a throw-away duplicates list, so a repeated key *inside* an earlier value is silently dropped "
     "(neither reported nor raised) even though it loses data",
 )
