@@ -6,7 +6,7 @@ report a :class:`LoadResult`.
 * ``wrk`` (C, one thread) needs far less CPU than the server it loads, so its numbers measure
   the server. Preferred.
 * ``python`` (fallback): a minimal HTTP/1.1 keep-alive client on raw asyncio streams (uvloop).
-  It shares the machine's cores with the server and tops out around 10k requests/s on one
+  It shares the machine's cores with the server and tops out around 8–10k requests/s on one
   core, so fast targets (Starlette, FastAPI) look slower than they are: ratios understate gaps.
 * ``httpx``: the same loop through one ``httpx.AsyncClient``. Kept for comparison only: its
   connection pool costs milliseconds of client CPU per request (≈300 req/s against Starlette
@@ -241,4 +241,3 @@ def run_python(
     with asyncio.Runner(loop_factory=factory) as runner:
         load = _raw_load if client == "raw" else _httpx_load
         return runner.run(load(url, body, headers, seconds, connections))
-

@@ -47,9 +47,8 @@ from pathlib import Path
 
 import httpx
 
-from handlers.virtual_banker.security import mint_jwt
-
 from bench.loadgen import LoadResult, find_wrk, run_python, run_wrk, wrk_script
+from handlers.virtual_banker.security import mint_jwt
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -89,8 +88,20 @@ def free_port() -> int:
 
 def uvicorn_argv(app: str, port: int) -> list[str]:
     """``python -m uvicorn <app>`` on HOST:port, one worker, no access log noise."""
-    return [sys.executable, "-m", "uvicorn", app, "--host", HOST, "--port", str(port),
-            "--workers", "1", "--log-level", "warning"]
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--log-level",
+        "warning",
+    ]
 
 
 def build_targets(workdir: Path, jwt_secret: str) -> list[Target]:
@@ -107,11 +118,20 @@ def build_targets(workdir: Path, jwt_secret: str) -> list[Target]:
     }
     targets = []
     gateway_port = free_port()
-    targets.append(Target("gateway", [sys.executable, "-m", "gateway"], {**gateway_env, "PORT": str(gateway_port)},
-                          gateway_port, is_gateway=True))
-    for name, app in (("stock connexion", "bench.stock_connexion:app"),
-                      ("fastapi", "bench.fastapi_app:app"),
-                      ("starlette", "bench.starlette_app:app")):
+    targets.append(
+        Target(
+            "gateway",
+            [sys.executable, "-m", "gateway"],
+            {**gateway_env, "PORT": str(gateway_port)},
+            gateway_port,
+            is_gateway=True,
+        )
+    )
+    for name, app in (
+        ("stock connexion", "bench.stock_connexion:app"),
+        ("fastapi", "bench.fastapi_app:app"),
+        ("starlette", "bench.starlette_app:app"),
+    ):
         port = free_port()
         targets.append(Target(name, uvicorn_argv(app, port), base_env, port))
     return targets
@@ -121,8 +141,9 @@ def start(target: Target, logdir: Path) -> None:
     """Start ``target`` in its own session (so Ctrl-C reaches only us), output to a log file."""
     target.log_path = logdir / f"{target.name.replace(' ', '_')}.log"
     with open(target.log_path, "wb") as log:
-        target.process = subprocess.Popen(target.argv, cwd=ROOT, env=target.env, stdout=log,
-                                          stderr=subprocess.STDOUT, start_new_session=True)
+        target.process = subprocess.Popen(
+            target.argv, cwd=ROOT, env=target.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
 
 def log_tail(target: Target, lines: int = 30) -> str:
@@ -143,8 +164,9 @@ def wait_ready(target: Target, timeout: float = READY_TIMEOUT_SECONDS) -> None:
                 return
         except OSError:
             time.sleep(0.1)
-    raise RuntimeError(f"{target.name} did not listen on {HOST}:{target.port} within {timeout:.0f} s:\n"
-                       f"{log_tail(target)}")
+    raise RuntimeError(
+        f"{target.name} did not listen on {HOST}:{target.port} within {timeout:.0f} s:\n" f"{log_tail(target)}"
+    )
 
 
 def check(target: Target, body: bytes, headers: dict[str, str]) -> None:
@@ -160,8 +182,10 @@ def check(target: Target, body: bytes, headers: dict[str, str]) -> None:
     elif response.json() != json.loads(body):
         problem = "response is not the echoed request body"
     if problem:
-        raise RuntimeError(f"{target.name} failed the pre-check ({problem}):\n{response.text[:2000]}\n"
-                           f"--- server log ---\n{log_tail(target)}")
+        raise RuntimeError(
+            f"{target.name} failed the pre-check ({problem}):\n{response.text[:2000]}\n"
+            f"--- server log ---\n{log_tail(target)}"
+        )
 
 
 def stop_all(targets: list[Target]) -> None:
@@ -201,14 +225,14 @@ def versions() -> str:
 def format_table(results: list[tuple[Target, LoadResult]], header: str) -> str:
     """Markdown table: target, req/s, p50 ms, p99 ms, non-2xx, req/s relative to the gateway's."""
     base = next((r.rps for t, r in results if t.is_gateway), 0.0)
-    rows = [header, "",
-            "| target | req/s | p50 ms | p99 ms | non-2xx | vs gateway |",
-            "|---|---:|---:|---:|---:|---|"]
+    rows = [header, "", "| target | req/s | p50 ms | p99 ms | non-2xx | vs gateway |", "|---|---:|---:|---:|---:|---|"]
     notes = []
     for target, result in results:
         ratio = f"{result.rps / base:.2f}x gateway" if base else "n/a"
-        rows.append(f"| {target.name} | {result.rps:,.0f} | {result.p50_ms:.2f} | {result.p99_ms:.2f} "
-                    f"| {result.non_2xx} | {ratio} |")
+        rows.append(
+            f"| {target.name} | {result.rps:,.0f} | {result.p50_ms:.2f} | {result.p99_ms:.2f} "
+            f"| {result.non_2xx} | {ratio} |"
+        )
         if result.errors:
             notes.append(f"{target.name}: {result.errors} transport errors (connect/read/write/timeout)")
     return "\n".join(rows + ([""] + notes if notes else []))
@@ -219,10 +243,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_SECONDS:g} s per target")
     parser.add_argument("--connections", type=int, default=32, help="concurrent connections (default 32)")
-    parser.add_argument("--loadgen", choices=("auto", "wrk", "python", "httpx"), default="auto",
-                        help="auto: wrk if available (apt-get install when root), else python (raw asyncio "
-                             "client); httpx: httpx.AsyncClient, client-bound at a few hundred req/s")
+    parser.add_argument(
+        "--loadgen",
+        choices=("auto", "wrk", "python", "httpx"),
+        default="auto",
+        help="auto: wrk if available (apt-get install when root), else python (raw asyncio "
+        "client); httpx: httpx.AsyncClient, client-bound at a few hundred req/s",
+    )
     args = parser.parse_args(argv)
+    if args.connections < 1:
+        parser.error("--connections must be at least 1")
     args.seconds = QUICK_SECONDS if args.quick else float(os.environ.get("BENCH_SECONDS") or DEFAULT_SECONDS)
     return args
 
@@ -250,20 +280,30 @@ def main(argv: list[str] | None = None) -> int:
 
     secret = secrets.token_urlsafe(48)
     token = mint_jwt(TENANT, USER, secret, ttl_seconds=3600)
-    body = json.dumps({"tenant_id": TENANT, "user_id": USER, "auth_assertion": token,
-                       "portal_context": {"route": "/account", "account_id": "acc-789"}}).encode()
+    body = json.dumps(
+        {
+            "tenant_id": TENANT,
+            "user_id": USER,
+            "auth_assertion": token,
+            "portal_context": {"route": "/account", "account_id": "acc-789"},
+        }
+    ).encode()
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
 
     client = "httpx" if args.loadgen == "httpx" else "raw"
     if wrk:
         generator = f"wrk -t1 -c{args.connections}"
     elif client == "raw":
-        generator = (f"built-in Python asyncio client, {args.connections} connections "
-                     "(shares the CPU with the servers: understates fast targets)")
+        generator = (
+            f"built-in Python asyncio client, {args.connections} connections "
+            "(shares the CPU with the servers: understates fast targets)"
+        )
     else:
         generator = f"httpx.AsyncClient, {args.connections} connections (client-bound: all targets look alike)"
-    header = (f"load generator: {generator}; {args.seconds:g} s per target after a {WARMUP_SECONDS:g} s warm-up; "
-              f"uvicorn, 1 worker each, {HOST}\n{versions()}; load average {os.getloadavg()[0]:.2f} at start")
+    header = (
+        f"load generator: {generator}; {args.seconds:g} s per target after a {WARMUP_SECONDS:g} s warm-up; "
+        f"uvicorn, 1 worker each, {HOST}\n{versions()}; load average {os.getloadavg()[0]:.2f} at start"
+    )
 
     targets: list[Target] = []
     with tempfile.TemporaryDirectory(prefix="gateway-bench-") as tmp:
@@ -284,8 +324,11 @@ def main(argv: list[str] | None = None) -> int:
 
             results = []
             for target in targets:
-                print(f"bench: {target.name} on :{target.port} — warm-up, then {args.seconds:g} s",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"bench: {target.name} on :{target.port} — warm-up, then {args.seconds:g} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 load(target, WARMUP_SECONDS)
                 results.append((target, load(target, args.seconds)))
             print(format_table(results, header))

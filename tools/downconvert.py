@@ -48,6 +48,11 @@ class DownConvertError(ValueError):
     """Raised for a 3.1 construct that has no exact OpenAPI 3.0 equivalent."""
 
 
+def _at(where: str, key: object) -> str:
+    """Append ``key`` to the JSON pointer ``where`` (RFC 6901 escaping)."""
+    return f"{where}/" + str(key).replace("~", "~0").replace("/", "~1")
+
+
 def _schema(node: Any, where: str) -> Any:
     if not isinstance(node, dict):
         if node is True:
@@ -63,7 +68,7 @@ def _schema(node: Any, where: str) -> Any:
         converted["allOf"] = [{"$ref": node["$ref"]}, *converted["allOf"]]
         return converted
     for key, value in node.items():
-        here = f"{where}/{key}"
+        here = _at(where, key)
         if key in _UNSUPPORTED:
             raise DownConvertError(f"{here}: JSON Schema keyword {key!r} has no OpenAPI 3.0 form")
         if key == "type" and isinstance(value, list):
@@ -82,7 +87,8 @@ def _schema(node: Any, where: str) -> Any:
             out[key] = True
         elif key == "examples":
             if not isinstance(value, list) or len(value) != 1:
-                raise DownConvertError(f"{here}: schema 'examples' with {len(value)} entries cannot become 'example'")
+                count = len(value) if isinstance(value, list) else "a non-list"
+                raise DownConvertError(f"{here}: schema 'examples' with {count} entries cannot become 'example'")
             out["example"] = value[0]
         elif key == "contentEncoding":
             if value != "base64":
@@ -90,12 +96,14 @@ def _schema(node: Any, where: str) -> Any:
             out["format"] = "byte"
         elif key == "contentMediaType":
             out.setdefault("format", "binary")
+        elif key == "additionalProperties" and isinstance(value, bool):
+            out[key] = value
         elif key in _SCHEMA_KEYS and key != "schema":
             out[key] = _schema(value, here)
         elif key in _SCHEMA_MAP_KEYS and isinstance(value, dict):
-            out[key] = {name: _schema(sub, f"{here}/{name}") for name, sub in value.items()}
+            out[key] = {name: _schema(sub, _at(here, name)) for name, sub in value.items()}
         elif key in _SCHEMA_LIST_KEYS:
-            out[key] = [_schema(sub, f"{here}/{i}") for i, sub in enumerate(value)]
+            out[key] = [_schema(sub, _at(here, i)) for i, sub in enumerate(value)]
         else:
             out[key] = copy.deepcopy(value)
     return out
@@ -106,16 +114,16 @@ def _walk(node: Any, where: str) -> Any:
     if isinstance(node, dict):
         out = {}
         for key, value in node.items():
-            here = f"{where}/{key}"
+            here = _at(where, key)
             if key == "schema":
                 out[key] = _schema(value, here)
-            elif key == "schemas" and where.endswith("/components"):
-                out[key] = {name: _schema(s, f"{here}/{name}") for name, s in value.items()}
+            elif key == "schemas" and where == "/components":
+                out[key] = {name: _schema(s, _at(here, name)) for name, s in value.items()}
             else:
                 out[key] = _walk(value, here)
         return out
     if isinstance(node, list):
-        return [_walk(v, f"{where}/{i}") for i, v in enumerate(node)]
+        return [_walk(v, _at(where, i)) for i, v in enumerate(node)]
     return node
 
 

@@ -82,7 +82,7 @@ def repair(document: dict[str, Any], duplicates, repairs: list[dict[str, str]], 
                     raise ValueError(f"{name}: {item['pointer']} defines {media_type} twice, differently")
                 merged[media_type] = body
         node = document
-        for part in dup.path:
+        for part in dup.path:  # the document's own keys and list indices (see tools.yamlload)
             node = node[part]
         node[dup.key] = merged
         groups = " + ".join("[" + ", ".join(v) + "]" for v in dup.values)

@@ -116,16 +116,36 @@ def _rename_ref(ref: str, ns: str) -> str:
     return f"#/components/{match['kind']}/{ns}.{match['name']}{match['rest']}"
 
 
+def _mapping_target(value: str, ns: str) -> str:
+    """A discriminator mapping value: a ``$ref`` or a bare schema name (OAS 3.0 allows both)."""
+    return _rename_ref(value, ns) if value.startswith("#") else f"#/components/schemas/{ns}.{value}"
+
+
+def _discriminator(node: dict[str, Any], ns: str) -> dict[str, Any]:
+    """Rewrite a discriminator so its meaning survives namespacing.
+
+    Without a ``mapping`` the implicit discriminator values are the *schema names* of the
+    ``oneOf``/``anyOf`` references; namespacing would change them, so the implicit mapping
+    is written out under the original names first.
+    """
+    disc = copy.deepcopy(node["discriminator"])
+    mapping = disc.get("mapping")
+    if mapping is None:
+        refs = [s["$ref"] for key in ("oneOf", "anyOf") for s in node.get(key, []) if "$ref" in s]
+        mapping = {ref.rsplit("/", 1)[-1]: ref for ref in refs if _REF.match(ref)}
+    if mapping:
+        disc["mapping"] = {k: _mapping_target(v, ns) for k, v in mapping.items()}
+    return disc
+
+
 def _rewrite_refs(node: Any, ns: str) -> Any:
     if isinstance(node, dict):
         out = {}
         for key, value in node.items():
             if key == "$ref" and isinstance(value, str):
                 out[key] = _rename_ref(value, ns)
-            elif key == "discriminator" and isinstance(value, dict) and "mapping" in value:
-                disc = copy.deepcopy(value)
-                disc["mapping"] = {k: _rename_ref(v, ns) for k, v in value["mapping"].items()}
-                out[key] = disc
+            elif key == "discriminator" and isinstance(value, dict):
+                out[key] = _discriminator(node, ns)
             else:
                 out[key] = _rewrite_refs(value, ns)
         return out
@@ -194,6 +214,7 @@ def merge(mounts: list[Mount], info: dict[str, Any], servers: list[dict[str, Any
     """
     paths: dict[str, Any] = {}
     path_owner: dict[tuple[str, str], str] = {}
+    template_owner: dict[str, tuple[str, str]] = {}
     op_owner: dict[str, str] = {}
     components: dict[str, dict[str, Any]] = {}
     tags: list[dict[str, Any]] = []
@@ -203,6 +224,8 @@ def merge(mounts: list[Mount], info: dict[str, Any], servers: list[dict[str, Any
         seen_ids: dict[str, str] = {}
         for path, method, op in operations(mount.document):
             op_id = op.get("operationId")
+            if not op_id:
+                raise MergeError(f"{mount.name}: {method.upper()} {path} has no operationId")
             if op_id in seen_ids:
                 raise MergeError(
                     f"operationId collision: {op_id!r} in {mount.name} at {seen_ids[op_id]} and {method.upper()} {path}"
@@ -211,6 +234,13 @@ def merge(mounts: list[Mount], info: dict[str, Any], servers: list[dict[str, Any
         fragment = namespaced(mount)
         for path, item in fragment["paths"].items():
             template = re.sub(r"\{[^}]+\}", "{}", path)
+            # OAS 3.0.3: templated paths with the same hierarchy but different parameter
+            # names MUST NOT coexist, whatever their methods.
+            owner_name, owner_path = template_owner.setdefault(template, (mount.name, path))
+            if owner_path != path:
+                raise MergeError(
+                    f"path collision: {path} from {mount.name} is equivalent to {owner_path} from {owner_name}"
+                )
             for method in HTTP_METHODS:
                 if method not in item:
                     continue

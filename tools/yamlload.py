@@ -24,13 +24,14 @@ class DuplicateKeyError(ValueError):
 class Duplicate:
     """One repeated key: its JSON-pointer-like location and every value it had, in order."""
 
-    path: tuple[str, ...]
-    key: str
+    path: tuple[Any, ...]
+    key: Any
     values: tuple[Any, ...]
 
     @property
     def pointer(self) -> str:
-        return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in (*self.path, self.key))
+        """RFC 6901 JSON pointer of the repeated key."""
+        return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in (*self.path, self.key))
 
 
 @dataclass
@@ -62,14 +63,24 @@ _DupLoader.yaml_implicit_resolvers = {
 }
 
 
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 def _construct_mapping(loader: _DupLoader, node: yaml.MappingNode) -> _Marked:
+    # flatten_mapping() moves the pairs of `<<: *anchor` merge keys in front of the mapping's
+    # own pairs; an own key overriding a merged one is YAML's merge semantics, not a duplicate.
+    own = sum(1 for key_node, _ in node.value if key_node.tag != MERGE_TAG)
     loader.flatten_mapping(node)
+    merged_count = len(node.value) - own
     result = _Marked()
-    for key_node, value_node in node.value:
+    own_keys: set[Any] = set()
+    for index, (key_node, value_node) in enumerate(node.value):
         key = loader.construct_object(key_node, deep=True)
         value = loader.construct_object(value_node, deep=True)
-        if key in result:
-            result.repeats.setdefault(key, [result[key]]).append(value)
+        if index >= merged_count:
+            if key in own_keys:
+                result.repeats.setdefault(key, [result[key]]).append(value)
+            own_keys.add(key)
         result[key] = value
     return result
 
@@ -77,14 +88,20 @@ def _construct_mapping(loader: _DupLoader, node: yaml.MappingNode) -> _Marked:
 _DupLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def _plain(node: Any, path: tuple[str, ...], found: list[Duplicate]) -> Any:
-    """Convert _Marked dicts to plain dicts, collecting duplicates with their paths."""
+def _plain(node: Any, path: tuple[Any, ...], found: list[Duplicate]) -> Any:
+    """Convert _Marked dicts to plain dicts, collecting duplicates with their paths.
+
+    Paths keep the document's own keys (an unquoted ``200`` stays an int) and list indices,
+    so a caller can walk them; every repeated value is itself searched for repeats.
+    """
     if isinstance(node, _Marked):
+        plain = {k: _plain(v, (*path, k), found) for k, v in node.items()}
         for key, values in node.repeats.items():
-            found.append(Duplicate(path, str(key), tuple(_plain(v, (*path, str(key)), []) for v in values)))
-        return {k: _plain(v, (*path, str(k)), found) for k, v in node.items()}
+            earlier = tuple(_plain(v, (*path, key), found) for v in values[:-1])
+            found.append(Duplicate(path, key, (*earlier, plain[key])))
+        return plain
     if isinstance(node, list):
-        return [_plain(v, (*path, str(i)), found) for i, v in enumerate(node)]
+        return [_plain(v, (*path, i), found) for i, v in enumerate(node)]
     return node
 
 

@@ -223,7 +223,7 @@ def test_untranslatable_construct_in_operation_named_with_path():
     }
     with pytest.raises(DownConvertError) as info:
         downconvert(_doc31(paths=paths), name="api")
-    assert "/get/responses/200/content/application/json/schema/type" in str(info.value)
+    assert "/paths/~1a/get/responses/200/content/application~1json/schema/type" in str(info.value)
 
 
 @pytest.mark.parametrize(
@@ -290,12 +290,6 @@ def test_real_serviceai_document_downconverts_and_validates():
     assert converted["components"]["securitySchemes"] == document["components"]["securitySchemes"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG tools/downconvert.py:_schema (l.55-56, reached via l.93-94): 'additionalProperties: false' is routed "
-    "through _schema(False) and raises 'boolean schema false has no 3.0 form', although "
-    "additionalProperties: false is valid OpenAPI 3.0",
-)
 def test_additional_properties_false_is_kept():
     assert _convert_schema({"type": "object", "additionalProperties": False}) == {
         "type": "object",
@@ -303,22 +297,11 @@ def test_additional_properties_false_is_kept():
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG tools/downconvert.py:_schema (l.84-85): a non-list, non-sized 'examples' value (e.g. 5) "
-    "raises TypeError from len() instead of DownConvertError naming the location",
-)
 def test_non_list_examples_raises_downconvert_error():
     with pytest.raises(DownConvertError, match="/components/schemas/S/examples"):
         _convert_schema({"type": "integer", "examples": 5})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG tools/downconvert.py:_walk (l.109) / _schema (l.66): locations are built by joining raw keys "
-    "with '/', so a path key '/a/{id}' yields '/paths//a/{id}/...' instead of the JSON pointer "
-    "'/paths/~1a~1{id}/...' that downconvert()'s docstring promises",
-)
 def test_error_location_is_an_escaped_json_pointer():
     paths = {"/a/{id}": {"get": {"responses": {"200": {"description": "ok", "content": {
         "application/json": {"schema": {"type": "null"}}}}}}}}

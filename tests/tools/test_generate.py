@@ -153,13 +153,6 @@ def test_repair_rejects_conflicting_media_type_and_missing_duplicate():
         repair({"r": {}}, [], [{"pointer": "/r/content", "reason": "x"}], "api", print)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG tools/generate.py:repair (l.84-86): it walks Duplicate.path, whose parts are all strings, so a "
-    "repeated `content` under a list (e.g. a parameter's content: /paths/~1a/get/parameters/0/content) "
-    "fails with TypeError 'list indices must be integers'; an unquoted integer key (responses: {200: ...}) "
-    "fails the same way with KeyError",
-)
 def test_repair_of_duplicate_below_a_list():
     text = (
         "paths:\n  /a:\n    get:\n      parameters:\n        - name: q\n          in: query\n"

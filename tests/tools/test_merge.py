@@ -436,12 +436,6 @@ def test_undeclared_top_level_security_scheme_names_source():
         check_security(doc, "insecure-api")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG tools/merge.py:_rewrite_refs (l.125-128): discriminator mapping values that are bare schema "
-    "names (allowed by OAS 3.0: 'schema names or references') are not namespaced, so after the merge "
-    "'dog: Dog' points at a schema that no longer exists ('a.Dog'); check_refs does not notice",
-)
 def test_discriminator_mapping_with_bare_schema_names_rewritten():
     doc = simple_doc(
         {"/p": {"get": {"operationId": "g", "responses": _ok("#/components/schemas/Pet")}}},
@@ -458,13 +452,6 @@ def test_discriminator_mapping_with_bare_schema_names_rewritten():
     assert mapping["dog"] in ("a.Dog", "#/components/schemas/a.Dog")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG tools/merge.py:merge (l.212-228): the collision check is per (template, method) only, so "
-    "GET /a/{x} from one source and POST /a/{y} from another are both kept as two equivalent templated "
-    "paths, which OAS 3.0.3 forbids ('Templated paths with the same hierarchy but different templated "
-    "names MUST NOT exist'); openapi_spec_validator does not catch it",
-)
 def test_equivalent_templated_paths_with_different_methods_are_not_both_emitted():
     one = simple_doc({"/a/{x}": {"get": {"operationId": "g", "parameters": [_path_param("x")], "responses": _ok()}}})
     two = simple_doc({"/a/{y}": {"post": {"operationId": "p", "parameters": [_path_param("y")], "responses": _ok()}}})
@@ -476,12 +463,6 @@ def test_equivalent_templated_paths_with_different_methods_are_not_both_emitted(
         assert [p for p in merged["paths"] if p.startswith("/a/")] in (["/a/{x}"], ["/a/{y}"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG tools/merge.py:merge (l.204-210): operations without operationId all map to None in the "
-    "within-document collision check, so two of them give the misleading \"operationId collision: None\" "
-    "instead of namespaced()'s \"<METHOD> <path> has no operationId\"",
-)
 def test_two_operations_without_operation_id_reported_as_missing():
     doc = simple_doc({"/a": {"get": {"responses": _ok()}}, "/b": {"get": {"responses": _ok()}}})
     with pytest.raises(MergeError, match="has no operationId"):

@@ -193,12 +193,6 @@ def test_invalid_yaml_raises_yaml_error():
         load_yaml("a: [1, 2\n")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG tools/yamlload.py:_construct_mapping (l.66-74): flatten_mapping() puts the pairs of a YAML "
-    "merge key (<<: *anchor) before the mapping's own pairs, so a legitimate override of a merged key "
-    "is reported as a repeated key and raises DuplicateKeyError",
-)
 def test_merge_key_override_is_not_a_duplicate():
     result = load_yaml(_y("""
         base: &b {a: 1, c: 3}
@@ -210,12 +204,6 @@ def test_merge_key_override_is_not_a_duplicate():
     assert result.duplicates == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG tools/yamlload.py:_plain (l.84): values of a repeated key other than the last are converted "
-    "with a throw-away duplicates list, so a repeated key *inside* an earlier value is silently dropped "
-    "(neither reported nor raised) even though it loses data",
-)
 def test_duplicate_nested_in_an_earlier_value_of_an_expected_duplicate_is_detected():
     text = _y("""
         a:
