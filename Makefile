@@ -1,11 +1,12 @@
 # The two commands a new user needs: `make serve` and `make test`.
 PY := .venv/bin/python
 export HF_HUB_OFFLINE := 1
+export HF_HUB_DISABLE_TELEMETRY := 1
 
 .PHONY: serve test bootstrap generate check ops token bench lint
 
-# System packages: serving needs none yet; tests also start a throwaway PostgreSQL.
-SERVE_APT :=
+# System packages: espeak-ng (offline TTS) to serve; tests also start a throwaway PostgreSQL.
+SERVE_APT := espeak-ng
 TEST_APT := postgresql
 
 bootstrap:

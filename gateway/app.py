@@ -98,9 +98,11 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     @asynccontextmanager
     async def lifespan(_app):
         deps.install(services)
+        await services.start()
         try:
             yield
         finally:
+            await services.stop()
             services.close()
 
     app = AsyncApp(

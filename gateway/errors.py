@@ -81,9 +81,11 @@ class ErrorRenderer:
         return self.contract.api_for_path(request.url.path)
 
     def render(self, request: ConnexionRequest, status: int, code: str, message: str, details: Any = None,
-               headers: dict[str, str] | None = None) -> ConnexionResponse:
+               headers: dict[str, str] | None = None, *, contract_violation: bool = False) -> ConnexionResponse:
+        """The response for one error. ``contract_violation`` marks a request that broke the
+        contract (connexion's validation): it gets the API's own validation status."""
         api = self.api_of(request)
-        if api and status in (400, 422):
+        if api and contract_violation:
             status = api.validation_status
             code = STATUS_CODES[status]
             if api.namespace == "vertebro" and not isinstance(details, list):
@@ -111,11 +113,14 @@ class ErrorRenderer:
         if status == 405:
             allowed = self.contract.allowed_methods(request.url.path)
             headers = {**(headers or {}), "Allow": ", ".join(allowed)} if allowed else headers
-        return self.render(request, status, STATUS_CODES.get(status, "ERROR"), str(detail), headers=headers)
+        return self.render(request, status, STATUS_CODES.get(status, "ERROR"), str(detail), headers=headers,
+                           contract_violation=status == 400)
 
     async def api_error(self, request: ConnexionRequest, exc: ApiError) -> ConnexionResponse:
         """Handler for handler-raised :class:`ApiError`."""
-        return self.render(request, exc.status, exc.code, exc.message, exc.details, exc.headers)
+        violation = exc.status == 400 and exc.code == "VALIDATION_ERROR"
+        return self.render(request, exc.status, exc.code, exc.message, exc.details, exc.headers,
+                           contract_violation=violation)
 
     async def unexpected(self, request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         """Any other exception: logged with its traceback, answered 500 in the API's envelope."""

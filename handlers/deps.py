@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from adapters.providers.registry import ProviderRegistry
 from adapters.ratelimit import RateLimiter
+from adapters.secretbox import SecretBox
 from adapters.storage.database import Database
 from adapters.storage.vb_sessions import VbSessionStore, VbTenantStore
+from adapters.storage.vb_voice import VbVoiceSessionStore, VbWebhookStore
+from adapters.webhooks import WebhookDispatcher
 from core.settings import Settings
 
 
@@ -18,19 +22,51 @@ class Services:
     db: Database
     vb_sessions: VbSessionStore
     vb_tenants: VbTenantStore
+    vb_voice: VbVoiceSessionStore
+    vb_webhooks: VbWebhookStore
+    webhook_dispatcher: WebhookDispatcher
+    providers: ProviderRegistry
     limiter: RateLimiter
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
         """Create the adapters for ``settings`` (no I/O beyond opening the database engine)."""
         db = Database(settings.database_url)
+        webhooks = VbWebhookStore(db, SecretBox(settings.webhook_secret_key))
         return cls(
             settings=settings,
             db=db,
             vb_sessions=VbSessionStore(db),
             vb_tenants=VbTenantStore(db),
+            vb_voice=VbVoiceSessionStore(db),
+            vb_webhooks=webhooks,
+            webhook_dispatcher=WebhookDispatcher(
+                webhooks,
+                allowed_networks=settings.webhook_allowed_networks,
+                base_delay=settings.webhook_base_delay,
+                max_attempts=settings.webhook_max_attempts,
+            ),
+            providers=ProviderRegistry(
+                asr_model_dir=settings.asr_model_dir,
+                asr_threads=settings.asr_threads,
+                credentials={
+                    "ELEVENLABS_API_KEY": settings.elevenlabs_api_key,
+                    "AZURE_SPEECH_KEY": settings.azure_speech_key,
+                    "AZURE_SPEECH_REGION": settings.azure_speech_region,
+                    "DEEPGRAM_API_KEY": settings.deepgram_api_key,
+                    "GOOGLE_SPEECH_API_KEY": settings.google_speech_api_key,
+                },
+            ),
             limiter=RateLimiter(settings.redis_url),
         )
+
+    async def start(self) -> None:
+        """Start background workers (needs a running event loop)."""
+        self.webhook_dispatcher.start()
+
+    async def stop(self) -> None:
+        """Stop background workers."""
+        await self.webhook_dispatcher.stop()
 
     def close(self) -> None:
         self.db.dispose()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import anyio
 
-from adapters.providers.availability import asr_status, llm_status, tts_status
 from core.clock import isoformat, utcnow
 from handlers.deps import services
 
@@ -18,19 +17,27 @@ async def get_health():
     """
     s = services()
     db_ok = await anyio.to_thread.run_sync(s.db.ping)
-    engines = {"asr": asr_status(), "tts": tts_status(), "llm": llm_status()}
+    providers = s.providers
+    engines = {
+        "asr": ("mock", "available" if await anyio.to_thread.run_sync(providers.is_available, "asr", "mock")
+                else "unavailable"),
+        "tts": ("mock", "available" if await anyio.to_thread.run_sync(providers.is_available, "tts", "mock")
+                else "unavailable"),
+        # No dialog engine is wired to the Virtual Banker API yet.
+        "llm": ("mock", "not_configured"),
+    }
     redis = "not_configured"
     if s.settings.redis_url:
         redis = "connected" if await anyio.to_thread.run_sync(s.limiter.ping) else "disconnected"
     status = "healthy"
-    if any(e.status == "unavailable" for e in engines.values()) or redis == "disconnected":
+    if any(status == "unavailable" for _, status in engines.values()) or redis == "disconnected":
         status = "degraded"
     if not db_ok:
         status = "unhealthy"
     return {
         "status": status,
         "services": {
-            **{kind: {"provider": e.provider, "status": e.status} for kind, e in engines.items()},
+            **{kind: {"provider": name, "status": status} for kind, (name, status) in engines.items()},
             "database": "connected" if db_ok else "disconnected",
             "redis": redis,
         },

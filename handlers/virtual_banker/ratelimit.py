@@ -23,8 +23,8 @@ def rate_limited(handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaita
     """Charge one request to the caller's tenant+user budget before ``handler`` runs.
 
     The budget is the tenant's ``policy.rate_limit_per_minute``. Over budget → 429
-    ``RATE_LIMITED`` (nothing else happens); otherwise the handler's ``(body, status)``
-    result gets the three headers.
+    ``RATE_LIMITED`` (nothing else happens); otherwise the handler's result — a
+    ``(body, status[, headers])`` tuple or a Starlette ``Response`` — gets the three headers.
     """
 
     @functools.wraps(handler)
@@ -37,7 +37,11 @@ def rate_limited(handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaita
         if not decision.allowed:
             raise ApiError(429, "RATE_LIMITED", f"Rate limit of {decision.limit} requests per minute exceeded",
                            details={"limit": decision.limit, "reset": decision.reset}, headers=headers)
-        body, status = await handler(*args, **kwargs)
-        return body, status, headers
+        result = await handler(*args, **kwargs)
+        if isinstance(result, tuple):
+            body, status, *rest = result
+            return body, status, {**(rest[0] if rest else {}), **headers}
+        result.headers.update(headers)  # a Starlette Response (raw audio, streams)
+        return result
 
     return wrapper

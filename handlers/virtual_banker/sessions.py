@@ -19,8 +19,10 @@ from generated.models.virtual_banker import (
     SessionResponse,
 )
 from handlers.deps import services
-from handlers.errors import ApiError
+from handlers.errors import ApiError, parse_request
+from handlers.virtual_banker.access import owned_live_session, session_not_found
 from handlers.virtual_banker.config import tenant_config
+from handlers.virtual_banker.events import emit
 from handlers.virtual_banker.ratelimit import rate_limited
 from handlers.virtual_banker.security import InvalidAssertion, decode_jwt
 
@@ -46,19 +48,6 @@ def _now():
     return utcnow().replace(microsecond=0)
 
 
-def _not_found(session_id: str) -> ApiError:
-    return ApiError(404, "SESSION_NOT_FOUND", f"Session {session_id} not found")
-
-
-async def _owned_live_session(session_id: str, token_info: dict[str, Any]) -> SessionRecord:
-    """The caller's live session ``session_id``; 404 for missing, ended, expired, other
-    users' or other tenants' sessions, and for any session but its own under an ephemeral token."""
-    if token_info.get("kind") == "ephemeral" and token_info.get("session_id") != session_id:
-        raise _not_found(session_id)
-    record = await services().vb_sessions.get_live(session_id, utcnow())
-    if record is None or record.tenant_id != token_info["tenant_id"] or record.user_id != token_info["sub"]:
-        raise _not_found(session_id)
-    return record
 
 
 def _new_token() -> str:
@@ -76,7 +65,7 @@ async def create_session(body: dict[str, Any], token_info: dict[str, Any]):
     ``policy.max_session_duration_minutes``.
     """
     s = services()
-    request = CreateSessionRequest.model_validate(body)
+    request = parse_request(CreateSessionRequest, body)
     tenant_id, user_id = request.tenant_id, request.user_id
     try:
         claims = decode_jwt(request.auth_assertion, s.settings.virtual_banker_jwt_secret)
@@ -118,15 +107,16 @@ async def list_sessions(token_info: dict[str, Any]):
 async def get_session(session_id: str, token_info: dict[str, Any]):
     """``GET /v1/sessions/{sessionId}`` (getSession) → 200 ``SessionResponse``; 404 unless
     it is the caller's live session."""
-    record = await _owned_live_session(session_id, token_info)
+    record = await owned_live_session(session_id, token_info)
     return _json(SessionResponse(success=True, data=_session(record), timestamp=_now())), 200
 
 
 async def _end(session_id: str, token_info: dict[str, Any]) -> SessionRecord:
-    await _owned_live_session(session_id, token_info)
+    await owned_live_session(session_id, token_info)
     record = await services().vb_sessions.end(session_id, utcnow())
     if record is None:
-        raise _not_found(session_id)
+        raise session_not_found(session_id)
+    await emit(record.tenant_id, "session.ended", {"session_id": session_id, "user_id": record.user_id})
     return record
 
 
@@ -151,13 +141,13 @@ async def refresh_token(session_id: str, token_info: dict[str, Any]):
     """``POST /v1/sessions/{sessionId}/refresh-token`` (refreshToken) → 200 a new ephemeral
     token; the previous one stops working at once. ``expires_at`` = now + the session's
     ``policy.max_session_duration_minutes``."""
-    record = await _owned_live_session(session_id, token_info)
+    record = await owned_live_session(session_id, token_info)
     now = utcnow()
     minutes = int(record.config.get("policy", {}).get("max_session_duration_minutes", 30))
     token = _new_token()
     updated = await services().vb_sessions.rotate_token(session_id, token, now + timedelta(minutes=minutes), now)
     if updated is None:
-        raise _not_found(session_id)
+        raise session_not_found(session_id)
     # The contract's refreshToken response is an inline schema (no generated model).
     return {
         "success": True,

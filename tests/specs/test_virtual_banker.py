@@ -251,6 +251,15 @@ def test_overlay_changes_no_existing_schema_and_only_adds(spec: dict, applied: d
     del stripped["components"]["headers"]
     del stripped["components"]["responses"]["TooManyRequests"]
     assert stripped["paths"]["/sessions"]["post"]["responses"].pop("403") == {"$ref": "#/components/responses/Forbidden"}
+    del stripped["components"]["responses"]["ServiceUnavailable"]
+    for path in ("/voice/sessions", "/voice/sessions/{sessionId}/transcribe", "/voice/sessions/{sessionId}/transcribe-stream",
+                 "/voice/sessions/{sessionId}/synthesize", "/voice/sessions/{sessionId}/synthesize-stream",
+                 "/voice/sessions/{sessionId}/visemes"):
+        responses = stripped["paths"][path]["post"]["responses"]
+        assert responses.pop("503") == {"$ref": "#/components/responses/ServiceUnavailable"}
+    webhook = stripped["paths"]["/voice/webhooks"]["post"]
+    assert "X-VB-Signature" in webhook["description"]
+    webhook["description"] = spec["paths"]["/voice/webhooks"]["post"]["description"]
     for _, _, operation in _operations(stripped):
         operation["responses"].pop("429", None)
         for code in _success_codes(operation):

@@ -2,7 +2,16 @@
 
 from sqlalchemy import inspect, text
 
-from adapters.storage.database import Database
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+from adapters.storage.database import MIGRATIONS, Database
+
+
+def _head() -> str:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(config).get_current_head()
 
 
 def test_migrations_create_tables_and_are_idempotent(database_url):
@@ -10,9 +19,10 @@ def test_migrations_create_tables_and_are_idempotent(database_url):
     db.migrate()
     db.migrate()
     tables = set(inspect(db.engine).get_table_names())
-    assert {"vb_session", "vb_tenant", "alembic_version"} <= tables
+    assert {"vb_session", "vb_tenant", "vb_voice_session", "vb_webhook", "vb_webhook_delivery",
+            "alembic_version"} <= tables
     with db.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == _head()
     assert db.ping()
     db.dispose()
 
