@@ -1,4 +1,4 @@
-"""``make bench``: requests per second of the gateway's createSession next to three reference apps.
+"""``make bench``: requests per second of the gateway's createSession next to three reference apps, then speech RTFs.
 
 One run starts four servers side by side, each ``uvicorn`` with one worker on its own free
 loopback port, then loads them one after another (never two at once, so they do not compete
@@ -23,9 +23,15 @@ the header of the table says which, and the machine's load average when the run 
 All servers log at ``warning`` (no per-request access log) so logging is not what is measured.
 The gateway gets a rate limit far above anything reachable here, so it never answers 429.
 
-Usage: ``python -m bench.run [--quick] [--connections N] [--loadgen auto|wrk|python|httpx]``;
-``BENCH_SECONDS`` sets seconds per target (default 10; ``--quick`` = 2). ``BENCH_NO_APT=1``
-skips the apt-get attempt.
+After the throughput table the same run prints the speech benchmark (bench/speech.py):
+real-time factors of the offline espeak-ng TTS and faster-whisper ASR engines, each next to a
+reference (the espeak-ng CLI; faster-whisper with beam 1). ``--only http`` or ``--only speech``
+runs one part alone.
+
+Usage: ``python -m bench.run [--only http|speech] [--quick] [--connections N]
+[--loadgen auto|wrk|python|httpx]``; ``BENCH_SECONDS`` sets seconds per target (default 10;
+``--quick`` = 2; both apply to the throughput part only). ``BENCH_NO_APT=1`` skips the apt-get
+attempt.
 """
 
 from __future__ import annotations
@@ -241,6 +247,12 @@ def format_table(results: list[tuple[Target, LoadResult]], header: str) -> str:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options; seconds per target come from --quick, else BENCH_SECONDS, else 10."""
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--only",
+        choices=("http", "speech"),
+        default=None,
+        help="run only the throughput table (http) or only the speech benchmark (speech); default both",
+    )
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_SECONDS:g} s per target")
     parser.add_argument("--connections", type=int, default=32, help="concurrent connections (default 32)")
     parser.add_argument(
@@ -266,11 +278,33 @@ def _raise_keyboard_interrupt(signum, frame):  # noqa: ARG001 - signal handler s
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Start the four servers, check, warm up and load each in turn, print the table. Exit status."""
+    """The throughput table, then the speech benchmark (or one of them with ``--only``). Exit status:
+    130 if interrupted, else the worse of the two parts' statuses."""
     args = parse_args(argv)
     for signum in STOP_SIGNALS:  # also when started in the background, where SIGINT is inherited as ignored
         signal.signal(signum, _raise_keyboard_interrupt)
 
+    status = 0
+    if args.only in (None, "http"):
+        status = run_http(args)
+        if status == 130:
+            return status
+    if args.only in (None, "speech"):
+        if args.only is None:
+            print()
+        try:
+            # Imported here so that --only http never loads numpy, PyAV or the speech adapters.
+            from bench import speech
+
+            status = max(status, speech.main())
+        except KeyboardInterrupt:
+            print("bench: interrupted", file=sys.stderr)
+            return 130
+    return status
+
+
+def run_http(args: argparse.Namespace) -> int:
+    """Start the four servers, check, warm up and load each in turn, print the table. Exit status."""
     wrk = None
     if args.loadgen in ("auto", "wrk"):
         wrk = find_wrk(allow_apt=not os.environ.get("BENCH_NO_APT"))
