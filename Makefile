@@ -38,6 +38,6 @@ ops: bootstrap
 token: bootstrap
 	@$(PY) -m gateway.manage token --tenant "$(or $(TENANT),tenant-123)" --user "$(or $(USER),user-456)"
 
-## Throughput baseline: this server vs stock connexion, FastAPI and raw Starlette.
+## Benchmarks: HTTP throughput vs stock connexion, FastAPI, raw Starlette; speech real-time factors.
 bench: bootstrap
 	$(PY) -m bench.run

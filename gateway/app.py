@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from connexion import AsyncApp
+from connexion.decorators.parameter import pythonic
 from connexion.exceptions import ProblemException
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
@@ -83,6 +84,13 @@ def _docs_routes(app: AsyncApp, contract: Contract) -> None:
     app.add_url_rule("/openapi/{document}", "openapi_api", single, methods=["GET"])
 
 
+def _websocket_endpoint(handler):
+    async def endpoint(websocket):
+        await handler(websocket, **{pythonic(k): v for k, v in websocket.path_params.items()})
+
+    return endpoint
+
+
 def create_app(settings: Settings | None = None) -> AsyncApp:
     """Build the server: migrate the database, install adapters, bind every operation.
 
@@ -95,13 +103,21 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     services.db.migrate()
     deps.install(services)
 
+    packages = [importlib.import_module(api.package) for api in contract.apis.values()]
+
     @asynccontextmanager
     async def lifespan(_app):
         deps.install(services)
         await services.start()
+        for package in packages:  # per-API background work (workers, cleaners)
+            if hasattr(package, "on_startup"):
+                await package.on_startup(services)
         try:
             yield
         finally:
+            for package in reversed(packages):
+                if hasattr(package, "on_shutdown"):
+                    await package.on_shutdown(services)
             await services.stop()
             services.close()
 
@@ -114,10 +130,11 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     )
     app.add_middleware(BodyGuardMiddleware, MiddlewarePosition.BEFORE_VALIDATION,
                        max_body_bytes=settings.max_body_bytes)
+    resolver = OperationResolver(contract)
     app.add_api(
         runtime_specification(contract),
         base_path="",
-        resolver=OperationResolver(contract),
+        resolver=resolver,
         pythonic_params=True,
         validate_responses=settings.validate_responses,
         strict_validation=False,
@@ -128,6 +145,10 @@ def create_app(settings: Settings | None = None) -> AsyncApp:
     app.add_error_handler(ApiError, renderer.api_error)
     app.add_error_handler(Exception, renderer.unexpected)
     _docs_routes(app, contract)
+    # WebSocket handshakes pass through connexion's HTTP middleware untouched and reach the
+    # inner Starlette router; the plain-HTTP side of each operation answers 426.
+    for path, handler in resolver.websocket_routes():
+        app._middleware_app.router.add_websocket_route(path, _websocket_endpoint(handler))
     app.contract = contract  # type: ignore[attr-defined]
     app.services = services  # type: ignore[attr-defined]
     return app

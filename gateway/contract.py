@@ -95,6 +95,11 @@ class Contract:
                 if method in item:
                     yield path, method, item[method]
 
+    def websocket_operations(self) -> dict[str, str]:
+        """``{path: operationId}`` of operations whose success is ``101 Switching Protocols``."""
+        return {path: op["operationId"] for path, method, op in self.operations()
+                if method == "get" and "101" in op.get("responses", {})}
+
     def split(self, operation_id: str) -> tuple[ApiInfo, str]:
         """``"vb.createSession"`` → (the Virtual Banker ApiInfo, ``"createSession"``)."""
         ns, _, local = operation_id.partition(".")

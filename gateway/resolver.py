@@ -29,6 +29,17 @@ class UnboundOperation(LookupError):
     """A non-pending operationId has no handler function."""
 
 
+def upgrade_required(operation_id: str) -> Callable[..., Any]:
+    """The plain-HTTP side of a WebSocket operation: 426 (the handshake is routed elsewhere)."""
+
+    async def handler(**_kwargs: Any):
+        raise ApiError(426, "UPGRADE_REQUIRED", f"{operation_id} is a WebSocket: connect with the Upgrade handshake",
+                       headers={"Upgrade": "websocket", "Connection": "Upgrade"})
+
+    handler.__name__ = f"upgrade_required_{snake_case(operation_id.split('.', 1)[1])}"
+    return handler
+
+
 def not_implemented(operation_id: str) -> Callable[..., Any]:
     """A handler answering 501 in the operation's API envelope."""
 
@@ -61,7 +72,27 @@ class OperationResolver(Resolver):
         function = self.lookup(operation_id)
         if function is None:
             raise UnboundOperation(f"{operation_id}: no function {snake_case(local)} in {api.package}")
+        if operation_id in self.contract.websocket_operations():
+            return upgrade_required(operation_id)
         return function
+
+    def websocket_routes(self) -> list[tuple[str, Callable[..., Any]]]:
+        """``(path, handler)`` for every implemented WebSocket operation (success ``101``).
+
+        The handler is the API package's ``snake_case(operationId)`` function, called as
+        ``handler(websocket, **path_params)`` with a Starlette WebSocket; it authenticates
+        the handshake itself (connexion's security does not run for WebSockets).
+        """
+        routes = []
+        for path, operation_id in self.contract.websocket_operations().items():
+            api, local = self.contract.split(operation_id)
+            if local in api.pending:
+                continue
+            function = self.lookup(operation_id)
+            if function is None:
+                raise UnboundOperation(f"{operation_id}: no function {snake_case(local)} in {api.package}")
+            routes.append((path, function))
+        return routes
 
     def resolve(self, operation) -> Resolution:
         operation_id = self.resolve_operation_id(operation)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from adapters.providers.registry import ProviderRegistry
 from adapters.ratelimit import RateLimiter
@@ -27,6 +27,14 @@ class Services:
     webhook_dispatcher: WebhookDispatcher
     providers: ProviderRegistry
     limiter: RateLimiter
+    extensions: dict = field(default_factory=dict)
+
+    def extension(self, key: str, factory):
+        """A per-API adapter bundle built once from these services: ``factory(self)`` on first
+        use, cached under ``key`` (each API package keeps its own stores this way)."""
+        if key not in self.extensions:
+            self.extensions[key] = factory(self)
+        return self.extensions[key]
 
     @classmethod
     def build(cls, settings: Settings) -> Services:

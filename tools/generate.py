@@ -91,9 +91,14 @@ def repair(document: dict[str, Any], duplicates, repairs: list[dict[str, str]], 
 
 
 def pending_ids(api: dict[str, Any], document: dict[str, Any]) -> list[str]:
-    if api.get("pending") == "all":
+    """The API's pending operationIds: ``pending`` names a YAML file beside the spec holding
+    ``all`` or a list (an inline list or ``all`` in merge.yaml works too)."""
+    pending = api.get("pending")
+    if isinstance(pending, str) and pending.endswith(".yaml"):
+        pending = yaml.safe_load((SPECS / pending).read_text(encoding="utf-8"))
+    if pending == "all":
         return [op["operationId"] for _, _, op in operations(document)]
-    return list(api.get("pending") or [])
+    return list(pending or [])
 
 
 def add_gateway_responses(document: dict[str, Any], api: dict[str, Any]) -> None:
@@ -112,6 +117,11 @@ def add_gateway_responses(document: dict[str, Any], api: dict[str, Any]) -> None
         if "requestBody" in op:
             responses.setdefault("413", {"description": "Request body larger than the server accepts.", **body})
             responses.setdefault("415", {"description": "Content-Type not offered by this operation.", **body})
+        if "101" in responses:
+            responses.setdefault("426", {
+                "description": "Upgrade Required: this operation is a WebSocket; send the Upgrade handshake.",
+                **copy.deepcopy(body),
+            })
         if op["operationId"] in pending:
             op["x-gateway-pending"] = True
             responses["501"] = {"description": "Not implemented yet by this server.", **copy.deepcopy(body)}
@@ -197,9 +207,15 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tempfile.mkdtemp(prefix="generated-"))
         try:
             build(tmp)
+            staged = target.with_name(".generated-new")
+            shutil.rmtree(staged, ignore_errors=True)
+            shutil.copytree(tmp, staged, ignore=shutil.ignore_patterns("__pycache__"))
+            old = target.with_name(".generated-old")
+            shutil.rmtree(old, ignore_errors=True)
             if target.exists():
-                shutil.rmtree(target)
-            shutil.copytree(tmp, target, ignore=shutil.ignore_patterns("__pycache__"))
+                target.rename(old)
+            staged.rename(target)  # near-atomic swap: readers never see a half-written tree
+            shutil.rmtree(old, ignore_errors=True)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         print(f"wrote {target.relative_to(ROOT)}/")
