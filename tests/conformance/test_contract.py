@@ -2,11 +2,13 @@
 
 Phases: examples, coverage and fuzzing (positive and negative data). Operations still
 answering 501 — ``pending`` in specs/merge.yaml, read from generated/apis.json — are the
-only exclusions. Credentials come from each API's own security scheme.
+only exclusions. Credentials come from each API's own security scheme: the module
+``tests/conformance/auth_<namespace>.py`` gives ``headers(app, settings)`` for that API.
 """
 
 from __future__ import annotations
 
+import importlib
 import tempfile
 import warnings
 from pathlib import Path
@@ -21,19 +23,16 @@ from schemathesis.config import SchemathesisConfig  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from gateway.app import create_app  # noqa: E402
 from gateway.contract import Contract  # noqa: E402
-from handlers.virtual_banker.security import mint_jwt  # noqa: E402
 
 SECRET = "conformance-secret-0123456789-0123456789"
-TENANT, USER = "tenant-123", "user-456"
 _tmp = Path(tempfile.mkdtemp(prefix="conformance-"))
-APP = create_app(
-    Settings(
-        database_url=f"sqlite:///{_tmp / 'conformance.db'}",
-        validate_responses=True,
-        virtual_banker_jwt_secret=SECRET,
-        vb_default_rate_limit_per_minute=1_000_000,
-    )
+SETTINGS = Settings(
+    database_url=f"sqlite:///{_tmp / 'conformance.db'}",
+    validate_responses=True,
+    virtual_banker_jwt_secret=SECRET,
+    vb_default_rate_limit_per_minute=1_000_000,
 )
+APP = create_app(SETTINGS)
 CONTRACT = Contract()
 PENDING = sorted(
     f"{ns}.{op_id}" for ns, api in CONTRACT.apis.items() for op_id in api.pending
@@ -56,16 +55,27 @@ CONFIG = SchemathesisConfig.from_dict(
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP, config=CONFIG).exclude(operation_id=PENDING)
 
 
+def _auth_headers(namespace: str) -> dict[str, str]:
+    try:
+        module = importlib.import_module(f"tests.conformance.auth_{namespace}")
+    except ModuleNotFoundError:
+        return {}
+    return module.headers(APP, SETTINGS)
+
+
+AUTH = {ns: _auth_headers(ns) for ns in CONTRACT.apis if CONTRACT.apis[ns].pending != frozenset(
+    op["operationId"].split(".", 1)[1] for _, _, op in CONTRACT.operations() if op["operationId"].startswith(ns + "."))}
+
+
 @schema.auth()
 class GatewayAuth:
-    """A Virtual Banker JWT for every vb.* operation (the only implemented API so far)."""
+    """Each API's own credentials, chosen by the operation's namespace."""
 
     def get(self, case, ctx):
-        return mint_jwt(TENANT, USER, SECRET, 3600)
+        return AUTH.get(case.operation.definition.raw["operationId"].split(".", 1)[0], {})
 
     def set(self, case, data, ctx):
-        case.headers = case.headers or {}
-        case.headers["Authorization"] = f"Bearer {data}"
+        case.headers = {**(case.headers or {}), **data}
 
 
 @schema.parametrize()
