@@ -9,6 +9,14 @@ from handlers.serviceai.meta import get_api_version
 from handlers.serviceai.realtime import consume_csrf_token, create_realtime_token, get_csrf_token
 from handlers.serviceai.tools import execute_chatty_voice_tool, list_chatty_voice_tools
 
+
+async def on_shutdown(services) -> None:
+    """Close the realtime backend's HTTP client (re-created on the next mint)."""
+    bundle = services.extensions.get("serviceai")
+    if bundle is not None and bundle.realtime is not None:
+        await bundle.realtime.aclose()
+
+
 __all__ = [
     "consume_csrf_token",
     "create_realtime_token",
@@ -17,4 +25,5 @@ __all__ = [
     "get_chatty_voice_ai_context",
     "get_csrf_token",
     "list_chatty_voice_tools",
+    "on_shutdown",
 ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 import yaml
 
 from core.clock import utcnow
@@ -43,13 +42,14 @@ def test_version_follows_min_client_version_setting(make_settings):
         assert old.status_code == 200 and old.headers["X-Upgrade-Available"] == "2.3.0"
 
 
-@pytest.mark.parametrize("path", CHATTY_GETS + CHATTY_POSTS)
-def test_every_chatty_operation_needs_a_valid_token(client, path, make_user, sai):
-    r = call(client, path, {})
-    assert r.status_code == 401 and r.json()["error"]["code"] == "UNAUTHORIZED"
-    assert call(client, path, {"Authorization": "Bearer sai_not-a-real-token"}).status_code == 401
-    assert call(client, path, {"Authorization": "Basic YTpi"}).status_code == 401
-    assert call(client, path, make_user("bob")).status_code == 200
+def test_every_chatty_operation_needs_a_valid_token(client, make_user):
+    bob = make_user("bob")
+    for path in CHATTY_GETS + CHATTY_POSTS:
+        r = call(client, path, {})
+        assert r.status_code == 401 and r.json()["error"]["code"] == "UNAUTHORIZED", path
+        assert call(client, path, {"Authorization": "Bearer sai_not-a-real-token"}).status_code == 401
+        assert call(client, path, {"Authorization": "Basic YTpi"}).status_code == 401
+        assert call(client, path, bob).status_code == 200, path
 
 
 def test_expired_revoked_and_disabled(client, make_user, sai):
@@ -76,27 +76,29 @@ def test_tokens_are_stored_hashed(client, make_user, app):
     assert token not in stored and all(len(h) == 64 for h in stored)
 
 
-@pytest.mark.parametrize("path", CHATTY_GETS + CHATTY_POSTS)
-def test_entitlement_is_required(client, make_user, path):
+def test_entitlement_is_required(client, make_user):
     headers = make_user("gina", entitlements=())
-    r = call(client, path, headers)
-    assert r.status_code == 403, r.text
-    assert r.json()["error"] == {"code": "ENTITLEMENT_REQUIRED", "message": "This account lacks the chatty-voice "
-                                 "entitlement.", "details": {"entitlement": "chatty-voice"}}
+    for path in CHATTY_GETS + CHATTY_POSTS:
+        r = call(client, path, headers)
+        assert r.status_code == 403, r.text
+        assert r.json()["error"] == {"code": "ENTITLEMENT_REQUIRED", "message": "This account lacks the "
+                                     "chatty-voice entitlement.", "details": {"entitlement": "chatty-voice"}}
     # granting it takes effect on the same token
     make_user("gina", entitlements=("chatty-voice",))
-    assert call(client, path, headers).status_code == 200
+    for path in CHATTY_GETS + CHATTY_POSTS:
+        assert call(client, path, headers).status_code == 200, path
 
 
-@pytest.mark.parametrize("path", CHATTY_GETS + CHATTY_POSTS)
-def test_outdated_major_gets_426(client, make_user, path):
-    r = call(client, path, {**make_user("hank"), "X-Client-Version": "0.9.7"})
-    assert r.status_code == 426, r.text
-    assert r.json() == {
-        "error": {"code": "UPGRADE_REQUIRED", "message": "Client version 0.9.7 is no longer supported: major "
-                  "version 1 or later is required (minClientVersion 1.0.0)."},
-        "apiVersion": "1.1.24", "minClientVersion": "1.0.0", "clientVersion": "0.9.7",
-    }
+def test_outdated_major_gets_426(client, make_user):
+    headers = {**make_user("hank"), "X-Client-Version": "0.9.7"}
+    for path in CHATTY_GETS + CHATTY_POSTS:
+        r = call(client, path, headers)
+        assert r.status_code == 426, r.text
+        assert r.json() == {
+            "error": {"code": "UPGRADE_REQUIRED", "message": "Client version 0.9.7 is no longer supported: major "
+                      "version 1 or later is required (minClientVersion 1.0.0)."},
+            "apiVersion": "1.1.24", "minClientVersion": "1.0.0", "clientVersion": "0.9.7",
+        }
 
 
 def test_426_comes_before_403_and_changes_nothing(client, make_user, sai):
@@ -109,15 +111,14 @@ def test_426_comes_before_403_and_changes_nothing(client, make_user, sai):
     assert run(sai.records.list_notes("acme-plumbing")) == []
 
 
-@pytest.mark.parametrize(("version", "hint"), [
-    (None, None), ("1.0.0", None), ("1.1.24", None), ("3.0.0", None), ("1", None), ("1.2", None),
-    ("1.0.0-beta.2", "1.0.0"), ("1.0.0+build.77", None),
-])
-def test_soft_upgrade_hint_default_minimum(client, make_user, version, hint):
-    headers = make_user("kim", version=version)
-    r = client.get("/api/chatty-voice/tools", headers=headers)
-    assert r.status_code == 200
-    assert r.headers.get("X-Upgrade-Available") == hint
+def test_soft_upgrade_hint_default_minimum(client, make_user):
+    auth = make_user("kim")
+    for version, hint in [(None, None), ("1.0.0", None), ("1.1.24", None), ("3.0.0", None), ("1", None),
+                          ("1.2", None), ("1.0.0-beta.2", "1.0.0"), ("1.0.0+build.77", None)]:
+        headers = {**auth, "X-Client-Version": version} if version else auth
+        r = client.get("/api/chatty-voice/tools", headers=headers)
+        assert r.status_code == 200
+        assert r.headers.get("X-Upgrade-Available") == hint, version
 
 
 def test_soft_upgrade_hint_against_a_raised_minimum(make_settings):
@@ -148,13 +149,13 @@ def test_soft_upgrade_hint_against_a_raised_minimum(make_settings):
         assert status("10.0.0") == (200, None)
 
 
-@pytest.mark.parametrize("bad", ["abc", "v1.2.3", "1.2.3.4", "01.2.3", "1..2", "", "1.2.3-", "9" * 70])
-def test_malformed_client_version_is_400(client, make_user, bad):
-    headers = {**make_user("leo"), "X-Client-Version": bad}
-    for r in (client.get("/api/version", headers={"X-Client-Version": bad}),
-              client.get("/api/chatty-voice/tools", headers=headers)):
-        assert r.status_code == 400, (bad, r.text)
-        assert r.json()["error"]["code"] == "VALIDATION_ERROR"
+def test_malformed_client_version_is_400(client, make_user):
+    auth = make_user("leo")
+    for bad in ["abc", "v1.2.3", "1.2.3.4", "01.2.3", "1..2", "", "1.2.3-", "9" * 70]:
+        for r in (client.get("/api/version", headers={"X-Client-Version": bad}),
+                  client.get("/api/chatty-voice/tools", headers={**auth, "X-Client-Version": bad})):
+            assert r.status_code == 400, (bad, r.text)
+            assert r.json()["error"]["code"] == "VALIDATION_ERROR"
 
 
 def test_semver_precedence():
