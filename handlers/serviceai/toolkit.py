@@ -156,10 +156,13 @@ async def lookup_entity(caller: Caller, args: dict[str, Any]) -> ToolResult:
     if query is None:
         raise ToolFailure("INVALID_ARGUMENTS", "query must not be empty.")
     entity_type = _text(args, "entityType")
+    entity_type = entity_type.lower() if entity_type else None
     limit = int(args.get("limit") or 5)
-    matches = await serviceai().records.search_entities(caller.organization_id, query=query,
-                                                        entity_type=entity_type.lower() if entity_type else None,
-                                                        limit=limit)
+    records = serviceai().records
+    matches = await records.search_entities(caller.organization_id, query=query, entity_type=entity_type, limit=limit)
+    if not matches and entity_type and entity_type.endswith("s"):  # "customers" said for "customer"
+        matches = await records.search_entities(caller.organization_id, query=query, entity_type=entity_type[:-1],
+                                                limit=limit)
     what = entity_type or "record"
     if not matches:
         message = f"No {what} matches {query!r}."

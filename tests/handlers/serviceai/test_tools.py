@@ -35,6 +35,8 @@ def test_lookup_entity(client, alice, dataset):
     assert by_ref["message"] == "Found job Smith kitchen remodel (J-1042), stage lead."
     jobs = execute(client, alice, "lookup_entity", {"query": "smith", "entityType": "job"})
     assert [m["type"] for m in jobs["data"]["matches"]] == ["job"]
+    plural = execute(client, alice, "lookup_entity", {"query": "smith", "entityType": "Customers"})
+    assert [m["id"] for m in plural["data"]["matches"]] == ["cus_smith", "cus_smithson"]
     customer = execute(client, alice, "lookup_entity", {"query": "jane smith", "limit": 1})["data"]["matches"]
     assert customer == [{"id": "cus_smith", "type": "customer", "name": "Jane Smith", "reference": "C-100",
                          "attributes": {"phone": "+44 20 7946 0001", "city": "Leeds"},
