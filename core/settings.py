@@ -70,6 +70,23 @@ class Settings(BaseSettings):
     webhook_base_delay: float = Field(1.0, description="First webhook retry delay in seconds (doubles per attempt).")
     webhook_max_attempts: int = Field(6, description="Webhook delivery attempts before a delivery is marked failed.")
 
+    realtime_max_peers: int = Field(20, description="Concurrent WebRTC peers (all realtime entry points together).")
+    realtime_idle_timeout: float = Field(120.0, description="Seconds without speech or replies before a peer is closed.")
+    realtime_total_timeout: float = Field(3600.0, description="Longest realtime conversation, in seconds.")
+    realtime_ice_servers: list[dict] = Field(
+        default_factory=list,
+        description='STUN/TURN servers as JSON, e.g. [{"urls": ["stun:stun.example.org:3478"]}, '
+        '{"urls": ["turn:turn.example.org:3478"], "username": "u", "credential": "p"}].',
+    )
+    realtime_host_addresses: list[str] = Field(
+        default_factory=list,
+        description='Restrict ICE host candidates to these addresses (e.g. ["127.0.0.1"] on loopback); '
+        "empty = every non-loopback interface.",
+    )
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible chat-completions base URL (unset = offline).")
+    llm_api_key: str | None = Field(None, description="Key for LLM_BASE_URL.")
+    llm_model: str = Field("gpt-4o-mini", description="Model name sent to LLM_BASE_URL.")
+
     # --- ServiceAi ---
     serviceai_min_client_version: str = Field(
         "1.0.0",

@@ -33,6 +33,7 @@ def upgrade_required(operation_id: str) -> Callable[..., Any]:
     """The plain-HTTP side of a WebSocket operation: 426 (the handshake is routed elsewhere)."""
 
     async def handler(**_kwargs: Any):
+        """A plain HTTP request to a WebSocket operation: 426 Upgrade Required."""
         raise ApiError(426, "UPGRADE_REQUIRED", f"{operation_id} is a WebSocket: connect with the Upgrade handshake",
                        headers={"Upgrade": "websocket", "Connection": "Upgrade"})
 
@@ -72,7 +73,7 @@ class OperationResolver(Resolver):
         function = self.lookup(operation_id)
         if function is None:
             raise UnboundOperation(f"{operation_id}: no function {snake_case(local)} in {api.package}")
-        if operation_id in self.contract.websocket_operations():
+        if operation_id in self.contract.websocket_operations().values():
             return upgrade_required(operation_id)
         return function
 

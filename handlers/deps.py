@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from adapters.providers.registry import ProviderRegistry
 from adapters.ratelimit import RateLimiter
+from adapters.realtime.peer import PeerManager
 from adapters.secretbox import SecretBox
 from adapters.storage.database import Database
 from adapters.storage.vb_sessions import VbSessionStore, VbTenantStore
@@ -27,6 +28,7 @@ class Services:
     webhook_dispatcher: WebhookDispatcher
     providers: ProviderRegistry
     limiter: RateLimiter
+    peers: PeerManager
     extensions: dict = field(default_factory=dict)
 
     def extension(self, key: str, factory):
@@ -57,6 +59,7 @@ class Services:
             providers=ProviderRegistry(
                 asr_model_dir=settings.asr_model_dir,
                 asr_threads=settings.asr_threads,
+                llm={"base_url": settings.llm_base_url, "api_key": settings.llm_api_key, "model": settings.llm_model},
                 credentials={
                     "ELEVENLABS_API_KEY": settings.elevenlabs_api_key,
                     "AZURE_SPEECH_KEY": settings.azure_speech_key,
@@ -66,6 +69,13 @@ class Services:
                 },
             ),
             limiter=RateLimiter(settings.redis_url),
+            peers=PeerManager(
+                max_peers=settings.realtime_max_peers,
+                idle_timeout=settings.realtime_idle_timeout,
+                total_timeout=settings.realtime_total_timeout,
+                ice_servers=settings.realtime_ice_servers,
+                host_addresses=settings.realtime_host_addresses or None,
+            ),
         )
 
     async def start(self) -> None:
@@ -73,7 +83,8 @@ class Services:
         self.webhook_dispatcher.start()
 
     async def stop(self) -> None:
-        """Stop background workers."""
+        """Stop background workers and hang up every realtime peer."""
+        await self.peers.close_all()
         await self.webhook_dispatcher.stop()
 
     def close(self) -> None:

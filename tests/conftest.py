@@ -27,6 +27,7 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
             "validate_responses": True,
             "virtual_banker_jwt_secret": JWT_SECRET,
             "vb_default_rate_limit_per_minute": 1000,
+            "realtime_host_addresses": ["127.0.0.1"],
         }
         values.update(overrides)
         return Settings(**values)

@@ -29,7 +29,8 @@ class ProviderRegistry:
     """
 
     def __init__(self, *, asr_model_dir: str | None = None, asr_threads: int = 2,
-                 credentials: dict[str, str | None] | None = None) -> None:
+                 credentials: dict[str, str | None] | None = None, llm: dict[str, str | None] | None = None) -> None:
+        self.llm_config = dict(llm or {})
         self.asr_model_dir = asr_model_dir
         self.asr_threads = asr_threads
         self.credentials = dict(credentials or {})
@@ -87,6 +88,15 @@ class ProviderRegistry:
         if name == "google":
             return self._engine("google", lambda: GoogleASR(self._cred("GOOGLE_SPEECH_API_KEY")))
         raise ProviderError(f"unknown ASR provider {name!r}")
+
+    def llm(self):
+        """The language model: OpenAI-compatible when ``LLM_BASE_URL`` is set, else the offline
+        template/extraction model (adapters/providers/llm.py)."""
+        from adapters.providers.llm import language_model
+
+        return self._engine("llm", lambda: language_model(self.llm_config.get("base_url"),
+                                                          self.llm_config.get("api_key"),
+                                                          self.llm_config.get("model")))
 
     def configured(self, name: str) -> bool:
         """True when every setting the provider needs is present (always for ``mock``)."""

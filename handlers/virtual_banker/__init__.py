@@ -1,6 +1,7 @@
 """Virtual Banker API handlers (specs/virtual-banker): one function per operationId."""
 
 from handlers.virtual_banker.health import get_health
+from handlers.virtual_banker.realtime import webrtc_signaling
 from handlers.virtual_banker.sessions import (
     create_session,
     end_session,
@@ -38,4 +39,5 @@ __all__ = [
     "synthesize_speech_stream",
     "transcribe_audio",
     "transcribe_audio_stream",
+    "webrtc_signaling",
 ]

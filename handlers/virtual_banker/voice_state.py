@@ -19,6 +19,7 @@ class VoiceActivity:
     def __init__(self) -> None:
         self._running: dict[str, Counter[str]] = defaultdict(Counter)
         self._errors: dict[tuple[str, str], bool] = {}
+        self._realtime: dict[str, str] = {}
 
     def state(self, session_id: str) -> str:
         """``speaking`` | ``thinking`` | ``listening`` | ``idle``."""
@@ -26,7 +27,16 @@ class VoiceActivity:
         for state in PRIORITY:
             if running and running[state] > 0:
                 return state
-        return "idle"
+        return self._realtime.get(session_id, "idle")
+
+    async def set_realtime(self, session_id: str, tenant_id: str, state: str | None) -> None:
+        """The state of a realtime conversation on this session (None when it ends)."""
+        before = self.state(session_id)
+        if state is None or state == "idle":
+            self._realtime.pop(session_id, None)
+        else:
+            self._realtime[session_id] = state
+        await self._announce(session_id, tenant_id, before)
 
     def busy(self, session_id: str, state: str) -> bool:
         running = self._running.get(session_id)

@@ -1,0 +1,232 @@
+"""The server's WebRTC peer (aiortc) and the manager that bounds how many exist.
+
+A :class:`ServerPeer` answers one SDP offer, receives the caller's audio track (resampled to
+16 kHz mono for the speech loop), plays replies on its own outbound audio track, and sends
+loop events (transcripts, replies, visemes) over a data channel the caller opens. The
+:class:`PeerManager` enforces the maximum number of peers and idle/total timeouts, and closes
+every peer — tasks cancelled, connections closed — on hang-up or shutdown.
+
+Networks: ``ice_servers`` (STUN/TURN, ``[{"urls": [...], "username": ..., "credential": ...}]``)
+are passed to every peer; ``host_addresses`` (e.g. ``["127.0.0.1"]``) restricts the host
+candidates aioice offers (it offers only non-loopback addresses by default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aioice.ice
+import av
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError
+from aiortc.sdp import candidate_from_sdp
+
+from adapters.realtime.tracks import SpeechOutputTrack
+
+logger = logging.getLogger("adapters.realtime.peer")
+
+
+class InvalidOffer(ValueError):
+    """The SDP offer is malformed or offers no usable audio."""
+
+
+class PeerLimitReached(RuntimeError):
+    """The maximum number of concurrent peers is in use."""
+
+
+def restrict_host_addresses(addresses: list[str] | None) -> None:
+    """Make aioice gather host candidates only on ``addresses`` (None restores its default)."""
+    original = getattr(aioice.ice, "_gateway_original_get_host_addresses", None)
+    if original is None:
+        original = aioice.ice.get_host_addresses
+        aioice.ice._gateway_original_get_host_addresses = original
+    if addresses:
+        aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=True: list(addresses)
+    else:
+        aioice.ice.get_host_addresses = original
+
+
+def _check_offer(sdp: str) -> None:
+    if not isinstance(sdp, str) or not sdp.startswith("v=0"):
+        raise InvalidOffer("SDP offer must start with 'v=0'")
+    if "\nm=audio" not in sdp.replace("\r\n", "\n"):
+        raise InvalidOffer("SDP offer has no audio media section")
+
+
+class ServerPeer:
+    """One caller's WebRTC connection. Build it through :meth:`PeerManager.open`."""
+
+    def __init__(self, manager: PeerManager, pc: RTCPeerConnection, on_event: Callable[[dict], Awaitable[None]]):
+        self.id = f"peer-{secrets.token_hex(8)}"
+        self.manager = manager
+        self.pc = pc
+        self.output = SpeechOutputTrack()
+        self.on_event = on_event
+        self.loop = None  # set by the owner (a SpeechLoop)
+        self.answer_sdp = ""
+        self.created = time.monotonic()
+        self.closed = asyncio.Event()
+        self._closing = False
+        self._tasks: set[asyncio.Task] = set()
+        self._channel = None
+        self._resampler = av.AudioResampler(format="s16", layout="mono", rate=16000)
+
+        @pc.on("datachannel")
+        def on_datachannel(channel) -> None:
+            self._channel = channel
+
+        @pc.on("track")
+        def on_track(track) -> None:
+            if track.kind == "audio":
+                self._spawn(self._read_audio(track))
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            if pc.connectionState in ("failed", "closed"):
+                await self.close()
+
+    def _spawn(self, coro) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _read_audio(self, track) -> None:
+        try:
+            while True:
+                frame = await track.recv()
+                for out in self._resampler.resample(frame):
+                    pcm = bytes(out.planes[0])[: out.samples * 2]
+                    if self.loop is not None:
+                        await self.loop.feed(pcm)
+        except MediaStreamError:
+            pass
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - a bad frame must not leave the peer half-alive
+            logger.exception("peer %s audio reader failed", self.id)
+            await self.close()
+
+    async def send(self, event: dict[str, Any]) -> None:
+        """Send a loop event on the caller's data channel (when open) and to ``on_event``."""
+        if self._channel is not None and self._channel.readyState == "open":
+            self._channel.send(json.dumps(event, separators=(",", ":")))
+        await self.on_event(event)
+
+    async def add_ice_candidate(self, candidate: dict[str, Any]) -> None:
+        """A trickled remote ICE candidate ``{candidate, sdpMid, sdpMLineIndex}``.
+
+        Raises ValueError for a malformed candidate."""
+        line = candidate.get("candidate") or ""
+        if not line:
+            return  # end-of-candidates
+        try:
+            parsed = candidate_from_sdp(line.split(":", 1)[1] if line.startswith("candidate:") else line)
+        except (ValueError, IndexError) as exc:
+            raise ValueError(f"malformed ICE candidate: {exc}") from None
+        parsed.sdpMid = candidate.get("sdpMid")
+        parsed.sdpMLineIndex = candidate.get("sdpMLineIndex")
+        await self.pc.addIceCandidate(parsed)
+
+    async def close(self) -> None:
+        """Hang up: stop the loop, cancel every task, close the connection (idempotent)."""
+        if self._closing:
+            await self.closed.wait()
+            return
+        self._closing = True
+        if self.loop is not None:
+            await self.loop.close()
+        self.output.stop()
+        current = asyncio.current_task()
+        tasks = [t for t in self._tasks if t is not current]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.pc.close()
+        self.manager._forget(self)
+        self.closed.set()
+
+
+class PeerManager:
+    """Creates peers within limits: ``max_peers`` concurrent; a peer is closed after
+    ``idle_timeout`` seconds without caller speech or replies, or ``total_timeout`` seconds."""
+
+    def __init__(self, *, max_peers: int = 20, idle_timeout: float = 120.0, total_timeout: float = 3600.0,
+                 ice_servers: list[dict[str, Any]] | None = None, host_addresses: list[str] | None = None) -> None:
+        self.max_peers = max_peers
+        self.idle_timeout = idle_timeout
+        self.total_timeout = total_timeout
+        self.ice_servers = [RTCIceServer(**server) for server in (ice_servers or [])]
+        self.peers: dict[str, ServerPeer] = {}
+        self._reserved = 0
+        self._reaper: asyncio.Task | None = None
+        restrict_host_addresses(host_addresses)
+
+    @property
+    def active(self) -> int:
+        return len(self.peers)
+
+    async def open(self, offer_sdp: str, on_event: Callable[[dict], Awaitable[None]],
+                   attach: Callable[[ServerPeer], None]) -> ServerPeer:
+        """Answer ``offer_sdp``; ``attach(peer)`` wires the speech loop before media flows.
+
+        Raises :class:`InvalidOffer` or :class:`PeerLimitReached`.
+        """
+        _check_offer(offer_sdp)
+        if len(self.peers) + self._reserved >= self.max_peers:
+            raise PeerLimitReached(f"{self.max_peers} realtime peers are already connected")
+        self._reserved += 1
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=self.ice_servers))
+        peer = ServerPeer(self, pc, on_event)
+        try:
+            attach(peer)
+            pc.addTrack(peer.output)
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            answer = await pc.createAnswer()
+            await pc.setLocalDescription(answer)
+            peer.answer_sdp = pc.localDescription.sdp
+        except Exception as exc:
+            self._reserved -= 1
+            await pc.close()
+            if peer.loop is not None:
+                await peer.loop.close()
+            if isinstance(exc, InvalidOffer):
+                raise
+            raise InvalidOffer(f"SDP offer rejected: {exc}") from None
+        self._reserved -= 1
+        self.peers[peer.id] = peer
+        self._ensure_reaper()
+        return peer
+
+    def _forget(self, peer: ServerPeer) -> None:
+        self.peers.pop(peer.id, None)
+
+    def _ensure_reaper(self) -> None:
+        if self._reaper is None or self._reaper.done():
+            self._reaper = asyncio.get_running_loop().create_task(self._reap())
+
+    async def _reap(self) -> None:
+        while self.peers:
+            await asyncio.sleep(min(1.0, self.idle_timeout / 4))
+            now = time.monotonic()
+            for peer in list(self.peers.values()):
+                last = peer.loop.last_activity if peer.loop is not None else peer.created
+                if now - peer.created > self.total_timeout or now - last > self.idle_timeout:
+                    reason = "total" if now - peer.created > self.total_timeout else "idle"
+                    logger.info("closing peer %s: %s timeout", peer.id, reason)
+                    await peer.send({"type": "closed", "reason": f"{reason}_timeout"})
+                    await peer.close()
+
+    async def close_all(self) -> None:
+        """Close every peer (server shutdown) and stop the reaper."""
+        await asyncio.gather(*(peer.close() for peer in list(self.peers.values())), return_exceptions=True)
+        if self._reaper is not None:
+            self._reaper.cancel()
+            await asyncio.gather(self._reaper, return_exceptions=True)
+            self._reaper = None
