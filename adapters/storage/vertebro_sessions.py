@@ -14,6 +14,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from adapters.storage.database import Database
+from adapters.storage.vertebro_db import run
 from adapters.storage.vertebro_models import (
     VertebroAudio,
     VertebroIntentExample,
@@ -128,14 +129,14 @@ class VertebroUserStore:
             row.password_hash = password_hash
             s.add(row)
 
-        await self.db.run(work)
+        await run(self.db, work)
 
     async def password_hash(self, username: str) -> str | None:
         def work(s: Session) -> str | None:
             row = s.get(VertebroUser, username)
             return row.password_hash if row else None
 
-        return await self.db.run(work)
+        return await run(self.db, work)
 
 
 class VertebroSessionStore:
@@ -164,14 +165,14 @@ class VertebroSessionStore:
             return _session(row)
 
         async with self._create_lock:
-            return await self.db.run(work)
+            return await run(self.db, work)
 
     async def get_live(self, session_id: str, now: datetime) -> VoiceSessionRecord | None:
         def work(s: Session) -> VoiceSessionRecord | None:
             row = s.exec(select(VertebroSession).where(VertebroSession.session_id == session_id, *_live(now))).first()
             return _session(row) if row else None
 
-        return await self.db.run(work)
+        return await run(self.db, work)
 
     async def touch(self, session_id: str, now: datetime, timeout_seconds: int,
                     context: dict[str, Any] | None = None) -> VoiceSessionRecord | None:
@@ -190,7 +191,7 @@ class VertebroSessionStore:
             s.flush()
             return _session(row)
 
-        return await self.db.run(work)
+        return await run(self.db, work)
 
     async def end(self, session_id: str, now: datetime) -> bool:
         """Delete a live session (kept as an ended row for analytics). False if not live."""
@@ -203,7 +204,7 @@ class VertebroSessionStore:
             s.add(row)
             return True
 
-        return await self.db.run(work)
+        return await run(self.db, work)
 
     async def counts(self, project: str, now: datetime) -> tuple[int, int]:
         """``(sessions ever started, sessions live now)`` of ``project``."""
@@ -215,7 +216,7 @@ class VertebroSessionStore:
                           .where(VertebroSession.project == project, *_live(now))).one()
             return int(total), int(live)
 
-        return await self.db.run(work)
+        return await run(self.db, work)
 
 
 class VertebroHistoryStore:
@@ -234,7 +235,7 @@ class VertebroHistoryStore:
             return InteractionRecord(row.id, row.session_id, row.project, row.user_id, row.type,
                                      copy.deepcopy(row.content), row.created_at)
 
-        return await self.db.run(work)
+        return await run(self.db, work)
 
     async def recent(self, session_id: str, limit: int) -> list[InteractionRecord]:
         """The ``limit`` newest items of a session, newest first."""
@@ -245,14 +246,14 @@ class VertebroHistoryStore:
             return [InteractionRecord(r.id, r.session_id, r.project, r.user_id, r.type, copy.deepcopy(r.content),
                                       r.created_at) for r in rows]
 
-        return await self.db.run(work)
+        return await run(self.db, work)
 
     async def count(self, project: str) -> int:
         def work(s: Session) -> int:
             return int(s.exec(select(func.count()).select_from(VertebroInteraction)
                               .where(VertebroInteraction.project == project)).one())
 
-        return await self.db.run(work)
+        return await run(self.db, work)
 
 
 class VertebroAudioStore:
@@ -274,7 +275,7 @@ class VertebroAudioStore:
             s.flush()
             return _audio(row)
 
-        return await self.db.run(work)
+        return await run(self.db, work)
 
     async def add(self, record: AudioRecord, fresh_after: datetime) -> tuple[AudioRecord, str | None]:
         """Index a new entry; if another request cached the same key meanwhile, that one wins
@@ -295,7 +296,7 @@ class VertebroAudioStore:
             s.flush()
             return _audio(row), stale
 
-        return await self.db.run(work)
+        return await run(self.db, work)
 
     async def get(self, audio_id: str, now: datetime, fresh_after: datetime) -> AudioRecord | None:
         """The entry ``audio_id`` (its ``accessed_at`` set to ``now``), or None when there is none
@@ -310,7 +311,7 @@ class VertebroAudioStore:
             s.flush()
             return _audio(row)
 
-        return await self.db.run(work)
+        return await run(self.db, work)
 
     async def expired(self, accessed_before: datetime, limit: int = 500) -> list[AudioRecord]:
         def work(s: Session) -> list[AudioRecord]:
@@ -318,7 +319,7 @@ class VertebroAudioStore:
                           .order_by(VertebroAudio.accessed_at).limit(limit)).all()
             return [_audio(r) for r in rows]
 
-        return await self.db.run(work)
+        return await run(self.db, work)
 
     async def remove_if_expired(self, audio_id: str, accessed_before: datetime) -> bool:
         """Delete the index entry unless it was accessed meanwhile. True when removed."""
@@ -330,7 +331,7 @@ class VertebroAudioStore:
             s.delete(row)
             return True
 
-        return await self.db.run(work)
+        return await run(self.db, work)
 
 
 class VertebroIntentStore:
@@ -347,7 +348,7 @@ class VertebroIntentStore:
             s.flush()
             return IntentExampleRecord(row.id, row.project, row.intent, row.text, row.action)
 
-        return await self.db.run(work)
+        return await run(self.db, work)
 
     async def examples(self, project: str) -> list[IntentExampleRecord]:
         def work(s: Session) -> list[IntentExampleRecord]:
@@ -355,7 +356,7 @@ class VertebroIntentStore:
                           .order_by(VertebroIntentExample.id)).all()
             return [IntentExampleRecord(r.id, r.project, r.intent, r.text, copy.deepcopy(r.action)) for r in rows]
 
-        return await self.db.run(work)
+        return await run(self.db, work)
 
     async def put_section(self, project: str, key: str, url: str, title: str, keywords: list[str],
                           description: str, now: datetime) -> SectionRecord:
@@ -367,7 +368,7 @@ class VertebroIntentStore:
             s.flush()
             return SectionRecord(row.project, row.key, row.url, row.title, list(row.keywords), row.description)
 
-        return await self.db.run(work)
+        return await run(self.db, work)
 
     async def sections(self, project: str) -> list[SectionRecord]:
         def work(s: Session) -> list[SectionRecord]:
@@ -375,7 +376,7 @@ class VertebroIntentStore:
                           .order_by(VertebroSection.key)).all()
             return [SectionRecord(r.project, r.key, r.url, r.title, list(r.keywords), r.description) for r in rows]
 
-        return await self.db.run(work)
+        return await run(self.db, work)
 
     async def add_knowledge(self, project: str, title: str, url: str, text: str, now: datetime) -> KnowledgeRecord:
         """Add a knowledge snippet (a fact, or ``Q: … A: …``) to ``project``."""
@@ -386,7 +387,7 @@ class VertebroIntentStore:
             s.flush()
             return KnowledgeRecord(row.id, row.project, row.title, row.url, row.text)
 
-        return await self.db.run(work)
+        return await run(self.db, work)
 
     async def knowledge(self, project: str) -> list[KnowledgeRecord]:
         def work(s: Session) -> list[KnowledgeRecord]:
@@ -394,4 +395,4 @@ class VertebroIntentStore:
                           .order_by(VertebroKnowledge.id)).all()
             return [KnowledgeRecord(r.id, r.project, r.title, r.url, r.text) for r in rows]
 
-        return await self.db.run(work)
+        return await run(self.db, work)

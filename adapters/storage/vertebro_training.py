@@ -13,6 +13,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from adapters.storage.database import Database
+from adapters.storage.vertebro_db import run
 from adapters.storage.vertebro_models import VertebroSample, VertebroTrainingJob
 
 #: Job states in which a job is still to run or running.
@@ -89,7 +90,7 @@ class VertebroSampleStore:
             s.flush()
             return [_sample(r) for r in rows]
 
-        return await self.db.run(work)
+        return await run(self.db, work)
 
     async def list(self, project: str) -> list[SampleRecord]:
         """The project's samples, oldest first."""
@@ -99,14 +100,14 @@ class VertebroSampleStore:
                           .order_by(VertebroSample.uploaded_at, VertebroSample.id)).all()
             return [_sample(r) for r in rows]
 
-        return await self.db.run(work)
+        return await run(self.db, work)
 
     async def get(self, sample_id: str) -> SampleRecord | None:
         def work(s: Session) -> SampleRecord | None:
             row = s.get(VertebroSample, sample_id)
             return _sample(row) if row else None
 
-        return await self.db.run(work)
+        return await run(self.db, work)
 
     async def delete(self, project: str, sample_id: str) -> SampleRecord | None:
         """Remove the project's sample ``sample_id``; None when the project has no such sample."""
@@ -119,7 +120,7 @@ class VertebroSampleStore:
             s.delete(row)
             return record
 
-        return await self.db.run(work)
+        return await run(self.db, work)
 
 
 class VertebroJobStore:
@@ -158,14 +159,14 @@ class VertebroJobStore:
             s.flush()
             return _job(row), "job_queued"
 
-        return await self.db.run(work)
+        return await run(self.db, work)
 
     async def get(self, job_id: str) -> JobRecord | None:
         def work(s: Session) -> JobRecord | None:
             row = s.get(VertebroTrainingJob, job_id)
             return _job(row) if row else None
 
-        return await self.db.run(work)
+        return await run(self.db, work)
 
     async def list(self, project: str, limit: int) -> list[JobRecord]:
         """The project's jobs, newest first."""
@@ -175,7 +176,7 @@ class VertebroJobStore:
                           .order_by(col(VertebroTrainingJob.created_at).desc()).limit(limit)).all()
             return [_job(r) for r in rows]
 
-        return await self.db.run(work)
+        return await run(self.db, work)
 
     async def active(self) -> list[JobRecord]:
         """Every job still to run or interrupted mid-run, oldest first."""
@@ -185,7 +186,7 @@ class VertebroJobStore:
                           .order_by(VertebroTrainingJob.created_at)).all()
             return [_job(r) for r in rows]
 
-        return await self.db.run(work)
+        return await run(self.db, work)
 
     async def begin(self, job_id: str, now: datetime) -> JobRecord | None:
         """Mark an active job as (re)started by a worker: ``attempts`` + 1, ``started_at`` set once.
@@ -202,7 +203,7 @@ class VertebroJobStore:
             s.flush()
             return _job(row)
 
-        return await self.db.run(work)
+        return await run(self.db, work)
 
     async def advance(self, job_id: str, *, status: str, progress: float, message: str,
                       checkpoint: dict[str, Any], now: datetime) -> None:
@@ -216,7 +217,7 @@ class VertebroJobStore:
             row.progress = max(row.progress, round(progress, 2))
             s.add(row)
 
-        await self.db.run(work)
+        await run(self.db, work)
 
     async def finish(self, job_id: str, *, status: str, message: str, result: dict[str, Any] | None,
                      now: datetime) -> None:
@@ -232,4 +233,4 @@ class VertebroJobStore:
                 row.progress = 100.0
             s.add(row)
 
-        await self.db.run(work)
+        await run(self.db, work)

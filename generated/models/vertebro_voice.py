@@ -277,7 +277,10 @@ class VoiceSampleUpload(BaseModel):
     ]
     files: Annotated[
         list[bytes],
-        Field(description='Audio files, at most 25 MiB (26214400 bytes) each.'),
+        Field(
+            description='Audio files (at least one), at most 25 MiB (26214400 bytes) each.',
+            min_length=1,
+        ),
     ]
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from handlers.vertebro_voice.state import vertebro
+from handlers.vertebro_voice.state import guarded, vertebro
 
 
+@guarded
 async def get_project_analytics(project: str, user: str | None = None):
     """→ 200 ``ProjectAnalytics`` counted from storage: ``sessions_total`` (sessions ever
     started for the project, deleted and expired ones included), ``interactions_total``

@@ -24,7 +24,7 @@ from handlers.deps import services
 from handlers.errors import ApiError, parse_request
 from handlers.vertebro_voice.sessions import touch
 from handlers.vertebro_voice.speech import audio_url, record, synthesize_cached
-from handlers.vertebro_voice.state import vertebro
+from handlers.vertebro_voice.state import guarded, vertebro
 
 logger = logging.getLogger("handlers.vertebro_voice.dialog")
 
@@ -64,6 +64,7 @@ def intent_json(result: IntentResult) -> dict[str, Any]:
             "suggested_action": result.suggested_action}
 
 
+@guarded
 async def detect_intent(body: dict[str, Any], user: str | None = None):
     """``POST /dialog/intent`` (detectIntent) → 200 ``IntentResponse``.
 
@@ -167,7 +168,8 @@ async def converse(session: VoiceSessionRecord, text: str, metadata: dict[str, A
     url = None
     try:
         same = session.language[:2].lower() == language
-        entry, cached = await synthesize_cached(answer, language=session.language if same else
+        voice = str((session.voice_preference or {}).get("voice_id") or "default")
+        entry, cached = await synthesize_cached(answer, voice=voice, language=session.language if same else
                                                 ("ru-RU" if language == "ru" else "en-US"))
         url = audio_url(entry)
         await record(session, "synthesis", {"text": answer, "audio_url": url,
@@ -183,6 +185,7 @@ async def converse(session: VoiceSessionRecord, text: str, metadata: dict[str, A
     return turn
 
 
+@guarded
 async def generate_dialog_response(body: dict[str, Any], user: str | None = None):
     """``POST /dialog/respond`` (generateDialogResponse) → 202 ``DialogResponse``:
     ``text`` (the language model's answer, in the user's language), ``audio_url`` (the answer

@@ -20,6 +20,8 @@ import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from adapters.storage.vertebro_db import StorageUnavailable
+from handlers.errors import ApiError
 from handlers.vertebro_voice.state import vertebro
 
 _hasher = PasswordHasher()
@@ -64,8 +66,11 @@ async def verify(username: str, password: str) -> bool:
 
 async def basic_info(username: str, password: str, required_scopes=None) -> dict[str, Any] | None:  # noqa: ARG001
     """connexion HTTP Basic hook: ``{"sub": username}`` or None (→ 401 ``Unauthorized``)."""
-    if not username or not await verify(username, password):
-        return None
+    try:
+        if not username or not await verify(username, password):
+            return None
+    except StorageUnavailable:
+        raise ApiError(503, "mongo_unavailable", "The database is not reachable") from None
     return {"sub": username}
 
 

@@ -11,7 +11,7 @@ from adapters.storage.vertebro_sessions import SessionLimitReached, VoiceSession
 from core.clock import isoformat
 from generated.models.vertebro_voice import VoiceSessionRequest
 from handlers.errors import ApiError, parse_request
-from handlers.vertebro_voice.state import MOUNT, vertebro
+from handlers.vertebro_voice.state import MOUNT, guarded, vertebro
 
 GREETING_EN = "Voice assistant ready. How can I help you today?"
 GREETING_RU = "Голосовой ассистент готов. Чем могу помочь?"
@@ -63,6 +63,7 @@ def session_json(record: VoiceSessionRecord) -> dict[str, Any]:
     }
 
 
+@guarded
 async def start_session(body: dict[str, Any], user: str | None = None):
     """``POST /session/start`` (startSession) → 201 ``VoiceSessionResponse``.
 
@@ -89,12 +90,14 @@ async def start_session(body: dict[str, Any], user: str | None = None):
     return session_json(record), 201
 
 
+@guarded
 async def get_session(session_id: str, user: str | None = None):
     """``GET /session/{session_id}`` (getSession) → 200 ``VoiceSessionResponse``; 404
     ``voice_session_not_found`` for an unknown, deleted or expired session."""
     return session_json(await live_session(session_id)), 200
 
 
+@guarded
 async def delete_session(session_id: str, user: str | None = None):
     """``DELETE /session/{session_id}`` (deleteSession) → 204; afterwards the session is gone
     (404 everywhere, its WebSocket closes). 404 if it is not live."""
@@ -104,6 +107,7 @@ async def delete_session(session_id: str, user: str | None = None):
     return None, 204
 
 
+@guarded
 async def get_session_history(session_id: str, limit: int = 50, user: str | None = None):
     """``GET /session/{session_id}/history`` (getSessionHistory) → 200 ``{session_id, items}``:
     at most ``limit`` (1..200, default 50) items, newest first; each ``{session_id, project,

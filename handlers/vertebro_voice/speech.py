@@ -28,7 +28,7 @@ from generated.models.vertebro_voice import RecognitionRequest, SynthesisRequest
 from handlers.deps import services
 from handlers.errors import ApiError, parse_request
 from handlers.vertebro_voice.sessions import touch
-from handlers.vertebro_voice.state import MOUNT, vertebro
+from handlers.vertebro_voice.state import MOUNT, guarded, vertebro
 
 ASR_RATE = 16000
 DEFAULT_SAMPLE_RATE = 22050
@@ -56,6 +56,7 @@ def _language_of(transcript_language: str | None, requested: str) -> str:
     return transcript_language
 
 
+@guarded
 async def recognize_speech(body: dict[str, Any], user: str | None = None):
     """``POST /recognize`` (recognizeSpeech) → 200 ``RecognitionResult``.
 
@@ -165,6 +166,7 @@ def audio_url(entry: AudioRecord) -> str:
     return f"{MOUNT}/audio/{entry.audio_id}"
 
 
+@guarded
 async def synthesize_speech(body: dict[str, Any], user: str | None = None):
     """``POST /synthesize`` (synthesizeSpeech) → 202 ``{audio_url, duration_seconds, cached}``.
 
@@ -186,6 +188,7 @@ async def synthesize_speech(body: dict[str, Any], user: str | None = None):
     return result, 202
 
 
+@guarded
 async def get_audio(audio_id: str, user: str | None = None):
     """``GET /audio/{audio_id}`` (getAudio) → 200 the cached MP3 (``audio/mpeg``) with
     ``Content-Disposition: inline; filename="{audio_id}.mp3"``; each access keeps the entry

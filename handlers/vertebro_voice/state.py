@@ -92,3 +92,21 @@ def build(svc: Services) -> VertebroServices:
 def vertebro(svc: Services | None = None) -> VertebroServices:
     """This API's bundle for the installed services (or ``svc``)."""
     return (svc or services()).extension("vertebro", build)
+
+
+def guarded(operation):
+    """Operation decorator: storage failures answer 503 ``mongo_unavailable`` (the contract's
+    code for an unreachable database), never 500."""
+    import functools
+
+    from adapters.storage.vertebro_db import StorageUnavailable
+    from handlers.errors import ApiError
+
+    @functools.wraps(operation)
+    async def wrapper(*args, **kwargs):
+        try:
+            return await operation(*args, **kwargs)
+        except StorageUnavailable:
+            raise ApiError(503, "mongo_unavailable", "The database is not reachable") from None
+
+    return wrapper

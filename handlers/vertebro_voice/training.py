@@ -18,7 +18,7 @@ from adapters.providers import audio as codec
 from adapters.providers.base import AudioDecodeError
 from adapters.storage.vertebro_training import JobInProgress, JobRecord, NotEnoughSamples, SampleRecord
 from handlers.errors import ApiError
-from handlers.vertebro_voice.state import vertebro
+from handlers.vertebro_voice.state import guarded, vertebro
 
 ACCEPTED_TYPES = frozenset({"audio/mpeg", "audio/mp3", "audio/wav", "audio/x-wav", "audio/flac", "audio/x-flac",
                             "audio/ogg", "audio/webm", "audio/aac", "audio/m4a"})
@@ -57,6 +57,7 @@ async def _samples(project: str) -> dict[str, Any]:
     return {"samples": [sample_json(s) for s in await vertebro().samples.list(project)]}
 
 
+@guarded
 async def list_voice_samples(project: str | None = "default", user: str | None = None):
     """``GET /samples`` (listVoiceSamples) → 200 ``{samples}`` of ``project`` (default
     ``default``), oldest first; ``uploaded_at`` epoch seconds. 400 ``project_required``."""
@@ -76,6 +77,7 @@ def _content_type(upload) -> str:
                    f"{upload.filename or 'file'}: {declared or 'no content type'} is not an accepted audio type")
 
 
+@guarded
 async def upload_voice_samples(body: dict[str, Any] | None = None, files: list | None = None,
                                user: str | None = None):
     """``POST /samples`` (uploadVoiceSamples; multipart ``project`` + one or more ``files``) →
@@ -121,6 +123,7 @@ async def upload_voice_samples(body: dict[str, Any] | None = None, files: list |
     return await _samples(project), 200
 
 
+@guarded
 async def delete_voice_sample(sample_id: str, project: str | None = "default", user: str | None = None):
     """``DELETE /samples/{sample_id}`` (deleteVoiceSample) → 200 the project's remaining samples;
     the file is removed from the file store. 404 ``sample_not_found``; 400 ``project_required``."""
@@ -133,6 +136,7 @@ async def delete_voice_sample(sample_id: str, project: str | None = "default", u
     return await _samples(name), 200
 
 
+@guarded
 async def list_training_jobs(project: str | None = "default", limit: int = 10, user: str | None = None):
     """``GET /jobs`` (listTrainingJobs) → 200 ``{jobs}``: the project's ``limit`` (1..25) newest
     jobs; times in epoch seconds. 400 ``project_required``."""
@@ -140,6 +144,7 @@ async def list_training_jobs(project: str | None = "default", limit: int = 10, u
     return {"jobs": [job_json(j) for j in jobs]}, 200
 
 
+@guarded
 async def get_training_status(project: str | None = "default", user: str | None = None):
     """``GET /status`` (getTrainingStatus) → 200 ``{job}``: the project's latest job, or
     ``{"job": null}`` when it has none. 400 ``project_required``."""
@@ -147,6 +152,7 @@ async def get_training_status(project: str | None = "default", user: str | None 
     return {"job": job_json(jobs[0]) if jobs else None}, 200
 
 
+@guarded
 async def start_training(body: dict[str, Any] | None = None, user: str | None = None):
     """``POST /train`` (startTraining; form ``project``) → 200 ``{job, detail}``.
 

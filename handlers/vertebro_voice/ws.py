@@ -34,6 +34,7 @@ from typing import Any
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from adapters.storage.vertebro_db import StorageUnavailable
 from handlers.errors import ApiError
 from handlers.vertebro_voice.dialog import converse
 from handlers.vertebro_voice.security import authenticate_header
@@ -66,10 +67,15 @@ def _lang(language: str) -> str:
 async def voice_web_socket(websocket: WebSocket, session_id: str) -> None:
     """``GET /ws/{session_id}`` with ``Upgrade: websocket`` (voiceWebSocket); see the module doc."""
     bundle = vertebro()
-    if await authenticate_header(websocket.headers.get("authorization")) is None:
+    try:
+        user = await authenticate_header(websocket.headers.get("authorization"))
+        session = await bundle.sessions.get_live(session_id, bundle.now()) if user else None
+    except StorageUnavailable:
+        await _deny(websocket, 503, "mongo_unavailable")
+        return
+    if user is None:
         await _deny(websocket, 401, "Unauthorized")
         return
-    session = await bundle.sessions.get_live(session_id, bundle.now())
     if session is None:
         await _deny(websocket, 404, "voice_session_not_found")
         return

@@ -119,3 +119,17 @@ def test_unknown_session_on_speech_and_intent_is_404(client):
                        ("dialog/respond", {"text": "x", "project": "demo"})):
         r = client.post(f"{API}/{path}", json={**body, "session_id": "0" * 32}, auth=AUTH)
         assert r.status_code == 404 and r.json() == {"detail": "voice_session_not_found"}, path
+
+
+def test_storage_down_is_503_mongo_unavailable(client, app, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    async def down(*_args, **_kwargs):
+        raise OperationalError("SELECT 1", {}, Exception("unable to open database file"))
+
+    monkeypatch.setattr(app.services.db, "run", down)
+    for method, path, kwargs in (("post", "session/start", {"json": {"project": "demo"}}),
+                                 ("get", "samples", {}), ("get", "analytics/project/demo", {}),
+                                 ("post", "synthesize", {"json": {"text": "hi"}})):
+        r = getattr(client, method)(f"{API}/{path}", auth=AUTH, **kwargs)
+        assert r.status_code == 503 and r.json() == {"detail": "mongo_unavailable"}, path

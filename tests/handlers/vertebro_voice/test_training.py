@@ -173,3 +173,10 @@ def test_training_job_survives_a_restart_mid_run(make_settings, vertebro_overrid
     assert final.attempts == 2
     assert len(final.result["inertia"]) == 8  # every epoch ran exactly once across the two servers
     assert final.result["inertia"] == sorted(final.result["inertia"], reverse=True)  # k-means never gets worse
+
+
+def test_malformed_multipart_is_a_client_error(client):
+    r = client.post(f"{API}/samples", content=b"--x\r\n", auth=AUTH, headers={"Content-Type": "multipart/form-data"})
+    assert r.status_code == 422 and isinstance(r.json()["detail"], list)
+    r = client.post(f"{API}/train", content=b"garbage", auth=AUTH, headers={"Content-Type": "multipart/form-data"})
+    assert r.status_code == 422
