@@ -25,7 +25,8 @@ Per turn:
   Opus, RTP, jitter buffer, decoding, and the reply's own leading quiet part).
 
 Nothing is asserted; numbers are printed as Markdown tables. Usage: ``python -m bench.realtime``
-(or ``python -m bench.run --only realtime``).
+(or ``python -m bench.run --only realtime``); ``BENCH_REALTIME_TURNS`` sets the number of counted
+turns (default 20; each takes about 9.5 s because the whole reply is played before the next).
 """
 
 from __future__ import annotations
