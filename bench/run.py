@@ -1,4 +1,5 @@
-"""``make bench``: requests per second of the gateway's createSession next to three reference apps, then speech RTFs.
+"""``make bench``: requests per second of the gateway's createSession next to three reference apps, then speech
+RTFs, then voice-to-voice latency of a realtime (WebRTC) conversation.
 
 One run starts four servers side by side, each ``uvicorn`` with one worker on its own free
 loopback port, then loads them one after another (never two at once, so they do not compete
@@ -25,10 +26,12 @@ The gateway gets a rate limit far above anything reachable here, so it never ans
 
 After the throughput table the same run prints the speech benchmark (bench/speech.py):
 real-time factors of the offline espeak-ng TTS and faster-whisper ASR engines, each next to a
-reference (the espeak-ng CLI; faster-whisper with beam 1). ``--only http`` or ``--only speech``
+reference (the espeak-ng CLI; faster-whisper with beam 1). Then the realtime benchmark
+(bench/realtime.py): a 20-turn spoken conversation with the gateway over WebRTC on loopback,
+client-side and server-side reply latency. ``--only http``, ``--only speech`` or ``--only realtime``
 runs one part alone.
 
-Usage: ``python -m bench.run [--only http|speech] [--quick] [--connections N]
+Usage: ``python -m bench.run [--only http|speech|realtime] [--quick] [--connections N]
 [--loadgen auto|wrk|python|httpx]``; ``BENCH_SECONDS`` sets seconds per target (default 10;
 ``--quick`` = 2; both apply to the throughput part only). ``BENCH_NO_APT=1`` skips the apt-get
 attempt.
@@ -110,36 +113,38 @@ def uvicorn_argv(app: str, port: int) -> list[str]:
     ]
 
 
-def build_targets(workdir: Path, jwt_secret: str) -> list[Target]:
-    """The four servers, each on its own free port; the gateway's database lives in ``workdir``."""
-    base_env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    gateway_env = {
-        **base_env,
+def base_env() -> dict[str, str]:
+    """This process's environment without REDIS_URL (every server keeps its counters in memory)."""
+    return {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+
+
+def gateway_target(workdir: Path, jwt_secret: str, extra_env: dict[str, str] | None = None) -> Target:
+    """``python -m gateway`` on a free port, its SQLite database in ``workdir``, a rate limit out of reach."""
+    port = free_port()
+    env = {
+        **base_env(),
         "HOST": HOST,
+        "PORT": str(port),
         "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
         "VB_DEFAULT_RATE_LIMIT_PER_MINUTE": "100000000",
         "VIRTUAL_BANKER_JWT_SECRET": jwt_secret,
         "VALIDATE_RESPONSES": "false",
         "LOG_LEVEL": "warning",
+        **(extra_env or {}),
     }
-    targets = []
-    gateway_port = free_port()
-    targets.append(
-        Target(
-            "gateway",
-            [sys.executable, "-m", "gateway"],
-            {**gateway_env, "PORT": str(gateway_port)},
-            gateway_port,
-            is_gateway=True,
-        )
-    )
+    return Target("gateway", [sys.executable, "-m", "gateway"], env, port, is_gateway=True)
+
+
+def build_targets(workdir: Path, jwt_secret: str) -> list[Target]:
+    """The four servers, each on its own free port; the gateway's database lives in ``workdir``."""
+    targets = [gateway_target(workdir, jwt_secret)]
     for name, app in (
         ("stock connexion", "bench.stock_connexion:app"),
         ("fastapi", "bench.fastapi_app:app"),
         ("starlette", "bench.starlette_app:app"),
     ):
         port = free_port()
-        targets.append(Target(name, uvicorn_argv(app, port), base_env, port))
+        targets.append(Target(name, uvicorn_argv(app, port), base_env(), port))
     return targets
 
 
@@ -197,23 +202,29 @@ def check(target: Target, body: bytes, headers: dict[str, str]) -> None:
 def stop_all(targets: list[Target]) -> None:
     """SIGTERM every started server, wait up to STOP_TIMEOUT_SECONDS s, then SIGKILL stragglers.
 
-    A second Ctrl-C during this is ignored so that it cannot leave servers behind.
+    A second Ctrl-C during this is ignored so that it cannot leave servers behind; the previous
+    signal handlers are restored afterwards (so a later part of the run can still be interrupted).
     """
+    previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
     for signum in STOP_SIGNALS:
         signal.signal(signum, signal.SIG_IGN)
-    running = [t.process for t in targets if t.process is not None and t.process.poll() is None]
-    for proc in running:
-        try:
-            proc.terminate()
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-    for proc in running:
-        try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    try:
+        running = [t.process for t in targets if t.process is not None and t.process.poll() is None]
+        for proc in running:
+            try:
+                proc.terminate()
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        for proc in running:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
 
 
 def versions() -> str:
@@ -249,9 +260,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--only",
-        choices=("http", "speech"),
+        choices=("http", "speech", "realtime"),
         default=None,
-        help="run only the throughput table (http) or only the speech benchmark (speech); default both",
+        help="run only the throughput table (http), the speech benchmark (speech) or the realtime "
+        "conversation latency (realtime); default all three, in that order",
     )
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_SECONDS:g} s per target")
     parser.add_argument("--connections", type=int, default=32, help="concurrent connections (default 32)")
@@ -278,8 +290,8 @@ def _raise_keyboard_interrupt(signum, frame):  # noqa: ARG001 - signal handler s
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The throughput table, then the speech benchmark (or one of them with ``--only``). Exit status:
-    130 if interrupted, else the worse of the two parts' statuses."""
+    """The throughput table, the speech benchmark, then the realtime benchmark (or one of them with
+    ``--only``). Exit status: 130 if interrupted, else the worst of the parts' statuses."""
     args = parse_args(argv)
     for signum in STOP_SIGNALS:  # also when started in the background, where SIGINT is inherited as ignored
         signal.signal(signum, _raise_keyboard_interrupt)
@@ -300,6 +312,20 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("bench: interrupted", file=sys.stderr)
             return 130
+    if args.only in (None, "realtime"):
+        if args.only is None:
+            print()
+        try:
+            # Imported here for the same reason (aiortc, websockets, the test caller).
+            from bench import realtime
+
+            part = realtime.main()
+        except KeyboardInterrupt:
+            print("bench: interrupted", file=sys.stderr)
+            return 130
+        if part == 130:
+            return part
+        status = max(status, part)
     return status
 
 

@@ -87,6 +87,36 @@ class Settings(BaseSettings):
     llm_api_key: str | None = Field(None, description="Key for LLM_BASE_URL.")
     llm_model: str = Field("gpt-4o-mini", description="Model name sent to LLM_BASE_URL.")
 
+    # --- ServiceAi ---
+    serviceai_min_client_version: str = Field(
+        "1.0.0",
+        pattern=r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$",
+        description="ServiceAi minClientVersion (MAJOR.MINOR.PATCH): an X-Client-Version whose major is lower gets "
+                    "426; same major but older gets the X-Upgrade-Available hint.",
+    )
+    serviceai_realtime_api_key: str | None = Field(
+        None, description="API key of the OpenAI-Realtime-compatible backend; unset → realtime-token answers "
+                          "fallback: true (HTTP fallback) and mints nothing.",
+    )
+    serviceai_realtime_base_url: str = Field(
+        "https://api.openai.com/v1",
+        description="Base URL of the OpenAI-Realtime-compatible API; sessions are minted with POST "
+                    "{base}/realtime/sessions.",
+    )
+    serviceai_realtime_model: str = Field("gpt-4o-realtime-preview", description="Realtime model to mint sessions for.")
+    serviceai_realtime_voice: str = Field("alloy", description="Realtime voice to mint sessions with.")
+    serviceai_realtime_timeout_seconds: float = Field(
+        10.0, gt=0, description="Timeout of one mint request to the realtime backend, in seconds."
+    )
+    serviceai_realtime_mint_per_minute: int = Field(
+        5, ge=1, description="POST /api/realtime-token calls per user per minute (moving window); more → 429."
+    )
+    serviceai_ai_context_max_chars: int = Field(
+        16000, ge=1000, description="Budget of the assembled Chatty Voice system prompt, in characters; knowledge-base "
+                                    "articles beyond it are listed by title only.",
+    )
+    serviceai_assistant_name: str = Field("Chatty", description="Name the Chatty Voice assistant introduces itself with.")
+
     # --- Virstack VoiceAI ---
     virstack_jwt_secret: str = Field(
         default_factory=lambda: _default_secret_file("virstack_jwt_secret"),

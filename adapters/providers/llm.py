@@ -35,6 +35,7 @@ Engines
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
 import math
@@ -231,15 +232,13 @@ def _tokens(text: str) -> list[str]:
     return [_norm(t) for t in _TOKEN_RE.findall(text)]
 
 
-_STOP_EN = set(
-    """a an the and or but if then else of to in on at by for with about from into over after before between
+_STOP_EN = set("""a an the and or but if then else of to in on at by for with about from into over after before between
     under again further once here there when where why how all any both each few more most other some such
     only own same so than too very can will just should now i me my myself we our ours you your yours he him
     his she her hers it its they them their what which who whom this that these those am is are was were be
     been being have has had having do does did doing would could shall may might must let let's i'm i've
     i'd i'll you're you've you'll you'd we're we've we'll it's that's there's here's what's um uh oh well yeah
-    also please really sir madam ma'am not no yes ok okay hmm""".split()
-)
+    also please really sir madam ma'am not no yes ok okay hmm""".split())
 _STOP_RU = set(
     _norm(w)
     for w in """и в во не что он на я с со как а то все всё она так его но да ты к у же вы за бы по только ее её мне
@@ -345,16 +344,18 @@ def _is_negator(token: str) -> bool:
 
 # ==== sentences and documents ============================================================
 
-_ABBREV_END = re.compile(r"\b(?:mr|mrs|ms|dr|st|jr|sr|prof|etc|e\.g|i\.e|a\.m|p\.m|vs|approx|no|т\.е|т\.д|г|ул)\.$", re.I)
+_ABBREV_END = re.compile(
+    r"\b(?:mr|mrs|ms|dr|st|jr|sr|prof|etc|e\.g|i\.e|a\.m|p\.m|vs|approx|no|т\.е|т\.д|г|ул)\.$", re.I
+)
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?…])[\"'»”)\]]*\s+")
 _LABEL_RE = re.compile(
-    r"^\s*(?:[\[(]?\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?[\])]?\s*[-–—]?\s*)?"
-    r"([^\W\d_][\w.'’ -]{0,28}?)\s*:\s+(\S.*)$"
+    r"^\s*(?:[\[(]?\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?[\])]?\s*[-–—]?\s*)?" r"([^\W\d_][\w.'’ -]{0,28}?)\s*:\s+(\S.*)$"
 )
 _TIMESTAMP_RE = re.compile(r"^\s*[\[(]?\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?[\])]?\s*[-–—]?\s*")
 _AGENT_LABELS = {
     "agent", "operator", "assistant", "bot", "ai", "representative", "rep", "support", "advisor", "adviser",
     "consultant", "receptionist", "banker", "system", "ivr", "virtual assistant", "voice assistant",
+    "sales", "sale", "salesperson", "seller", "recruiter", "dispatcher", "host", "interviewer", "продавец",
     "оператор", "агент", "бот", "ассистент", "консультант", "менеджер", "специалист", "сотрудник",
 }  # fmt: skip
 _CUSTOMER_LABELS = {
@@ -439,6 +440,7 @@ class _Doc:
         self.tfidf = _Tfidf([s.stems for s in sentences])
         self.vectors = [self.tfidf.vector(s.stems) for s in sentences]
         self.has_roles = any(s.role for s in sentences)
+        self.polarity: float | None = None  # cached by _Extractor.polarity
 
     @classmethod
     def parse(cls, text: str) -> _Doc:
@@ -508,6 +510,7 @@ class _Concept:
 
 def _concept(name: str, triggers: str, positive: str, negative: str = "", speaker: str | None = None,
              position: str | None = None, boolean: bool = True) -> _Concept:  # fmt: skip
+
     def cues(spec: str) -> frozenset[str]:
         return frozenset(_norm(c.strip()) for c in spec.split("|") if c.strip())
 
@@ -540,6 +543,7 @@ _CONCEPTS: tuple[_Concept, ...] = (
     _concept("booking", "book booked booking appointment schedule scheduled reservation reserve reserved meeting "
              "demo visit slot запись записан бронь встреча прием приём",
              "booked|scheduled|reserved|confirmed|all set|you're set|see you on|see you then|see you at|"
+             "schedule a|set up a|book you|booked you|i'll book|we'll book|"
              "have you down|put you down|i've got you|booking is confirmed|appointment is confirmed|"
              "записал|записан|забронир|подтвержд|ждем вас",
              "cancel|cancelled|canceled|cancellation|fully booked|no availability|no slots|unavailable|"
@@ -569,7 +573,8 @@ _CONCEPTS: tuple[_Concept, ...] = (
              "претензи|возмущ|недоволен|безобраз", speaker="customer"),
     _concept("interest", "interested interest purchase buy bought sale sold converted conversion lead upgrade "
              "subscribe signup интерес покупка купил",
-             "interested|sounds good|sign me up|sign up|buy|purchase|i'll take|let's do it|go ahead|upgrade|"
+             "interested|interesting|sounds good|sounds great|sign me up|sign up|buy|purchase|i'll take|"
+             "let's do it|go ahead|upgrade|send me a quote|send me more|tell me more|"
              "subscribe|интерес|купить|куплю|оформ|подключ|давайте|закаж",
              "not interested|no thanks|no thank you|too expensive|не интересно|не нужно|дорого",
              speaker="customer"),
@@ -616,23 +621,50 @@ def _concepts_for(stems: Iterable[str]) -> list[_Concept]:
     return [c for c in _CONCEPTS if c.triggers & stems]
 
 
+@dataclass(frozen=True)
+class _CueIndex:
+    """Cues compiled for matching: exact words, Cyrillic prefixes, phrases by first word."""
+
+    words: frozenset[str]
+    prefixes: tuple[str, ...]
+    phrases: dict[str, tuple[tuple[str, ...], ...]]
+
+
+@functools.lru_cache(maxsize=256)
+def _cue_index(cues: frozenset[str]) -> _CueIndex:
+    words, prefixes, phrases = set(), [], {}
+    for cue in cues:
+        parts = tuple(_tokens(cue))
+        if not parts:
+            continue
+        if len(parts) > 1:
+            phrases.setdefault(parts[0], []).append(parts)
+        elif _CYRILLIC_RE.search(cue) and len(cue) >= 4:
+            prefixes.append(parts[0])
+        else:
+            words.add(parts[0])
+    return _CueIndex(frozenset(words), tuple(sorted(prefixes)), {k: tuple(v) for k, v in phrases.items()})
+
+
 def _phrase_hits(sentence: _Sentence, cues: Iterable[str]) -> list[tuple[int, bool]]:
-    """(token position, negated) for each occurrence of a cue word/phrase in ``sentence``."""
+    """(token position, negated) for each occurrence of a cue word/phrase in ``sentence``.
+
+    Single Cyrillic cues of 4+ letters match as prefixes (Russian inflection); a hit is negated
+    when a negator precedes it within 3 tokens of the same clause (cues that contain a negator
+    themselves, like "not working", are never negated)."""
+    index = _cue_index(cues if isinstance(cues, frozenset) else frozenset(cues))
     hits: list[tuple[int, bool]] = []
     tokens = sentence.tokens
-    for cue in cues:
-        words = _tokens(cue)
-        if not words:
-            continue
-        cyr_prefix = len(words) == 1 and _CYRILLIC_RE.search(cue) and len(cue) >= 4
-        self_negated = any(_is_negator(w) for w in words)
-        for i in range(len(tokens) - len(words) + 1):
-            if len(words) == 1:
-                ok = tokens[i].startswith(words[0]) if cyr_prefix else tokens[i] == words[0]
-            else:
-                ok = tokens[i : i + len(words)] == words
-            if ok:
-                hits.append((i, not self_negated and any(_is_negator(t) for t in sentence.window(i))))
+    for i, token in enumerate(tokens):
+        matched: list[tuple[str, ...]] = []
+        if token in index.words or (index.prefixes and token.startswith(index.prefixes)):
+            matched.append((token,))
+        for phrase in index.phrases.get(token, ()):
+            if tuple(tokens[i : i + len(phrase)]) == phrase:
+                matched.append(phrase)
+        for words in matched:
+            self_negated = any(_is_negator(w) for w in words)
+            hits.append((i, not self_negated and any(_is_negator(t) for t in sentence.window(i))))
     return hits
 
 
@@ -651,6 +683,8 @@ _SPOKEN_EMAIL_RE = re.compile(
     r"\b([a-z0-9]+(?:\s+(?:dot|точка)\s+[a-z0-9]+)*)\s+(?:at|собака)\s+([a-z0-9-]+(?:\s+(?:dot|точка)\s+[a-z]{2,})+)\b",
     re.I,
 )
+
+
 def _undot(spoken: str) -> str:
     return re.sub(r"\s+(?:dot|точка)\s+", ".", spoken, flags=re.I)
 
@@ -776,7 +810,12 @@ def _numbers(sentence: _Sentence) -> list[_Number]:
                     else:
                         total += max(current, 1) * _SCALE_WORDS[t]
                         current = 0
-                elif t in ("and", "и") and i + 1 < len(tokens) and (tokens[i + 1] in _NUM_WORDS or tokens[i + 1] in _TENS_WORDS) and current >= 100:  # noqa: E501
+                elif (
+                    t in ("and", "и")
+                    and i + 1 < len(tokens)
+                    and (tokens[i + 1] in _NUM_WORDS or tokens[i + 1] in _TENS_WORDS)
+                    and current >= 100
+                ):  # noqa: E501
                     pass
                 else:
                     break
@@ -792,15 +831,21 @@ def _numbers(sentence: _Sentence) -> list[_Number]:
     return found
 
 
-_NAME_INTRO_EN = re.compile(
-    r"(?i:\b(?:my name is|my name's|name is|name's|this is|i am|i'm|it's|speaking with|you're speaking (?:to|with)|"
-    r"you are speaking (?:to|with)|call me|(?:mr|mrs|ms|miss|dr)\.?))\s+(?i:(?:mr|mrs|ms|miss|dr)\.?\s+)?"
-    r"((?:[A-Z][a-z'’-]+)(?:\s+[A-Z][a-z'’-]+){0,2})"
-)
-_NAME_INTRO_RU = re.compile(
-    r"(?i:(?<![а-яё])(?:меня зовут|мое имя|моё имя|с вами говорит|говорит|на связи|это|я))\s+"
-    r"([А-ЯЁ][а-яё-]+(?:\s+[А-ЯЁ][а-яё-]+){0,2})"
-)
+_TITLE = r"(?i:(?:mr|mrs|ms|miss|dr)\.?\s+)"
+_NAME_EN = r"((?:[A-Z][a-z'’-]+)(?:\s+[A-Z][a-z'’-]+){0,2})"
+_NAME_RU = r"([А-ЯЁ][а-яё-]+(?:\s+[А-ЯЁ][а-яё-]+){0,2})"
+# (pattern, whose name: "self" = the speaker's, "other" = the listener's, None = unknown)
+_NAME_PATTERNS: tuple[tuple[re.Pattern[str], str | None], ...] = (
+    (re.compile(r"(?i:\b(?:my name is|my name's|name is|name's|this is|i am|i'm|it's|call me|"
+                r"you're speaking (?:to|with)|you are speaking (?:to|with)))\s+" + _TITLE + "?" + _NAME_EN), "self"),
+    (re.compile(r"(?i:\b(?:is this|am i speaking (?:to|with)|i'm speaking (?:to|with)|thank you,?|thanks,?|"
+                r"hi,?|hello,?|dear|mister|madam))\s+" + _TITLE + "?" + _NAME_EN), "other"),
+    (re.compile(r"(?<![\w.])" + _TITLE + _NAME_EN), None),
+    (re.compile(r"(?i:(?<![а-яё])(?:меня зовут|мое имя|моё имя|с вами говорит|говорит|на связи|это|я))\s+" + _NAME_RU),
+     "self"),
+    (re.compile(r"(?i:(?<![а-яё])(?:спасибо,?|здравствуйте,?|добрый день,?|уважаемый|уважаемая))\s+" + _NAME_RU),
+     "other"),
+)  # fmt: skip
 _STRONG_INTRO = ("name", "зовут", "имя", "speaking", "говорит")
 _NOT_NAMES = {
     "i", "hello", "hi", "hey", "sorry", "thanks", "thank", "yes", "no", "okay", "ok", "well", "here", "just", "not",
@@ -808,22 +853,24 @@ _NOT_NAMES = {
     "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march",
     "april", "may", "june", "july", "august", "september", "october", "november", "december", "today",
     "tomorrow", "здравствуйте", "добрый", "спасибо", "да", "нет", "хорошо", "конечно", "понедельник",
-    "mr", "mrs", "ms", "dr",
+    "mr", "mrs", "ms", "dr", "there", "everyone", "all", "again", "sir", "madam", "team",
 }  # fmt: skip
-
-
 _NAME_SPEAKING = re.compile(r"(?<![\w-])([A-Z][a-z'’-]+(?:\s+[A-Z][a-z'’-]+)?),?\s+(?:speaking|here)\b")
 
 
-def _names_in(sentence: _Sentence) -> list[tuple[str, bool]]:
-    """Person names introduced in a sentence, each with whether the introduction was explicit."""
-    out = []
+def _names_in(sentence: _Sentence) -> list[tuple[str, bool, str | None]]:
+    """Person names in a sentence: (name, explicitly introduced, whose: "self"/"other"/None)."""
+    out: list[tuple[str, bool, str | None]] = []
+    seen: set[tuple[int, int]] = set()
     for m in _NAME_SPEAKING.finditer(sentence.text):
         words = [w for w in m.group(1).split() if _norm(w) not in _NOT_NAMES]
         if words and m.start(1) > 0:  # not "Here's…"/"Speaking of…" at the start of a sentence
-            out.append((" ".join(words), True))
-    for regex in (_NAME_INTRO_EN, _NAME_INTRO_RU):
+            out.append((" ".join(words), True, "self"))
+            seen.add(m.span(1))
+    for regex, whose in _NAME_PATTERNS:
         for m in regex.finditer(sentence.text):
+            if any(a <= m.start(1) < b for a, b in seen):
+                continue
             words = m.group(1).split()
             while words and _norm(words[-1]) in _NOT_NAMES:
                 words.pop()
@@ -832,7 +879,34 @@ def _names_in(sentence: _Sentence) -> list[tuple[str, bool]]:
             intro = m.group(0)[: m.start(1) - m.start(0)].lower()
             after = sentence.text[m.end(1) :].lstrip(" ,").lower()
             strong = any(w in intro for w in _STRONG_INTRO) or after.startswith(("speaking", "here", "на связи"))
-            out.append((" ".join(words), strong))
+            out.append((" ".join(words), strong, whose))
+            seen.add(m.span(1))
+    return out
+
+
+_ORG_WORDS = {"company", "organization", "organisation", "business", "employer", "firm", "brand", "vendor", "provider",
+              "competitor", "bank", "clinic", "компания", "организация", "банк", "фирма"}  # fmt: skip
+_ORG_EN = re.compile(r"\b(?:from|at|with|for|of|calling|called|to|join|joined|switch to|use|using)\s+"
+                     r"((?:[A-Z][\w&'’.-]*)(?:\s+(?:[A-Z][\w&'’.-]*|&))*)")  # fmt: skip
+_ORG_RU = re.compile(r"«([^»]{2,40})»|(?<![а-яё])(?:компани[яиюей]|банк[аеу]?|фирм[аыеу]|организаци[яиюей])\s+"
+                     r"([А-ЯЁA-Z][\w-]+(?:\s+[А-ЯЁA-Z][\w-]+)*)")  # fmt: skip
+
+
+def _organizations_in(sentence: _Sentence) -> list[str]:
+    """Capitalised names after "from/at/with/calling…", or in «quotes» (not person names or days)."""
+    people = {name for name, _, _ in _names_in(sentence)}
+    out = []
+    for m in _ORG_EN.finditer(sentence.text):
+        words = m.group(1).rstrip(".,").split()
+        while words and (_norm(words[-1].rstrip(".")) in _NOT_NAMES or words[-1] == "&"):
+            words.pop()
+        name = " ".join(words)
+        if words and _norm(words[0].rstrip(".")) not in _NOT_NAMES and name not in people:
+            out.append(name)
+    for m in _ORG_RU.finditer(sentence.text):
+        name = (m.group(1) or m.group(2) or "").strip()
+        if name and name not in people:
+            out.append(name)
     return out
 
 
@@ -850,6 +924,7 @@ _SOCIAL = (
        "добрый", "доброе", "день", "утро", "вечер", "ночи", "большое", "всего", "доброго", "до", "see", "later",
        "again", "so", "very"}
 )  # fmt: skip
+_SOCIAL_STEMS = frozenset(_stem(w) for w in _SOCIAL)
 _HUMAN_WORDS = {"human", "operator", "representative", "оператор", "оператора", "оператором", "человеком",
                 "специалист", "специалиста", "специалистом"}  # fmt: skip
 _HUMAN_PHRASES = ("real person", "live agent", "live person", "talk to someone", "speak to someone",
@@ -864,9 +939,7 @@ _PHRASES = {
         "greet_prefix": "Hello! ",
         "thanks": "You're welcome! Is there anything else I can help you with?",
         "bye": "Goodbye, and have a nice day!",
-        "unknown": (
-            "I'm sorry, I don't know the answer to that. Would you like me to connect you with a human agent?"
-        ),
+        "unknown": ("I'm sorry, I don't know the answer to that. Would you like me to connect you with a human agent?"),
         "connect": "Of course. I'm connecting you with a human agent now, please stay on the line.",
         "declined": "All right. Is there anything else I can help you with?",
         "offer_marker": "human agent",
@@ -888,7 +961,7 @@ _Q_RE = re.compile(r"^(?:(?:q|в)\s*\d*\s*[:)]|(?:question|вопрос)\s*\d*\s
 _A_RE = re.compile(r"^(?:(?:a|о)\s*\d*\s*[:)]|(?:answer|ответ)\s*\d*\s*[:.\-–—])\s*", re.I)
 _INLINE_QA_RE = re.compile(r"^(.+?)\s+(?:a|answer|о|ответ)\s*[:)]\s*(.+)$", re.I)
 _QMARK_RE = re.compile(r"^(.{3,}?\?)\s+(\S.*)$")
-_SEPARATOR_RE = re.compile(r"^(.{3,}?)\s+(?:->|=>|\||—|–)\s+(.+)$")
+_SEPARATOR_RE = re.compile(r"^(.{3,}?)\s+(?:->|=>|\||—)\s+(.+)$")
 _INSTRUCTION_RE = re.compile(
     r"^(?:you are|you're|your (?:role|task|job|name|goal)|act as|as an? |answer|respond|reply|always|never|"
     r"do not|don't|be |keep|use |speak|talk|only|if you|if the (?:user|caller|customer)|if asked|"
@@ -950,10 +1023,12 @@ def _knowledge(system: str) -> list[_Snippet]:
         if _A_RE.match(line) and pending_q:
             last_pair, pending_q = add(pending_q, _A_RE.sub("", line)), None
             continue
-        if last_pair is not None and not _Q_RE.match(line) and section != "neutral":
-            last_pair.answer += " " + line
+        bullet = bool(_BULLET_RE.match(raw))
+        if last_pair is not None and not bullet and not re.search(r"[.!?…]$", last_pair.answer):
+            last_pair.answer += " " + line  # a wrapped answer continues on the next line
             last_pair.match_text += " " + line
             continue
+        last_pair = None
         if section == "instructions":
             continue
         qmark = _QMARK_RE.match(line)
@@ -962,7 +1037,7 @@ def _knowledge(system: str) -> list[_Snippet]:
             continue
         sep = _SEPARATOR_RE.match(line)
         if sep:
-            add(sep.group(1), f"{sep.group(1)}: {sep.group(2)}")
+            add(sep.group(1), line)
             continue
         for sentence in _split_sentences(line):
             if section != "knowledge" and _INSTRUCTION_RE.match(sentence):
@@ -1094,7 +1169,7 @@ class OfflineLanguageModel:
     @staticmethod
     def _retrieve(query: str, snippets: list[_Snippet], lang: str) -> str | None:
         """The best snippet's answer by TF-IDF cosine (at least one shared stem), or None."""
-        query_stems = [s for s in _content_stems(_tokens(query)) if _stem(s) not in {_stem(w) for w in _SOCIAL}]
+        query_stems = [s for s in _content_stems(_tokens(query)) if s not in _SOCIAL_STEMS]
         if not query_stems or not snippets:
             return None
         pool = [s for s in snippets if s.language == lang] or snippets
@@ -1118,6 +1193,8 @@ _SUMMARY_WORDS = {"summary", "summarize", "summarise", "synopsis", "overview", "
 _KEYWORD_WORDS = {"keyword", "tag", "topic", "theme", "term", "entity", "label", "ключевой", "тег", "тема",
                   "ключевые", "теги", "темы"}  # fmt: skip
 _PERSON_WORDS = {"name", "full", "first", "last", "given", "family", "surname", "customer", "caller", "client",
+                 "prospect", "lead", "buyer", "member", "owner", "speaker", "sales", "sale", "salesperson", "seller", "doctor",
+                 "recipient", "sender", "applicant", "candidate", "tenant", "driver", "passenger", "student", "фио",
                  "agent", "contact", "patient", "person", "user", "operator", "representative", "rep", "guest",
                  "имя", "фамилия", "фио", "клиент", "оператор"}  # fmt: skip
 _ID_WORDS = {"id", "number", "num", "no", "ref", "reference", "code", "номер", "код"}
@@ -1140,6 +1217,11 @@ _NEGATIVE_LABELS = {"negative", "neg", "angry", "frustrated", "unhappy", "dissat
                     "негативный", "отрицательный", "негатив", "недовольный"}  # fmt: skip
 _NEUTRAL_LABELS = {"neutral", "mixed", "нейтральный", "нейтрально", "смешанный"}
 _MAX_DEPTH = 12
+_OTHER_ROLE = {"agent": "customer", "customer": "agent"}
+_GENERIC_STEMS = frozenset(
+    _stem(w) for w in ("customer", "caller", "client", "agent", "call", "whether", "true", "false", "flag", "boolean",
+                       "indicate", "indicates", "value", "field", "клиент", "звонок", "ли")
+)  # fmt: skip
 
 
 def _wants(words: Sequence[str], vocabulary: set[str]) -> bool:
@@ -1157,6 +1239,7 @@ class _Prop:
     stems: set[str]  # content stems of name + description + title
     concepts: list[_Concept] = field(default_factory=list)
     fmt: str | None = None
+    desc_stems: set[str] = field(default_factory=set)  # content stems of the description + title only
 
     @property
     def role(self) -> str | None:
@@ -1172,7 +1255,6 @@ class _Extractor:
         self.doc = _Doc.parse(text)
         self.schemas = _Schemas(schema)
         self.root = schema
-        self._polarity: dict[int, float] = {}
 
     def extract(self) -> dict:
         value = self.value(self.root, _Prop("", (), [], set(), set()), self.doc, 0)
@@ -1183,11 +1265,12 @@ class _Extractor:
     def prop(self, name: str, schema: Mapping[str, Any], parent: _Prop) -> _Prop:
         words = _name_words(name)
         described = " ".join(str(schema.get(k, "")) for k in ("description", "title") if isinstance(schema.get(k), str))
-        stems = set(_content_stems(words)) | set(_content_stems(_tokens(described)))
+        desc_stems = set(_content_stems(_tokens(described)))
+        stems = set(_content_stems(words)) | desc_stems
         path_words = set(parent.path_words) | set(words)
         concepts = _concepts_for(set(_content_stems(words)) | set(_stem(w) for w in words)) or _concepts_for(stems)
         fmt = schema.get("format") if isinstance(schema.get("format"), str) else None
-        return _Prop(name, parent.path + (name,), words, path_words, stems, concepts, fmt)
+        return _Prop(name, parent.path + (name,), words, path_words, stems, concepts, fmt, desc_stems)
 
     def value(self, schema: Any, prop: _Prop, doc: _Doc, depth: int) -> Any:
         schema = self.schemas.resolve(schema)
@@ -1228,12 +1311,7 @@ class _Extractor:
             return types
         if isinstance(types, list) and types:
             non_null = [t for t in types if t != "null"]
-            if not non_null:
-                return "null"
-            for preferred in ("object", "array", "string", "integer", "number", "boolean"):
-                if preferred == non_null[0]:
-                    return preferred
-            return non_null[0]
+            return non_null[0] if non_null else "null"
         if "properties" in schema or "required" in schema or "additionalProperties" in schema:
             return "object"
         if "items" in schema or "minItems" in schema:
@@ -1263,20 +1341,34 @@ class _Extractor:
         n = max(1, len(doc.sentences))
         score = 0.0
         concepts = [c for c in prop.concepts if c.boolean]
-        positive = set().union(*(c.positive for c in concepts)) if concepts else set()
-        negative = set().union(*(c.negative for c in concepts)) if concepts else set()
+        positive = frozenset().union(*(c.positive for c in concepts))
+        negative = frozenset().union(*(c.negative for c in concepts))
         speakers = {c.speaker for c in concepts} - {None}
-        stems = prop.stems - {_stem(w) for w in ("customer", "caller", "client", "agent", "call", "whether", "true",
-                                                  "false", "flag", "boolean", "indicate")}  # fmt: skip
+        # Without a known concept: a sentence is evidence when it has the name's predicate ("card_BLOCKED",
+        # else all the name's words) or at least two of the description's words.
+        name_stems = {_stem(w) for w in prop.words if w not in _STOPWORDS} - _GENERIC_STEMS
+        predicate = {_stem(w) for w in prop.words if len(w) > 4 and w.endswith(("ed", "en"))} - _GENERIC_STEMS
+        group_a, need_a = (predicate, 1) if predicate else (name_stems, len(name_stems))
+        group_b = prop.desc_stems - _GENERIC_STEMS
+        need_b = min(2, len(group_b))
         for s in doc.sentences:
-            weight = (1.0 + s.index / n) * (0.2 if s.question else 1.0)
+            if s.question:  # offers and questions are not evidence ("Would you like to book?")
+                continue
+            weight = 1.0 + s.index / n
             if speakers and doc.has_roles and s.role and s.role not in speakers:
                 weight *= 0.3
             if concepts:
                 hits = [(neg, 1.0) for _, neg in _phrase_hits(s, positive)]
                 hits += [(not neg, 1.5) for _, neg in _phrase_hits(s, negative)]
             else:
-                hits = [(neg, 1.0) for _, neg in _stem_hits(s, stems)]
+                hits_a = _stem_hits(s, group_a) if group_a else []
+                hits_b = _stem_hits(s, group_b) if group_b else []
+                if hits_a and len({s.token_stems[i] for i, _ in hits_a}) >= need_a:
+                    hits = [(any(neg for _, neg in hits_a), 1.0)]
+                elif hits_b and len({s.token_stems[i] for i, _ in hits_b}) >= need_b:
+                    hits = [(any(neg for _, neg in hits_b), 1.0)]
+                else:
+                    hits = []
             for negated, strength in hits:
                 score += -weight * strength if negated else weight * strength
         return score > 0
@@ -1285,8 +1377,7 @@ class _Extractor:
 
     def polarity(self, doc: _Doc) -> float:
         """Cue-word sentiment in [-1, 1] (customer sentences count fully, agent ones 0.3)."""
-        key = id(doc)
-        if key not in self._polarity:
+        if doc.polarity is None:
             pos = neg = 0.0
             for s in doc.sentences:
                 weight = 0.3 if (doc.has_roles and s.role == "agent") else 1.0
@@ -1294,8 +1385,8 @@ class _Extractor:
                     neg, pos = (neg + weight, pos) if negated else (neg, pos + weight)
                 for _, negated in _phrase_hits(s, _SENTIMENT_NEG):
                     neg, pos = (neg, pos + 0.5 * weight) if negated else (neg + weight, pos)
-            self._polarity[key] = (pos - neg) / (pos + neg) if pos + neg else 0.0
-        return self._polarity[key]
+            doc.polarity = (pos - neg) / (pos + neg) if pos + neg else 0.0
+        return doc.polarity
 
     # ---- enums --------------------------------------------------------------------------
 
@@ -1342,7 +1433,7 @@ class _Extractor:
             words, negative = [words[0][2:]] + words[1:], True
         stems = set(_content_stems(words)) or {_stem(w) for w in words}
         concepts = _concepts_for(stems)
-        cues = set().union(*(c.positive for c in concepts)) if concepts else set()
+        cues = frozenset().union(*(c.positive for c in concepts))
         phrase = " ".join(words)
         n = max(1, len(doc.sentences))
         score = 0.0
@@ -1443,13 +1534,18 @@ class _Extractor:
         if fmt in ("uri", "url", "iri") or _wants(words, {"url", "link", "website", "uri", "site", "ссылка", "сайт"}):
             return "url"
         if fmt in ("date", "date-time", "time") or _wants(
-            words, {"date", "day", "when", "time", "datetime", "deadline", "birthday", "dob", "slot", "дата", "время",
+            words, {"date", "day", "when", "time", "datetime", "deadline", "birthday", "dob", "slot", "дата", "время", "due",
                     "когда", "timestamp"}  # fmt: skip
         ):
             return "date"
-        if "name" in words or "фио" in words or "имя" in words:
-            if set(words) <= _PERSON_WORDS:
-                return "name"
+        if _wants(words, _ORG_WORDS) and len(words) <= 2:
+            return "organization"
+        if (
+            words
+            and set(words) <= _PERSON_WORDS | _AGENT_LABELS | _CUSTOMER_LABELS
+            and not set(words) <= {"first", "last", "full", "given", "family"}
+        ):  # "customer_name", "agent", "sales_rep", "caller": a person's name
+            return "name"
         if _wants(words, {"language", "lang", "locale", "язык"}) and len(words) <= 2:
             return "language"
         if _wants(words, _ID_WORDS) and (len(words) == 1 or _wants(words, _ID_NOUNS) or words[-1] in _ID_WORDS):
@@ -1493,9 +1589,17 @@ class _Extractor:
             elif kind == "url":
                 ranked += [(role_ok + relation[s.index], u.rstrip(".,;:!?)")) for u in _URL_RE.findall(s.text)]
             elif kind == "name":
-                customer_default = 0.5 if (prop.role is None and s.role == "customer") else 0.0
-                for name, strong in _names_in(s):
-                    ranked.append((2 * role_ok + customer_default + (0.5 if strong else 0.0) - 0.01 * late, name))
+                for name, strong, whose in _names_in(s):
+                    owner = s.role if whose == "self" else _OTHER_ROLE.get(s.role) if whose == "other" else None
+                    if owner is None:
+                        fit = 0.5
+                    elif prop.role is not None:
+                        fit = 1.0 if owner == prop.role else 0.0
+                    else:  # a plain "name" in a call analysis is the caller's
+                        fit = 1.0 if owner == "customer" else 0.3
+                    ranked.append((2 * fit + (0.5 if strong else 0.0) - 0.01 * late, name))
+            elif kind == "organization":
+                ranked += [(1.0 + relation[s.index] - 0.01 * late, org) for org in _organizations_in(s)]
             elif kind == "identifier":
                 ranked += self.identifiers(s, prop, relation[s.index])
             elif kind == "date":
@@ -1534,21 +1638,31 @@ class _Extractor:
 
     @staticmethod
     def dates(s: _Sentence, prop: _Prop, relation: float, late: float) -> list[tuple[float, str]]:
+        """Date/time mentions scored by sentence relation, lateness (the agreed slot comes last) and
+        closeness to the property's words; a date with a time right next to it is kept as one span."""
         words = set(prop.words)
         want_time = bool(words & {"time", "datetime", "when", "slot", "timestamp", "время", "когда"}) or prop.fmt in (
             "time", "date-time")  # fmt: skip
         want_date = prop.fmt != "time"
-        dates = [m for m in _DATE_RE.finditer(s.text)] if want_date else []
-        times = [m for m in _TIME_RE.finditer(s.text)] if want_time else []
-        out = []
+        dates = [m.span() for m in _DATE_RE.finditer(s.text)] if want_date else []
+        times = [m.span() for m in _TIME_RE.finditer(s.text)] if want_time else []
+        near = [i for i, stem in enumerate(s.token_stems) if stem and stem in prop.stems]
         base = relation + 0.2 * late + (0.0 if s.question else 0.1)
-        if dates and times:
-            start = min(dates[0].start(), times[0].start())
-            end = max(dates[0].end(), times[0].end())
-            if end - start <= 40:
-                out.append((base + 0.3, s.text[start:end].strip(" ,.")))
-        for m in dates + times:
-            out.append((base, m.group().strip(" ,.")))
+
+        def closeness(span: tuple[int, int]) -> float:
+            if not near:
+                return 0.0
+            pos = _token_index(s.text, span[0])
+            return 0.3 / (1 + min(abs(pos - p) for p in near) / 2)
+
+        spans: list[tuple[float, tuple[int, int]]] = []
+        for d in dates:
+            paired = [t for t in times if (0 <= t[0] - d[1] <= 15) or (0 <= d[0] - t[1] <= 15)]
+            if paired:
+                t = min(paired, key=lambda t: abs(t[0] - d[1]))
+                spans.append((0.3, (min(d[0], t[0]), max(d[1], t[1]))))
+        spans += [(0.0, span) for span in dates + times]
+        out = [(base + bonus + closeness(span), s.text[span[0] : span[1]].strip(" ,.")) for bonus, span in spans]
         if prop.fmt == "date":
             out = [(score, _iso_date(v) or v) for score, v in out]
         return out
@@ -1560,6 +1674,7 @@ class _Extractor:
         for c in prop.concepts:
             cues |= c.positive
             concept |= set(_content_stems(cue for cue in c.positive if " " not in cue))
+        cue_set = frozenset(cues)
         vec = doc.tfidf.vector(concept)
         n = max(1, len(doc.sentences))
         speakers = {c.speaker for c in prop.concepts} - {None}
@@ -1567,7 +1682,7 @@ class _Extractor:
         out = []
         for s, svec in zip(doc.sentences, doc.vectors):
             score = _cosine(vec, svec)
-            if cues and _phrase_hits(s, cues):
+            if cue_set and _phrase_hits(s, cue_set):
                 score += 0.3
             if score > 0:
                 if prop.role and s.role == prop.role or (speakers and s.role in speakers):
@@ -1590,7 +1705,7 @@ class _Extractor:
 
     def summary(self, doc: _Doc) -> str:
         """The 2-3 most informative sentences (TF-IDF centrality + reason/outcome cues), in text order."""
-        social = {_stem(w) for w in _SOCIAL}
+        social = _SOCIAL_STEMS
         candidates = [s for s in doc.sentences if len([t for t in s.stems if t not in social]) >= 3]
         candidates = candidates or [s for s in doc.sentences if s.stems] or list(doc.sentences)
         if not candidates:
@@ -1601,11 +1716,16 @@ class _Extractor:
         problem = next(c for c in _CONCEPTS if c.name == "problem")
         n = max(1, len(doc.sentences))
         scores = {}
+        centroid: Counter[str] = Counter()
+        for s in candidates:
+            centroid.update(doc.vectors[s.index])
+        centroid_sq = sum(w * w for w in centroid.values())
         for s in candidates:
             vec = doc.vectors[s.index]
-            centrality = sum(_cosine(vec, doc.vectors[o.index]) for o in candidates if o is not s) / max(
-                1, len(candidates) - 1
-            )
+            # cosine with the sum of the OTHER sentences' vectors: (v·C - v·v) / |C - v|
+            dot, self_sq = _cosine(vec, centroid), sum(w * w for w in vec.values())
+            rest = math.sqrt(max(centroid_sq - 2 * dot + self_sq, 0.0))
+            centrality = (dot - self_sq) / rest if rest > 1e-9 else 0.0
             score = centrality + 0.02 * min(len(s.stems), 12)
             if (_phrase_hits(s, reason.positive) or _phrase_hits(s, problem.positive)) and s.role != "agent":
                 score += 0.3 * (1 - s.index / n)
@@ -1622,8 +1742,8 @@ class _Extractor:
         names, speaker labels, pleasantries and common verbs; customer sentences count double."""
         weights: Counter[str] = Counter()
         surface: dict[str, Counter[str]] = {}
-        skip = {_stem(w) for w in _SOCIAL | _KEYWORD_STOP}
-        names = {_norm(w) for s in doc.sentences for name, _ in _names_in(s) for w in name.split()}
+        skip = _SOCIAL_STEMS | {_stem(w) for w in _KEYWORD_STOP}
+        names = {_norm(w) for s in doc.sentences for name, _, _ in _names_in(s) for w in name.split()}
         labels = {_norm(s.speaker) for s in doc.sentences if s.speaker}
         for s in doc.sentences:
             factor = 2.0 if s.role == "customer" else 1.0
@@ -1669,14 +1789,17 @@ class _Extractor:
             values = [_fit_number(v, items_schema, kind == "integer") for v in nums][:cap]
         elif kind == "object":
             sentences = self.related(prop, doc, limit=min(cap, 3))
-            values = [self.value(items_schema, item_prop, doc.sub([s]), depth + 1) for s in sorted(sentences, key=lambda s: s.index)]
+            values = [
+                self.value(items_schema, item_prop, doc.sub([s]), depth + 1)
+                for s in sorted(sentences, key=lambda s: s.index)
+            ]
         elif kind == "boolean":
             values = []
         return self.fit_items(head + values, items_schema, schema, prop, doc, depth)
 
     def string_items(self, prop: _Prop, doc: _Doc, cap: int) -> list[str]:
         kind = self.string_kind(prop)
-        if kind in ("email", "phone", "url", "name", "identifier", "date"):
+        if kind in ("email", "phone", "url", "name", "identifier", "date", "organization"):
             return self.entities(kind, prop, doc)[:cap]
         if kind == "language":
             return [doc.language]
@@ -1702,9 +1825,13 @@ class _Extractor:
             for candidate in self.variants(items_schema, prop, doc, depth):
                 if len(items) >= lo:
                     break
-                if unique and any(_json_equal(candidate, i) for i in items):
+                if items_schema and not self.schemas.valid(candidate, items_schema):
                     continue
-                items.append(candidate)
+                if not unique:  # repeats are allowed: the best value fills the rest
+                    items.extend(copy.deepcopy(candidate) for _ in range(lo - len(items)))
+                    break
+                if not any(_json_equal(candidate, i) for i in items):
+                    items.append(candidate)
         return items
 
     def variants(self, items_schema: Mapping[str, Any], prop: _Prop, doc: _Doc, depth: int) -> Iterable[Any]:
@@ -2015,12 +2142,18 @@ class OpenAICompatibleLanguageModel:
             message = payload["choices"][0]["message"]
             content = message.get("content")
         except (KeyError, IndexError, TypeError, AttributeError) as exc:
-            raise LLMError(f"{self.name} returned an unexpected response: no choices[0].message ({type(exc).__name__})") from None
+            raise LLMError(
+                f"{self.name} returned an unexpected response: no choices[0].message ({type(exc).__name__})"
+            ) from None
         if isinstance(content, list):
             content = "".join(p.get("text", "") for p in content if isinstance(p, Mapping))
         if content is None:
             refusal = message.get("refusal") if isinstance(message, Mapping) else None
-            what = f"the model refused: {str(refusal)[:_EXCERPT_CHARS]}" if refusal else "choices[0].message.content is empty"
+            what = (
+                f"the model refused: {str(refusal)[:_EXCERPT_CHARS]}"
+                if refusal
+                else "choices[0].message.content is empty"
+            )
             raise LLMError(self._http.redact(f"{self.name} returned no text ({what})"))
         if not isinstance(content, str):
             raise LLMError(f"{self.name} returned an unexpected response: content is {type(content).__name__}")

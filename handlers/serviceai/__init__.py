@@ -1,1 +1,29 @@
-"""Handlers of this API: none built yet — every operation is pending (specs/merge.yaml)."""
+"""ServiceAi Chatty Voice API handlers (specs/serviceai): one function per operationId.
+
+exchangeRealtimeWebrtcSdp (POST /api/realtime/webrtc) is still pending; it will call
+:func:`handlers.serviceai.realtime.consume_csrf_token` for its ``X-CSRF-Token``.
+"""
+
+from handlers.serviceai.context import get_chatty_voice_ai_context
+from handlers.serviceai.meta import get_api_version
+from handlers.serviceai.realtime import consume_csrf_token, create_realtime_token, get_csrf_token
+from handlers.serviceai.tools import execute_chatty_voice_tool, list_chatty_voice_tools
+
+
+async def on_shutdown(services) -> None:
+    """Close the realtime backend's HTTP client (re-created on the next mint)."""
+    bundle = services.extensions.get("serviceai")
+    if bundle is not None and bundle.realtime is not None:
+        await bundle.realtime.aclose()
+
+
+__all__ = [
+    "consume_csrf_token",
+    "create_realtime_token",
+    "execute_chatty_voice_tool",
+    "get_api_version",
+    "get_chatty_voice_ai_context",
+    "get_csrf_token",
+    "list_chatty_voice_tools",
+    "on_shutdown",
+]

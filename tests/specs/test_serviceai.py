@@ -214,3 +214,32 @@ def test_overlay_applies_and_fixes_the_defects(patched: dict[str, Any]) -> None:
             }, where
         if "requestBody" in op or any(p.get("in") == "header" for p in op.get("parameters") or []):
             assert "400" in op["responses"], where
+
+
+SEMVER_OK = ["0.0.0", "1", "1.2", "1.2.3", "10.20.30", "1.0.0-alpha.1", "1.0.0+build.5", "1.0.0-rc.1+sha.5114f85"]
+SEMVER_BAD = ["", "v1.2.3", "1.2.3.4", "01.2.3", "1..2", "1.2.3-", "1.2.3+", "a.b.c", " 1.2.3"]
+
+
+def test_overlay_client_version_pattern_hint_and_bodies(patched: dict[str, Any]) -> None:
+    # (e) one semver schema on every use of the shared header
+    headers = [p for _, _, op in _operations(patched) for p in op.get("parameters") or []
+               if p.get("name") == "X-Client-Version"]
+    assert len(headers) == 7
+    pattern = re.compile(headers[0]["schema"]["pattern"])
+    assert all(h["schema"] == headers[0]["schema"] and h["required"] is False for h in headers)
+    assert all(pattern.search(v) for v in SEMVER_OK)
+    assert not any(pattern.search(v) for v in SEMVER_BAD)
+    for path, method, op in _operations(patched):
+        where = f"{method.upper()} {path}"
+        # (f) the soft-upgrade hint is declared wherever the header is accepted
+        assert "X-Upgrade-Available" in op["responses"]["200"]["headers"], where
+    execute = patched["paths"]["/api/chatty-voice/tools/execute"]["post"]
+    token = patched["paths"]["/api/realtime-token"]["post"]
+    # (g) per-tool denials are 200 envelopes, the 403 is the entitlement only
+    assert "per-tool permission is not a 403" in execute["responses"]["403"]["description"]
+    # (h) Retry-After on the mint limit
+    assert token["responses"]["429"]["headers"]["Retry-After"]["schema"] == {"type": "integer", "minimum": 1}
+    # (i) an absent body is {}
+    for op in (execute, token):
+        assert "required" not in op["requestBody"]
+        assert op["requestBody"]["content"]["application/json"]["schema"]["default"] == {}

@@ -1,0 +1,119 @@
+"""Realtime voice bootstrap: createRealtimeToken and getCsrfToken, plus the CSRF consume step
+that the server-proxied SDP exchange (POST /api/realtime/webrtc) calls.
+
+``createRealtimeToken`` answers ONE union object (only ``fallback`` always present), by branch:
+
+* no realtime backend configured (``SERVICEAI_REALTIME_API_KEY`` unset) →
+  200 ``{fallback: true, directWebRTC, useWebRTC: false, message, metadata}``: the client uses
+  its HTTP fallback (tools/execute + its own speech);
+* ``directWebRTC: true`` → a session is minted at the backend (``POST {base}/realtime/sessions``
+  with the caller's system prompt and tools) → 200 ``{sessionId, model, voice, clientSecret,
+  fallback: false, directWebRTC: true, useWebRTC: true, expiresInSeconds, metadata}``: the
+  client connects to the realtime model itself with ``clientSecret``;
+* ``directWebRTC`` false or absent (desktop, server-proxied) → nothing is minted here; 200
+  ``{fallback: false, directWebRTC: false, useWebRTC: true, model, voice, message, metadata}``:
+  the client fetches GET /api/csrf-token and posts its SDP offer to POST /api/realtime/webrtc,
+  where the server mints its own secret;
+* the mint fails (backend unreachable, non-2xx, no secret) → 500 ``{fallback: true, …, message}``.
+
+``metadata.organizationId`` is the caller's organisation. Every call is charged to the caller's
+per-user budget ``SERVICEAI_REALTIME_MINT_PER_MINUTE`` (moving one-minute window, ``limits``
+library); past it → 429 with ``Retry-After``. Requests rejected earlier (400/401/403/426)
+are not charged.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from datetime import timedelta
+from typing import Any
+
+from adapters.providers.base import ProviderError
+from core.clock import utcnow
+from generated.models.serviceai import RealtimeTokenRequest
+from handlers.deps import services
+from handlers.errors import ApiError, parse_request
+from handlers.serviceai.bundle import serviceai
+from handlers.serviceai.context import build_context
+from handlers.serviceai.permissions import effective_permissions
+from handlers.serviceai.toolkit import TOOLS
+from handlers.serviceai.versioning import chatty, json_body
+
+logger = logging.getLogger("handlers.serviceai.realtime")
+
+CSRF_TTL = timedelta(minutes=5)
+DEFAULT_SECRET_SECONDS = 60
+
+
+def _charge_mint(user_id: str) -> None:
+    per_minute = services().settings.serviceai_realtime_mint_per_minute
+    decision = services().limiter.hit(f"serviceai:realtime-token:{user_id}", per_minute)
+    if not decision.allowed:
+        retry = min(60, max(1, math.ceil(decision.reset - time.time())))  # the window is one minute
+        raise ApiError(429, "RATE_LIMITED",
+                       f"Realtime token mint limit of {decision.limit} per minute reached; retry in {retry} s.",
+                       details={"limit": decision.limit, "retryAfterSeconds": retry},
+                       headers={"Retry-After": str(retry)})
+
+
+@chatty
+async def create_realtime_token(token_info: dict[str, Any], body: dict[str, Any] | None = None):
+    """``POST /api/realtime-token`` (createRealtimeToken): see the module docstring.
+
+    Errors: 401, 400 (body or X-Client-Version breaks the contract), 426, 403 (no
+    ``chatty-voice`` entitlement), 429 (per-user mint budget), 500 (mint failure, body still
+    ``{fallback: true}``).
+    """
+    direct = bool(parse_request(RealtimeTokenRequest, json_body(body)).directWebRTC)
+    _charge_mint(token_info["sub"])
+    metadata = {"organizationId": token_info["organization_id"]}
+    backend = serviceai().realtime
+    if backend is None:
+        return {"fallback": True, "directWebRTC": direct, "useWebRTC": False, "metadata": metadata,
+                "message": "Realtime voice is not configured on this server; use the HTTP fallback."}, 200
+    if not direct:
+        return {"fallback": False, "directWebRTC": False, "useWebRTC": True, "model": backend.model,
+                "voice": backend.voice, "metadata": metadata,
+                "message": "Server-proxied WebRTC: send your SDP offer to POST /api/realtime/webrtc with an "
+                           "X-CSRF-Token from GET /api/csrf-token."}, 200
+    context = await build_context(token_info)
+    allowed = effective_permissions(token_info)
+    tools = [t.realtime_definition() for t in TOOLS.values() if t.permission is None or t.permission in allowed]
+    try:
+        session = await backend.mint(instructions=context.instructions, tools=tools)
+    except ProviderError as exc:
+        logger.error("realtime mint failed for user %s: %s", token_info["sub"], exc)
+        return {"fallback": True, "directWebRTC": True, "useWebRTC": False, "metadata": metadata,
+                "message": "Could not start a realtime voice session; use the HTTP fallback."}, 500
+    seconds = DEFAULT_SECRET_SECONDS
+    if session.expires_at is not None:
+        seconds = max(0, int((session.expires_at - utcnow()).total_seconds()))
+    out: dict[str, Any] = {"model": session.model, "voice": session.voice, "clientSecret": session.client_secret,
+                           "fallback": False, "directWebRTC": True, "useWebRTC": True,
+                           "expiresInSeconds": seconds, "metadata": metadata}
+    if session.session_id:
+        out["sessionId"] = session.session_id
+    return out, 200
+
+
+@chatty
+async def get_csrf_token(token_info: dict[str, Any]):
+    """``GET /api/csrf-token`` (getCsrfToken) → 200 ``{token}``: 256 random bits, bound to the
+    caller for 5 minutes and accepted once (as ``X-CSRF-Token`` on POST /api/realtime/webrtc,
+    through :func:`consume_csrf_token`). Stored hashed; ``Cache-Control: no-store``.
+
+    Errors: 401, 400 (bad X-Client-Version), 426, 403 (no ``chatty-voice`` entitlement).
+    """
+    token, _ = await serviceai().csrf.mint(token_info["sub"], utcnow(), CSRF_TTL)
+    return {"token": token}, 200, {"Cache-Control": "no-store"}
+
+
+async def consume_csrf_token(user_id: str, token: str | None) -> bool:
+    """True exactly once for a CSRF token minted for ``user_id`` within the last 5 minutes;
+    False for a missing, unknown, foreign, expired or already used token. The caller (the SDP
+    exchange) answers 403 on False."""
+    if not token or len(token) > 512:
+        return False
+    return await serviceai().csrf.consume(user_id, token, utcnow())

@@ -1,0 +1,86 @@
+"""Chatty Voice tool operations: listChattyVoiceTools and executeChattyVoiceTool."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from generated.models.serviceai import ChattyExecuteRequest
+from handlers.errors import parse_request
+from handlers.serviceai.permissions import effective_permissions
+from handlers.serviceai.toolkit import TOOLS, Caller, ToolFailure
+from handlers.serviceai.versioning import chatty, json_body
+
+logger = logging.getLogger("handlers.serviceai.tools")
+
+_VALIDATORS = {name: Draft202012Validator(tool.parameters) for name, tool in TOOLS.items()}
+
+
+@chatty
+async def list_chatty_voice_tools(token_info: dict[str, Any]):
+    """``GET /api/chatty-voice/tools`` (listChattyVoiceTools) → 200 a BARE ARRAY of
+    ``ChattyToolDefinition`` (``{type: "function", function: {name, description, parameters}}``),
+    the whole catalogue of :mod:`handlers.serviceai.toolkit`, each executable through
+    executeChattyVoiceTool. Whether the caller may run a tool is decided at execution.
+
+    Errors: 401, 400 (bad X-Client-Version), 426 (client major below minClientVersion), 403
+    (no ``chatty-voice`` entitlement).
+    """
+    return [tool.definition() for tool in TOOLS.values()], 200
+
+
+def _failure(code: str, error: str) -> tuple[dict[str, Any], int]:
+    return {"success": False, "code": code, "error": error}, 200
+
+
+@chatty
+async def execute_chatty_voice_tool(token_info: dict[str, Any], body: dict[str, Any] | None = None):
+    """``POST /api/chatty-voice/tools/execute`` (executeChattyVoiceTool): run one tool.
+
+    Body ``{function?, name?, arguments?}``: ``function`` is canonical, ``name`` its legacy
+    alias (``function`` wins when both are sent); ``arguments`` is the tool's argument object
+    (absent = ``{}``), validated against the tool's ``parameters`` schema.
+
+    Always 200 once the request reaches the executor:
+      * ``{success: true, message, data[, action]}`` — ``action`` (navigate) is for the client
+        to execute, e.g. ``{type: "navigate", route: "/jobs/job_…"}``;
+      * ``{success: false, code, error}`` with code ``UNKNOWN_FUNCTION`` (no function named, or
+        not in the catalogue), ``PERMISSION_DENIED`` (caller lacks the tool's permission),
+        ``INVALID_ARGUMENTS`` or ``NOT_FOUND`` (a record id that is not the caller's
+        organisation's).
+    500 ``{success: false, code: "EXECUTOR_ERROR", error}`` only when a tool fails
+    unexpectedly (e.g. the database is unreachable). Gate errors: 401, 400, 426, 403.
+    """
+    request = parse_request(ChattyExecuteRequest, json_body(body))
+    name = request.function or request.name
+    if not name:
+        return _failure("UNKNOWN_FUNCTION", "No function given: send `function` (or the legacy `name`).")
+    tool = TOOLS.get(name)
+    if tool is None:
+        return _failure("UNKNOWN_FUNCTION", f"Unknown function {name!r}. Known: {', '.join(TOOLS)}.")
+    if tool.permission and tool.permission not in effective_permissions(token_info):
+        return _failure("PERMISSION_DENIED",
+                        f"You do not have permission to use {name} (requires {tool.permission}).")
+    arguments = request.arguments or {}
+    problems = sorted(_VALIDATORS[name].iter_errors(arguments), key=lambda e: list(e.absolute_path))
+    if problems:
+        where = ".".join(str(p) for p in problems[0].absolute_path)
+        return _failure("INVALID_ARGUMENTS", f"Invalid arguments for {name}: "
+                                             f"{where + ': ' if where else ''}{problems[0].message}")
+    caller = Caller(token_info["sub"], token_info["organization_id"], token_info.get("display_name"))
+    try:
+        result = await tool.run(caller, arguments)
+    except ToolFailure as failure:
+        return _failure(failure.code, failure.error)
+    except Exception:  # noqa: BLE001 - a true executor fault: the documented 500 envelope
+        logger.exception("tool %s failed for user %s", name, caller.user_id)
+        return {"success": False, "code": "EXECUTOR_ERROR",
+                "error": f"The {name} tool failed unexpectedly; try again later."}, 500
+    out: dict[str, Any] = {"success": True, "message": result.message}
+    if result.data is not None:
+        out["data"] = result.data
+    if result.action is not None:
+        out["action"] = result.action
+    return out, 200
