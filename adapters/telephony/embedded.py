@@ -72,8 +72,11 @@ class EmbeddedTelephony:
     async def create_sip_participant(self, *, room_name: str, trunk_id: str, to_number: str, from_number: str,
                                      identity: str, name: str, metadata: str,
                                      attributes: dict[str, str]) -> SipParticipantInfo:
-        """Record the outbound participant in the room (state ``dialing``); the SIP leg itself is
-        placed by the SIP service of the LiveKit deployment that shares this key/secret."""
+        """Record the outbound participant in the room (state ``dialing``).
+
+        This process has no SIP media stack: the embedded backend keeps the control-plane state
+        only, so nothing dials out here. To place real calls use ``TELEPHONY_BACKEND=livekit``
+        with a LiveKit server and its SIP service (``livekit-sip``)."""
         participant = {"identity": identity, "name": name, "kind": "sip", "state": "dialing",
                        "sid": livekit_id("PA_"), "metadata": metadata,
                        "attributes": {**attributes, "sip.trunkID": trunk_id, "sip.phoneNumber": to_number,

@@ -3,6 +3,7 @@ createApiKey, revokeApiKey, getOrganizationWorkerName."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 from connexion import request
@@ -83,8 +84,6 @@ async def logout():
     if scheme.lower() == "bearer" and token.strip():
         claims = decode_login_token(token.strip(), v.settings.virstack_jwt_secret)
         if claims is not None:
-            from datetime import datetime, timezone
-
             await v.accounts.revoke_token(claims["jti"], datetime.fromtimestamp(claims["exp"], tz=timezone.utc),
                                           utcnow())
             revoked = True

@@ -117,8 +117,7 @@ async def update_agent(agent_id: str, body: dict[str, Any], token_info: dict[str
     ``agent_settings`` is merged deeply into the current configuration (objects merge, arrays
     and values replace) and the result must satisfy CreateAgentBody (400 otherwise, nothing
     stored). ``version`` + 1, ``is_published`` false. 404 unknown agent."""
-    patch = parse_request(UpdateAgentBody, body)
-    del patch
+    parse_request(UpdateAgentBody, body)  # formats (URLs) that the JSON Schema check leaves out
     agent = await owned_agent(agent_id, token_info)
     settings = validated_settings(deep_merge(agent.settings, body["agent_settings"]))
     updated = await vs().agents.replace_settings(token_info["org_id"], agent_id, settings, utcnow())

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from connexion import request
 
+from adapters.storage.virstack_calls import RoomTaken
 from adapters.telephony.session_report import parse_session_report
 from adapters.telephony.webhooks import InvalidEvent, LiveKitEvent, body_matches, parse
 from core.clock import utcnow
@@ -17,12 +19,39 @@ from handlers.virstack_voiceai.context import vs
 logger = logging.getLogger("handlers.virstack_voiceai.webhooks")
 
 
+async def _inbound_call(event: LiveKitEvent):
+    """A SIP caller joined a room no call knows: an inbound call to a registered number (the room
+    was created by a dispatch rule). Record it for the number's organization and inbound agent."""
+    v = vs()
+    called = event.participant_attributes.get("sip.trunkPhoneNumber")
+    number = await v.sip.find_number(called) if called else None
+    if number is None or not number.is_active or number.inbound_agent_id is None:
+        return None
+    agent = await v.agents.get(number.org_id, number.inbound_agent_id)
+    if agent is None:
+        return None
+    now = utcnow()
+    try:
+        return await v.calls.create(call_id=str(uuid.uuid4()), org_id=number.org_id, agent_id=agent.agent_id,
+                                    agent_version=await v.agents.latest_version(agent.agent_id), channel="sip",
+                                    direction="inbound", status="initiated", room_name=event.room_name,
+                                    participant_identity=event.participant_identity,
+                                    from_number=event.participant_attributes.get("sip.phoneNumber"),
+                                    to_number=called, metadata={}, dynamic_variables={}, created_at=now,
+                                    updated_at=now)
+    except RoomTaken:  # a concurrent delivery created it
+        return await v.calls.get_by_room(event.room_name)
+
+
 async def _apply(event: LiveKitEvent) -> str | None:
-    """Move the call of ``event.room_name`` along its state machine → the call id, if any."""
+    """Move the call of ``event.room_name`` along its state machine → the call id, if any.
+    An inbound SIP caller joining an unknown room creates the inbound call (see _inbound_call)."""
     v = vs()
     if not event.room_name:
         return None
     call = await v.calls.get_by_room(event.room_name)
+    if call is None and event.event == "participant_joined" and event.participant_kind == "sip":
+        call = await _inbound_call(event)
     if call is None:
         return None
     now = utcnow()

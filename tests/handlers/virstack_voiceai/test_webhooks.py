@@ -131,3 +131,28 @@ def test_transcript_and_analysis(org, make_agent, other_org):
     assert analysis["user_sentiment"] in ("Positive", "Neutral", "Negative", "Unknown")
     assert analysis["transcript_available"] is True and analysis["call_summary"]
     assert org.get(f"/v1/call/{call['call_id']}").json()["data"]["call_analysis"] == analysis
+
+
+def test_inbound_sip_caller_creates_the_inbound_call(client, org, make_agent):
+    agent = make_agent(org)
+    trunk = org.post("/v1/sip/trunks", json={"numbers": ["+14155551234"]}).json()["data"]
+    rule = org.post("/v1/sip/dispatch-rules", json={"trunk_ids": [trunk["trunk_id"]],
+                                                    "room_prefix": "inbound-"}).json()["data"]
+    org.post("/v1/sip/phone-numbers", json={"number": "+14155551234", "trunk_id": trunk["trunk_id"],
+                                            "dispatch_rule_id": rule["dispatch_rule_id"],
+                                            "inbound_agent_id": agent["agent_id"]})
+    room = "inbound-_+15105550000_AbCdEf"
+    joined = event("participant_joined", room, "EV_in1", participant={
+        "identity": "sip_+15105550000", "kind": "SIP",
+        "attributes": {"sip.phoneNumber": "+15105550000", "sip.trunkPhoneNumber": "+14155551234",
+                       "sip.trunkID": trunk["trunk_id"]}})
+    assert send(client, joined, livekit_signed(joined)).status_code == 200
+    calls = org.post("/v1/call/list", json={"filters": {"direction": "inbound", "channel": "sip"}}).json()["data"]
+    assert len(calls) == 1
+    call = calls[0]
+    assert (call["agent_id"], call["room_name"], call["status"]) == (agent["agent_id"], room, "in_progress")
+    assert call["telephony"] == {"from_number": "+15105550000", "to_number": "+14155551234"}
+    left = event("participant_left", room, "EV_in2", participant={"identity": "sip_+15105550000", "kind": "SIP"})
+    send(client, left, livekit_signed(left))
+    ended = org.get(f"/v1/call/{call['call_id']}").json()["data"]
+    assert ended["status"] == "ended" and ended["disconnection_reason"] == "user_hangup"
