@@ -159,6 +159,44 @@ class Settings(BaseSettings):
     )
     serviceai_assistant_name: str = Field("Chatty", description="Name the Chatty Voice assistant introduces itself with.")
 
+    # --- Virstack VoiceAI ---
+    virstack_jwt_secret: str = Field(
+        default_factory=lambda: _default_secret_file("virstack_jwt_secret"),
+        description="HS256 secret of Virstack login JWTs (generated under var/secrets/ when unset).",
+    )
+    virstack_jwt_ttl_minutes: int = Field(1440, description="Lifetime of a Virstack login JWT, in minutes.")
+    virstack_catalog_admin_emails: list[str] = Field(
+        default_factory=list,
+        description="Emails (JSON list) allowed to edit the global provider catalog besides the admins of the "
+        "first organization registered on this install.",
+    )
+    telephony_backend: str = Field(
+        "embedded", description="Virstack telephony: `embedded` (rooms, trunks, rules in the database) or `livekit`."
+    )
+    livekit_url: str = Field(
+        "ws://localhost:7880", description="LiveKit server URL returned to clients as livekit_url (and API base)."
+    )
+    livekit_api_key: str = Field(
+        default_factory=lambda: "API" + "".join(c for c in _default_secret_file("livekit_api_key") if c.isalnum())[:12],
+        description="LiveKit API key (token issuer); generated under var/secrets/ when unset.",
+    )
+    livekit_api_secret: str = Field(
+        default_factory=lambda: _default_secret_file("livekit_api_secret"),
+        description="LiveKit API secret (signs participant tokens, verifies webhooks); generated when unset.",
+    )
+    virstack_room_empty_timeout: int = Field(300, description="Seconds a call room may stay empty before it closes.")
+    gemini_api_key: str | None = Field(None, description="Enables Gemini text-to-speech for the /tts operations.")
+    xai_api_key: str | None = Field(None, description="Enables grok (xAI) text-to-speech for the /tts operations.")
+    virstack_tts_strict: bool = Field(
+        False, description="When true, /tts operations answer 503 naming the missing key instead of using espeak-ng."
+    )
+    twilio_account_sid: str | None = Field(None, description="Twilio account SID (phone-number purchase).")
+    twilio_auth_token: str | None = Field(None, description="Twilio auth token (phone-number purchase).")
+    telnyx_api_key: str | None = Field(None, description="Telnyx API key (phone-number purchase).")
+    virstack_sip_termination_host: str | None = Field(
+        None, description="SIP host purchased numbers are pointed at (your LiveKit SIP endpoint), e.g. sip.example.com."
+    )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -34,6 +34,7 @@ from handlers.errors import ApiError
 logger = logging.getLogger("gateway")
 
 SCHEME_HOOKS = {"bearer": ("x-bearerInfoFunc", "bearer_info"), "basic": ("x-basicInfoFunc", "basic_info")}
+API_KEY_HOOK = ("x-apikeyInfoFunc", "api_key_info")
 
 
 def _security_function(package: str, function: str, fallback: str) -> str:
@@ -58,6 +59,9 @@ def runtime_specification(contract: Contract) -> dict[str, Any]:
         if scheme.get("type") == "http" and kind in SCHEME_HOOKS:
             key, function = SCHEME_HOOKS[kind]
             scheme[key] = _security_function(api.package, function, f"gateway.fallback_security.any_{kind}")
+        elif scheme.get("type") == "apiKey":
+            key, function = API_KEY_HOOK
+            scheme[key] = _security_function(api.package, function, "gateway.fallback_security.any_api_key")
     return spec
 
 

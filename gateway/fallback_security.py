@@ -17,3 +17,8 @@ def any_bearer(token: str) -> dict[str, Any] | None:
 def any_basic(username: str, password: str) -> dict[str, Any] | None:  # noqa: ARG001
     """Accept any basic credentials with a user name (pending operations only answer 501)."""
     return {"sub": username, "pending": True} if username else None
+
+
+def any_api_key(api_key: str, required_scopes=None) -> dict[str, Any] | None:  # noqa: ARG001
+    """Accept any non-empty API key (pending operations only answer 501)."""
+    return {"sub": None, "pending": True} if api_key else None

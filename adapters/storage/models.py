@@ -86,3 +86,4 @@ class VbWebhookDelivery(SQLModel, table=True):
     delivered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 import adapters.storage.vertebro_models  # noqa: E402,F401 - registers the Vertebro Voice tables (migration 0003_vertebro)
 import adapters.storage.serviceai_models  # noqa: E402,F401 - registers the ServiceAi tables (migration 0003_serviceai)
+import adapters.storage.virstack_models  # noqa: E402,F401 - Virstack VoiceAI tables

@@ -505,6 +505,7 @@ class CreateProviderBody(BaseModel):
         Field(
             description='Unique slug (lowercase, alphanumeric, hyphens).',
             examples=['openai'],
+            pattern='^[a-z0-9]+(-[a-z0-9]+)*$',
         ),
     ]
     display_name: Annotated[str, Field(examples=['OpenAI'])]
@@ -593,12 +594,18 @@ class InitiateOutboundCallBody(BaseModel):
     from_number: Annotated[
         str,
         Field(
-            description='E.164 phone number making the call.', examples=['+14155551234']
+            description='E.164 phone number making the call.',
+            examples=['+14155551234'],
+            pattern='^\\+[1-9][0-9]{1,14}$',
         ),
     ]
     to_number: Annotated[
         str,
-        Field(description='E.164 destination phone number.', examples=['+14155559876']),
+        Field(
+            description='E.164 destination phone number.',
+            examples=['+14155559876'],
+            pattern='^\\+[1-9][0-9]{1,14}$',
+        ),
     ]
     override_agent_id: Annotated[
         str | None,
@@ -678,10 +685,14 @@ class UpdateCallBody(BaseModel):
     )
 
 
+class Number(RootModel[str]):
+    root: Annotated[str, Field(pattern='^\\+[1-9][0-9]{1,14}$')]
+
+
 class CreateTrunkBody(BaseModel):
     name: Annotated[str | None, Field(examples=['Twilio Trunk'])] = None
     numbers: Annotated[
-        list[str] | None,
+        list[Number] | None,
         Field(
             description='E.164 numbers associated with this trunk.',
             examples=[['+14155551234']],
@@ -706,7 +717,12 @@ class CreateDispatchRuleBody(BaseModel):
 
 class CreatePhoneNumberBody(BaseModel):
     number: Annotated[
-        str, Field(description='E.164 phone number.', examples=['+14155551234'])
+        str,
+        Field(
+            description='E.164 phone number.',
+            examples=['+14155551234'],
+            pattern='^\\+[1-9][0-9]{1,14}$',
+        ),
     ]
     trunk_id: Annotated[str, Field(description='SIP trunk ID.', examples=['ST_xxxx'])]
     dispatch_rule_id: Annotated[
@@ -792,6 +808,42 @@ class SuccessResponseBase(BaseModel):
     success: Annotated[bool | None, Field(examples=[True])] = None
     code: Annotated[int | None, Field(examples=[200])] = None
     message: Annotated[str | None, Field(examples=['Request successful'])] = None
+
+
+class Kind(StrEnum):
+    inbound = 'inbound'
+    outbound = 'outbound'
+
+
+class SipTrunkResponse(BaseModel):
+    trunk_id: Annotated[str | None, Field(examples=['ST_xxxx'])] = None
+    name: Annotated[str | None, Field(examples=['Twilio Trunk'])] = None
+    kind: Annotated[Kind | None, Field(examples=['inbound'])] = None
+    numbers: Annotated[list[str] | None, Field(examples=[['+14155551234']])] = None
+    auth_username: Annotated[str | None, Field(examples=['trunk_user'])] = None
+    address: Annotated[
+        str | None, Field(description='SIP termination URI (outbound trunks).')
+    ] = None
+    created_at: AwareDatetime | None = None
+
+
+class RuleType(StrEnum):
+    individual = 'individual'
+
+
+class DispatchRuleResponse(BaseModel):
+    dispatch_rule_id: Annotated[str | None, Field(examples=['SDR_xxxx'])] = None
+    name: Annotated[str | None, Field(examples=['Default Inbound Rule'])] = None
+    rule_type: Annotated[
+        RuleType | None,
+        Field(
+            description='LiveKit dispatch rule kind; each caller gets its own room named `<room_prefix>_<caller>_<random>`.'
+        ),
+    ] = None
+    trunk_ids: list[str] | None = None
+    room_prefix: Annotated[str | None, Field(examples=['inbound-'])] = None
+    metadata: dict[str, Any] | None = None
+    created_at: AwareDatetime | None = None
 
 
 class Capabilities(BaseModel):

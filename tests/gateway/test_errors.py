@@ -46,8 +46,8 @@ def test_virstack_envelope(client):
     r = client.get("/v1/agent/list")
     assert r.status_code == 401
     assert r.json() == {"success": False, "code": 401, "error": "No authorization token provided", "data": None}
-    r = client.get("/v1/agent/list", headers={"Authorization": "Bearer vk-0123"})
-    assert r.status_code == 501 and r.json()["code"] == 501 and r.json()["data"] is None
+    r = client.get("/v1/agent/list", headers={"Authorization": "Bearer vk-0123"})  # not a live API key
+    assert r.status_code == 401 and r.json()["code"] == 401 and r.json()["data"] is None
 
 
 def test_serviceai_envelope(client):

@@ -445,7 +445,7 @@ def test_added_statuses_use_the_error_envelope(seed: dict[str, Any], result: dic
                 if status.startswith("4"):  # existing error responses are left exactly as they were
                     assert response == before[status], (method, path, status)
                 continue
-            assert status in {"400", "401", "403", "404"}, (method, path, status)
+            assert status in {"400", "401", "403", "404", "409", "503"}, (method, path, status)
             assert response["description"]
             assert response["content"] == {"application/json": {"schema": {"$ref": ERROR_REF}}}
 
@@ -461,8 +461,39 @@ def test_public_operations_need_no_401(result: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- nothing else
 
 
+# Changes of the issue-5 section (g)-(n) of the overlay, checked in detail by the tests below.
+ISSUE5_CHANGES = {
+    ("components", "securitySchemes", "LiveKitWebhook"),
+    ("components", "schemas", "CreateAgentBody", "properties", "agent_settings", "properties", "capabilities",
+     "properties", "tools", "items", "discriminator", "mapping"),
+    ("components", "schemas", "CreateProviderBody", "properties", "provider_id", "pattern"),
+    ("components", "schemas", "InitiateOutboundCallBody", "properties", "from_number", "pattern"),
+    ("components", "schemas", "InitiateOutboundCallBody", "properties", "to_number", "pattern"),
+    ("components", "schemas", "CreateTrunkBody", "properties", "numbers", "items", "pattern"),
+    ("components", "schemas", "CreatePhoneNumberBody", "properties", "number", "pattern"),
+    ("components", "schemas", "SipTrunkResponse"),
+    ("components", "schemas", "DispatchRuleResponse"),
+    ("paths", "/sip/phone-numbers/import", "post", "requestBody", "content", "application/json", "schema",
+     "properties", "phone_number", "pattern"),
+    ("paths", "/tts/generate-audio", "post", "responses", "200", "headers"),
+    ("paths", "/tts/generate-audio-full-prompt", "post", "responses", "200", "headers"),
+    ("paths", "/webhooks/livekit", "post", "security", 0, "BearerAuth"),
+    ("paths", "/webhooks/livekit", "post", "security", 0, "LiveKitWebhook"),
+    ("paths", "/webhooks/livekit", "post", "requestBody", "content", "application/webhook+json"),
+    ("paths", "/agent/{agent_id}/publish", "post", "requestBody", "content", "application/json", "schema", "$ref"),
+    ("paths", "/agent/{agent_id}/publish", "post", "requestBody", "content", "application/json", "schema", "allOf"),
+    ("paths", "/agent/{agent_id}/publish", "post", "requestBody", "content", "application/json", "schema",
+     "nullable"),
+    ("paths", "/call/list", "post", "requestBody", "content", "application/json", "schema", "nullable"),
+    *((("paths", path, method, "responses", status, "content", "application/json", "schema", key))
+      for path, method, status in (("/sip/trunks", "post", "201"), ("/sip/trunks", "get", "200"),
+                                   ("/sip/dispatch-rules", "post", "201"), ("/sip/dispatch-rules", "get", "200"))
+      for key in ("$ref", "allOf")),
+}
+
+
 def _allowed_change(ptr: tuple[Any, ...], seed: dict[str, Any]) -> bool:
-    if ptr == ("components", "schemas", "SuccessResponseBase"):
+    if ptr == ("components", "schemas", "SuccessResponseBase") or ptr in ISSUE5_CHANGES:
         return True
     if ptr == ("tags", len(seed["tags"])):
         return True
@@ -495,3 +526,41 @@ def test_nothing_else_changes(seed: dict[str, Any], result: dict[str, Any]) -> N
     assert changes
     unexpected = [ptr for ptr in changes if not _allowed_change(ptr, seed)]
     assert unexpected == []
+
+
+# --------------------------------------------------------------------------- issue 5: (g)-(n)
+
+
+def test_tool_discriminator_maps_the_type_enums(result: dict[str, Any]) -> None:
+    tools = result["components"]["schemas"]["CreateAgentBody"]["properties"]["agent_settings"]["properties"][
+        "capabilities"]["properties"]["tools"]["items"]
+    mapping = tools["discriminator"]["mapping"]
+    assert mapping == {"built_in": "#/components/schemas/BuiltInTool", "custom": "#/components/schemas/CustomTool"}
+    for value, ref in mapping.items():
+        assert resolve(result, {"$ref": ref})["properties"]["type"]["enum"] == [value]
+
+
+def test_livekit_webhook_accepts_livekits_own_request(result: dict[str, Any]) -> None:
+    scheme = result["components"]["securitySchemes"]["LiveKitWebhook"]
+    assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "Authorization")
+    op = result["paths"]["/webhooks/livekit"]["post"]
+    assert op["security"] == [{"LiveKitWebhook": []}]
+    content = op["requestBody"]["content"]
+    assert content["application/webhook+json"]["schema"] == content["application/json"]["schema"]
+
+
+def test_list_operations_of_sip_answer_arrays(result: dict[str, Any]) -> None:
+    for path in ("/sip/trunks", "/sip/dispatch-rules"):
+        assert data_types(result, response_schema(result, "get", path, "200")) == {"array"}
+    trunk = result["components"]["schemas"]["SipTrunkResponse"]["properties"]
+    assert not any("password" in name for name in trunk)
+
+
+def test_e164_patterns(result: dict[str, Any]) -> None:
+    import re as _re
+
+    schemas = result["components"]["schemas"]
+    patterns = [schemas["InitiateOutboundCallBody"]["properties"]["from_number"]["pattern"],
+                schemas["CreateTrunkBody"]["properties"]["numbers"]["items"]["pattern"]]
+    for pattern in patterns:
+        assert _re.match(pattern, "+14155551234") and not _re.match(pattern, "4155551234")

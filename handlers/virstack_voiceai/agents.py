@@ -1,0 +1,173 @@
+"""Virstack agents: createAgent, listAgents, getAgent, updateAgent, deleteAgent,
+publishAgentVersion, listAgentVersions.
+
+An agent's configuration is ``agent_settings`` (CreateAgentBody): identity, engine, behavior,
+call_handling, capabilities (knowledge base, tools, post-call analysis schema), metadata. It is
+validated against the contract (generated models), stored with the contract's defaults filled
+in, and echoed back as sent otherwise.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any
+
+from adapters.storage.virstack_agents import AgentRecord, AgentVersionRecord
+from adapters.telephony.base import TelephonyError
+from core.clock import utcnow
+from generated.models.virstack_voiceai import CreateAgentBody, PublishAgentBody, UpdateAgentBody
+from handlers.errors import ApiError, parse_request
+from handlers.virstack_voiceai.common import not_found, ok, page, ts
+from handlers.virstack_voiceai.context import vs
+
+logger = logging.getLogger("handlers.virstack_voiceai.agents")
+MAX_FILLER_VARIANTS = 5
+
+
+def deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``changes`` merged in: objects merge recursively, anything else replaces."""
+    out = copy.deepcopy(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _check_tools(settings: dict[str, Any]) -> None:
+    """Rules the contract states in prose: custom tool names are unique; in prompt mode the
+    ``variants_count`` of the filler entries sum to at most 5."""
+    tools = (settings.get("capabilities") or {}).get("tools") or []
+    names: set[str] = set()
+    for index, tool in enumerate(tools):
+        name = tool.get("tool_name")
+        if tool.get("type") == "custom":
+            if name in names:
+                raise ApiError(400, "VALIDATION_ERROR",
+                               f"agent_settings.capabilities.tools.{index}.tool_name: {name!r} is used twice")
+        names.add(name)
+        talk = tool.get("talk_while_waiting") or {}
+        if talk.get("mode") == "prompt":
+            entries = (talk.get("texts_or_prompts") or {}).get("entries") or []
+            total = sum(e.get("variants_count") or 1 for e in entries)
+            if total > MAX_FILLER_VARIANTS:
+                raise ApiError(400, "VALIDATION_ERROR",
+                               f"agent_settings.capabilities.tools.{index}.talk_while_waiting: the variants_count "
+                               f"of the prompt entries sum to {total}; at most {MAX_FILLER_VARIANTS} are allowed")
+
+
+def validated_settings(raw: dict[str, Any]) -> dict[str, Any]:
+    """``agent_settings`` checked against CreateAgentBody → the stored form (defaults filled in,
+    everything the caller sent kept as sent). 400 on a violation."""
+    model = parse_request(CreateAgentBody, {"agent_settings": raw})
+    normalized = model.model_dump(mode="json", by_alias=True, exclude_none=True)["agent_settings"]
+    settings = deep_merge(normalized, raw)
+    _check_tools(settings)
+    return settings
+
+
+def agent_json(agent: AgentRecord) -> dict[str, Any]:
+    return {"agent_id": agent.agent_id, "agent_settings": agent.settings, "is_active": agent.is_active,
+            "version": agent.version, "is_published": agent.is_published,
+            "last_modification_timestamp": ts(agent.updated_at), "created_at": ts(agent.created_at)}
+
+
+def version_json(version: AgentVersionRecord) -> dict[str, Any]:
+    out = {"agent_id": version.agent_id, "version": version.version, "agent_settings": version.settings,
+           "created_timestamp": ts(version.created_at)}
+    if version.description is not None:
+        out["version_description"] = version.description
+    return out
+
+
+async def owned_agent(agent_id: str, token_info: dict[str, Any]) -> AgentRecord:
+    """The caller's organization's agent, else 404 (also for another organization's id)."""
+    agent = await vs().agents.get(token_info["org_id"], agent_id)
+    if agent is None:
+        raise not_found("Agent", agent_id)
+    return agent
+
+
+async def create_agent(body: dict[str, Any], token_info: dict[str, Any]):
+    """``POST /v1/agent`` (createAgent) → 201 ``AgentResponse`` (``agent_id``: 16-character nanoid,
+    ``version`` 0, ``is_published`` false). 400 when ``agent_settings`` breaks the contract."""
+    settings = validated_settings(body["agent_settings"])
+    agent = await vs().agents.create(token_info["org_id"], settings, utcnow())
+    return ok(agent_json(agent), 201, "Agent created successfully")
+
+
+async def list_agents(token_info: dict[str, Any], limit: int | None = None, offset: int | None = None):
+    """``GET /v1/agent/list`` (listAgents) → 200 ``data`` array of agents, newest first
+    (``limit`` default 10, at most 100; ``offset`` default 0)."""
+    limit, offset = page(limit, offset)
+    agents = await vs().agents.list(token_info["org_id"], limit, offset)
+    return ok([agent_json(a) for a in agents])
+
+
+async def get_agent(agent_id: str, token_info: dict[str, Any]):
+    """``GET /v1/agent/{agent_id}`` (getAgent) → 200 ``AgentResponse``; 404 unknown."""
+    return ok(agent_json(await owned_agent(agent_id, token_info)))
+
+
+async def update_agent(agent_id: str, body: dict[str, Any], token_info: dict[str, Any]):
+    """``PATCH /v1/agent/{agent_id}`` (updateAgent) → 200 ``AgentResponse``.
+
+    ``agent_settings`` is merged deeply into the current configuration (objects merge, arrays
+    and values replace) and the result must satisfy CreateAgentBody (400 otherwise, nothing
+    stored). ``version`` + 1, ``is_published`` false. 404 unknown agent."""
+    parse_request(UpdateAgentBody, body)  # formats (URLs) that the JSON Schema check leaves out
+    agent = await owned_agent(agent_id, token_info)
+    settings = validated_settings(deep_merge(agent.settings, body["agent_settings"]))
+    updated = await vs().agents.replace_settings(token_info["org_id"], agent_id, settings, utcnow())
+    if updated is None:
+        raise not_found("Agent", agent_id)
+    return ok(agent_json(updated), 200, "Agent updated successfully")
+
+
+async def delete_agent(agent_id: str, token_info: dict[str, Any]):
+    """``DELETE /v1/agent/{agent_id}`` (deleteAgent) → 200 ``data: {agent_id}``.
+
+    Cascades: the agent's active calls are ended (rooms torn down), phone numbers answering
+    with it are deactivated and unbound, its version snapshots are deleted. 404 unknown."""
+    v = vs()
+    org_id = token_info["org_id"]
+    await owned_agent(agent_id, token_info)
+    now = utcnow()
+    for call in await v.calls.active_for_agent(org_id, agent_id):
+        try:
+            await v.telephony.delete_room(call.room_name)
+        except TelephonyError as exc:  # the call record is ended regardless
+            logger.warning("could not delete room %s of deleted agent %s: %s", call.room_name, agent_id, exc)
+        await v.calls.transition(call.call_id, "ended", now, reason="agent_deleted")
+    await v.sip.release_agent(org_id, agent_id, now)
+    if not await v.agents.delete(org_id, agent_id):
+        raise not_found("Agent", agent_id)
+    return ok({"agent_id": agent_id}, 200, "Agent deleted successfully")
+
+
+async def publish_agent_version(agent_id: str, token_info: dict[str, Any], body: dict[str, Any] | None = None):
+    """``POST /v1/agent/{agent_id}/publish`` (publishAgentVersion) → 201 ``AgentVersionResponse``.
+
+    Snapshots the current configuration as an immutable version numbered 1, 2, 3…; when the
+    latest snapshot already equals the current configuration it is returned unchanged
+    (idempotent, message says so). 404 unknown agent."""
+    req = parse_request(PublishAgentBody, body or {})
+    result = await vs().agents.publish(token_info["org_id"], agent_id, req.version_description, utcnow())
+    if result is None:
+        raise not_found("Agent", agent_id)
+    snapshot, created = result
+    message = "Agent version published" if created else "Agent already published; returning the existing version"
+    return ok(version_json(snapshot), 201, message)
+
+
+async def list_agent_versions(agent_id: str, token_info: dict[str, Any], limit: int | None = None,
+                              offset: int | None = None):
+    """``GET /v1/agent/{agent_id}/versions`` (listAgentVersions) → 200 ``data`` array of
+    snapshots, newest first. 404 unknown agent."""
+    limit, offset = page(limit, offset)
+    versions = await vs().agents.list_versions(token_info["org_id"], agent_id, limit, offset)
+    if versions is None:
+        raise not_found("Agent", agent_id)
+    return ok([version_json(v) for v in versions])
