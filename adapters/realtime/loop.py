@@ -53,7 +53,8 @@ class SpeechLoop:
                  voice: VoiceSettings | None = None, language: str | None = "en-US",
                  system_prompt: str = "You are a helpful voice assistant. Answer briefly.",
                  chat_message: Callable[[str, str], Any] | None = None, max_history: int = 10,
-                 detector: UtteranceDetector | None = None) -> None:
+                 detector: UtteranceDetector | None = None,
+                 responder: Callable[[str], Awaitable[tuple[str, dict[str, Any]]]] | None = None) -> None:
         self.asr, self.tts, self.llm, self.emit, self.output = asr, tts, llm, emit, output
         self.voice = voice or VoiceSettings(language=language, rate=CALL_SPEAKING_RATE)
         self.language = language
@@ -61,6 +62,9 @@ class SpeechLoop:
         self.chat_message = chat_message
         self.max_history = max_history
         self.detector = detector or UtteranceDetector()
+        # An API may answer turns itself (its own dialog pipeline): ``responder(text)`` returns the
+        # reply text and extra fields for the ``reply`` event; otherwise ``llm.chat`` answers.
+        self.responder = responder
         self.history: list[tuple[str, str]] = []
         self.state = "idle"
         self._turn: asyncio.Task | None = None
@@ -131,14 +135,21 @@ class SpeechLoop:
 
     async def _reply_turn(self, text: str, ended_at: float) -> None:
         await self._set_state("thinking")
+        extra: dict[str, Any] = {}
         try:
-            reply = (await self.llm.chat(self._messages(text))).strip()
-        except ProviderError as exc:
+            if self.responder is not None:
+                reply, extra = await self.responder(text)
+                reply = reply.strip()
+            else:
+                reply = (await self.llm.chat(self._messages(text))).strip()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a failed turn is reported, the conversation goes on
             await self.emit({"type": "error", "message": f"reply generation failed: {exc}"})
             await self._set_state("idle")
             return
         self.history = (self.history + [("user", text), ("assistant", reply)])[-2 * self.max_history:]
-        await self.emit({"type": "reply", "text": reply})
+        await self.emit({"type": "reply", "text": reply, **extra})
         if self.output is None or not reply:
             await self._set_state("idle")
             return

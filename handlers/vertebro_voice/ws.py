@@ -14,8 +14,14 @@ After the upgrade the server sends ``{"type": "status", "status": "ready", "mess
 - ``{"type": "navigation_command", "action": …, "params": {…}}`` → recorded as a user turn
   (``params.url`` of a ``navigate``/``open`` action becomes the session's current page) and
   acknowledged with ``{"type": "status", "status": "navigation", "message": …}``.
-- ``{"type": "audio_chunk", …}`` → ``{"type": "error", "message": …}``: audio streaming over
-  this socket is not available yet (recognise audio with ``POST /recognize``).
+- ``{"type": "audio_chunk", "data": <base64>, "sequence": n, "is_final": bool}`` → the caller's
+  speech, fed to the realtime speech loop (adapters/realtime: voice activity detection → ASR →
+  this API's dialog turn). ``data`` is raw 16-bit little-endian mono PCM at 16000 Hz (or at
+  ``sample_rate`` Hz when the frame says so); ``sequence`` must increase (a repeated number is
+  ignored, a smaller one is an ``error``). When an utterance ends (0.6 s of silence, or
+  ``is_final: true``) the server sends ``{"type": "status", "status": "thinking", …}``,
+  ``{"type": "transcription", "text", "is_final": true, "confidence"}`` and then
+  ``{"type": "response", "text", "audio_url", "sources", "suggested_actions"}``.
 - A frame that is not JSON, not an object, binary, of unknown ``type`` or missing a field →
   ``{"type": "error", "message": …}``; the socket stays open.
 
@@ -43,8 +49,9 @@ from handlers.vertebro_voice.state import vertebro
 
 logger = logging.getLogger("handlers.vertebro_voice.ws")
 
-AUDIO_NOT_AVAILABLE = ("audio streaming over this socket is not available yet: send text_input messages, "
-                       "or recognise audio with POST /api/v1/voice/recognize")
+BINARY_NOT_ACCEPTED = ("binary frames are not accepted: send audio as JSON audio_chunk messages "
+                       "(base64 PCM, 16 kHz mono s16le)")
+MAX_CHUNK_BYTES = 1024 * 1024
 THINKING = {"ru": "Обрабатываю...", "en": "Processing..."}
 
 
@@ -115,6 +122,14 @@ async def _touch(session_id: str, context: dict[str, Any] | None = None):
 
 
 async def _serve(websocket: WebSocket, session_id: str) -> None:
+    audio = AudioPath(websocket, session_id)
+    try:
+        await _serve_frames(websocket, session_id, audio)
+    finally:
+        await audio.close()
+
+
+async def _serve_frames(websocket: WebSocket, session_id: str, audio: "AudioPath") -> None:
     bundle = vertebro()
     while True:
         session = await bundle.sessions.get_live(session_id, bundle.now())
@@ -130,7 +145,7 @@ async def _serve(websocket: WebSocket, session_id: str) -> None:
         session = await _touch(session_id)
         text = message.get("text")
         if text is None:
-            await _error(websocket, "binary frames are not accepted; " + AUDIO_NOT_AVAILABLE)
+            await _error(websocket, BINARY_NOT_ACCEPTED)
             continue
         try:
             frame = json.loads(text)
@@ -148,7 +163,7 @@ async def _serve(websocket: WebSocket, session_id: str) -> None:
         elif kind == "navigation_command":
             await _navigation(websocket, session_id, frame)
         elif kind == "audio_chunk":
-            await _error(websocket, AUDIO_NOT_AVAILABLE)
+            await audio.chunk(session, frame)
         else:
             await _error(websocket, f"unknown message type {kind!r}; expected text_input, navigation_command, "
                                     "audio_chunk or ping")
@@ -190,3 +205,90 @@ async def _navigation(websocket: WebSocket, session_id: str, frame: dict[str, An
     await bundle.history.add(session, "user", {"navigation": {"action": action, "params": params}}, bundle.now())
     await websocket.send_json({"type": "status", "status": "navigation",
                                "message": f"navigation_command {action!r} received"})
+
+
+class AudioPath:
+    """The socket's audio: ``audio_chunk`` frames → the shared speech loop (VAD → ASR → reply).
+
+    The reply is this API's own dialog turn (:func:`converse`: intent, knowledge, history,
+    synthesized ``audio_url``), so spoken and typed input behave the same.
+    """
+
+    def __init__(self, websocket: WebSocket, session_id: str) -> None:
+        self.ws = websocket
+        self.session_id = session_id
+        self.loop = None
+        self.last_sequence: int | None = None
+        self._session = None
+
+    def _make_loop(self, session):
+        from adapters.realtime.loop import SpeechLoop
+        from handlers.deps import services
+
+        providers = services().providers
+
+        async def respond(text: str) -> tuple[str, dict[str, Any]]:
+            live = await _touch(self.session_id)
+            turn = await converse(live, text)
+            return turn.text, {"audio_url": turn.audio_url, "sources": turn.sources,
+                               "suggested_actions": turn.suggested_actions}
+
+        return SpeechLoop(asr=providers.asr("mock"), tts=None, llm=None, emit=self._on_event, output=None,
+                          language=session.language, responder=respond)
+
+    async def _on_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        language = _lang(self._session.language if self._session else "ru")
+        if kind == "transcript":
+            await self.ws.send_json({"type": "transcription", "text": event["text"], "is_final": True,
+                                     "confidence": event["confidence"]})
+        elif kind == "reply":
+            await self.ws.send_json({"type": "response", "text": event["text"], "audio_url": event.get("audio_url"),
+                                     "sources": event.get("sources", []),
+                                     "suggested_actions": event.get("suggested_actions", [])})
+        elif kind == "state" and event["state"] == "thinking":
+            await self.ws.send_json({"type": "status", "status": "thinking", "message": THINKING[language]})
+        elif kind == "error":
+            await _error(self.ws, event["message"])
+
+    async def chunk(self, session, frame: dict[str, Any]) -> None:
+        """One ``audio_chunk`` frame (see the module docstring)."""
+        import base64
+        import binascii
+
+        from adapters.providers import audio as codec
+
+        data, sequence = frame.get("data"), frame.get("sequence")
+        if not isinstance(data, str) or not isinstance(sequence, int) or isinstance(sequence, bool):
+            await _error(self.ws, "audio_chunk needs base64 \"data\" and an integer \"sequence\"")
+            return
+        if self.last_sequence is not None and sequence <= self.last_sequence:
+            if sequence < self.last_sequence:
+                await _error(self.ws, f"audio_chunk sequence {sequence} is behind {self.last_sequence}")
+            return
+        try:
+            pcm = base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            await _error(self.ws, "audio_chunk data is not valid base64")
+            return
+        if len(pcm) > MAX_CHUNK_BYTES or len(pcm) % 2:
+            await _error(self.ws, "audio_chunk data must be whole 16-bit samples, at most 1 MiB per chunk")
+            return
+        rate = frame.get("sample_rate", 16000)
+        if not isinstance(rate, int) or not 8000 <= rate <= 48000:
+            await _error(self.ws, "audio_chunk sample_rate must be an integer between 8000 and 48000")
+            return
+        self.last_sequence = sequence
+        self._session = session
+        if self.loop is None:
+            self.loop = self._make_loop(session)
+        if rate != 16000 and pcm:
+            pcm = codec.pcm_resample(pcm, rate, 16000)
+        await self.loop.feed(pcm)
+        if frame.get("is_final") is True:
+            await self.loop.end_of_input()
+            self.last_sequence = None
+
+    async def close(self) -> None:
+        if self.loop is not None:
+            await self.loop.close()
