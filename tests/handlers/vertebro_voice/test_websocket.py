@@ -12,7 +12,7 @@ from starlette.testclient import WebSocketDenialResponse
 from starlette.websockets import WebSocketDisconnect
 
 from tests.conftest import LiveServer
-from tests.handlers.vertebro_voice.conftest import API, AUTH, BASIC
+from tests.handlers.vertebro_voice.conftest import API, AUTH, BASIC, speech_wav
 
 ERRORS = [
     ("not json at all", "Invalid JSON"),
@@ -23,8 +23,9 @@ ERRORS = [
     ('{"type": "text_input", "text": "   "}', "text_input needs a non-empty string"),
     ('{"type": "navigation_command"}', "navigation_command needs a non-empty string"),
     ('{"type": "navigation_command", "action": "scroll", "params": [1]}', '"params" must be an object'),
-    ('{"type": "audio_chunk", "data": "AAAA", "sequence": 0, "is_final": false}',
-     "audio streaming over this socket is not available yet"),
+    ('{"type": "audio_chunk", "data": "%%%", "sequence": 0}', "not valid base64"),
+    ('{"type": "audio_chunk", "data": "AAAA"}', 'an integer "sequence"'),
+    ('{"type": "audio_chunk", "data": "AA==", "sequence": 1}', "whole 16-bit samples"),
 ]
 
 
@@ -40,7 +41,7 @@ def test_protocol_errors_never_drop_the_socket(client, voice_session):
             assert set(reply) == {"type", "message"}
         ws.send_bytes(b"\x00\x01binary audio")
         reply = ws.receive_json()
-        assert reply["type"] == "error" and "not available yet" in reply["message"]
+        assert reply["type"] == "error" and "binary frames are not accepted" in reply["message"]
         ws.send_json({"type": "ping"})
         assert ws.receive_json() == {"type": "pong"}  # still open after every error
 
@@ -137,8 +138,9 @@ def test_live_uvicorn_with_the_websockets_client(app):
                 assert json.loads(await ws.recv()) == {"type": "pong"}
                 await ws.send("{broken")
                 assert json.loads(await ws.recv()) == {"type": "error", "message": "Invalid JSON"}
-                await ws.send(json.dumps({"type": "audio_chunk", "data": "AAAA", "sequence": 0, "is_final": True}))
-                assert json.loads(await ws.recv())["type"] == "error"
+                await ws.send(json.dumps({"type": "audio_chunk", "data": "AAAAAA==", "sequence": 0, "is_final": True}))
+                await ws.send(json.dumps({"type": "ping"}))  # a blip of silence is no utterance
+                assert json.loads(await ws.recv()) == {"type": "pong"}
                 await ws.ping()  # protocol-level ping/pong works too
             with pytest.raises(InvalidStatus) as denied:
                 async with websockets.connect(body["websocket_url"]):
@@ -147,3 +149,77 @@ def test_live_uvicorn_with_the_websockets_client(app):
             assert json.loads(denied.value.response.body) == {"detail": "Unauthorized"}
 
         asyncio.run(talk())
+
+
+def test_spoken_audio_chunks_get_transcription_and_response(client, voice_session, app):
+    """audio_chunk frames (real speech, 20 ms of 16 kHz PCM each) → transcription → response."""
+    import io
+    import wave
+
+    from adapters.providers.wer import word_error_rate
+
+    sid = voice_session["session_id"]
+    spoken = "Please show me the pricing page."
+    with wave.open(io.BytesIO(speech_wav(app, spoken))) as w:
+        pcm = w.readframes(w.getnframes())
+    pcm += bytes(16000 * 2)  # one second of silence: the utterance ends by voice activity detection
+    with client.websocket_connect(f"{API}/ws/{sid}", headers={**BASIC}) as ws:
+        ws.receive_json()
+        for sequence, offset in enumerate(range(0, len(pcm), 640)):
+            chunk = base64.b64encode(pcm[offset:offset + 640]).decode()
+            ws.send_json({"type": "audio_chunk", "data": chunk, "sequence": sequence, "is_final": False})
+        messages = []
+        while not messages or messages[-1]["type"] != "response":
+            messages.append(ws.receive_json())
+    kinds = [m["type"] for m in messages]
+    assert kinds[-2:] == ["transcription", "response"] and "status" in kinds
+    transcription, response = messages[-2], messages[-1]
+    assert transcription["is_final"] is True and word_error_rate(spoken, transcription["text"]) <= 0.2
+    assert response["text"] and response["audio_url"].startswith(f"{API}/audio/")
+    history = client.get(f"{API}/session/{sid}/history", auth=AUTH).json()["items"]
+    assert any(item["type"] == "user" and item["content"].get("text") == transcription["text"] for item in history)
+
+
+def test_audio_chunks_over_a_live_socket_and_the_reply_audio_says_the_reply(app):
+    """A client of the original API on a real socket: one utterance in 20 ms chunks closed by
+    ``is_final`` (no trailing silence), then the reply's ``audio_url`` fetched over HTTP and
+    transcribed back to the reply text."""
+    import io
+    import wave
+
+    import anyio
+    import httpx
+    import websockets
+
+    from adapters.providers import audio as codec
+    from adapters.providers.wer import word_error_rate
+    from adapters.providers.whisper import WhisperASR
+
+    spoken = "Where can I find your contact details?"
+    with wave.open(io.BytesIO(speech_wav(app, spoken))) as w:
+        pcm = w.readframes(w.getnframes())
+    with LiveServer(app) as server:
+        body = httpx.post(f"{server.url}{API}/session/start", json={"project": "demo", "language": "en-US"},
+                          auth=AUTH).json()
+
+        async def talk() -> list[dict]:
+            async with websockets.connect(body["websocket_url"], additional_headers={**BASIC}) as ws:
+                assert json.loads(await ws.recv())["status"] == "ready"
+                chunks = [pcm[offset:offset + 640] for offset in range(0, len(pcm), 640)]
+                for sequence, chunk in enumerate(chunks):
+                    await ws.send(json.dumps({"type": "audio_chunk", "data": base64.b64encode(chunk).decode(),
+                                              "sequence": sequence, "is_final": sequence == len(chunks) - 1}))
+                messages: list[dict] = []
+                while not messages or messages[-1]["type"] != "response":
+                    messages.append(json.loads(await asyncio.wait_for(ws.recv(), 60)))
+                return messages
+
+        messages = asyncio.run(talk())
+        transcription, response = messages[-2], messages[-1]
+        assert transcription["type"] == "transcription" and transcription["is_final"] is True
+        assert word_error_rate(spoken, transcription["text"]) <= 0.2, transcription
+        audio = httpx.get(f"{server.url}{response['audio_url']}", auth=AUTH)
+        assert audio.status_code == 200 and audio.headers["content-type"] == "audio/mpeg"
+    heard = anyio.run(WhisperASR().transcribe, codec.decode(audio.content, sample_rate=16000), "en", False)
+    said = response["text"].replace("/", " slash ")  # espeak-ng reads a URL path's "/" aloud
+    assert word_error_rate(said, heard.text) <= 0.25, (response["text"], heard.text)
