@@ -88,6 +88,48 @@ class Settings(BaseSettings):
     llm_api_key: str | None = Field(None, description="Key for LLM_BASE_URL.")
     llm_model: str = Field("gpt-4o-mini", description="Model name sent to LLM_BASE_URL.")
 
+    # --- SiteLLM Vertebro Voice ---
+    vertebro_basic_users: dict[str, str] = Field(
+        default_factory=dict,
+        description="HTTP Basic users of the Vertebro Voice API as a JSON object {user: argon2 hash}; hashes from "
+        "`python -m handlers.vertebro_voice.manage hash-password` (users may also be stored with `add-user`).",
+    )
+    voice_session_timeout: int = Field(
+        3600, description="Vertebro voice session lifetime in seconds after its last activity (expires_at)."
+    )
+    voice_max_concurrent_sessions: int = Field(
+        100, description="Vertebro voice sessions alive at once; POST /session/start answers 503 past it."
+    )
+    ws_max_connections: int = Field(
+        1000, description="Vertebro WebSocket connections open at once (per process); the handshake answers 503 past it."
+    )
+    ws_ping_interval: int = Field(
+        30, description="Seconds between WebSocket protocol-level pings (passed to uvicorn by `python -m gateway`)."
+    )
+    voice_audio_cache_ttl: int = Field(
+        7 * 24 * 3600, description="Seconds a synthesized audio file stays cached after its last access (default 7 days)."
+    )
+    voice_audio_cache_cleanup_interval: float = Field(
+        3600.0, description="Seconds between runs of the background task removing expired cached audio."
+    )
+    voice_file_storage_dir: str = Field(
+        str(ROOT / "var" / "vertebro-files"),
+        description="Directory of the local file store holding Vertebro cached audio and voice samples.",
+    )
+    voice_sample_max_bytes: int = Field(
+        25 * 1024 * 1024, description="Largest accepted voice sample file, in bytes (413 sample_too_large past it)."
+    )
+    voice_min_sample_count: int = Field(3, description="Voice samples a project needs before POST /train.")
+    voice_training_stale_seconds: float = Field(
+        20.0, description="An active training job without progress for this many seconds is requeued by POST /train."
+    )
+    voice_training_step_delay: float = Field(
+        0.5, description="Pause in seconds between training epochs (paces the placeholder training computation)."
+    )
+    voice_training_epochs: int = Field(12, description="Epochs of the (placeholder) voice-profile training computation.")
+    voice_tts_provider: str = Field("mock", description="TTS provider for Vertebro synthesis (mock = espeak-ng).")
+    voice_asr_provider: str = Field("mock", description="ASR provider for Vertebro recognition (mock = faster-whisper).")
+
     # --- ServiceAi ---
     serviceai_min_client_version: str = Field(
         "1.0.0",

@@ -10,7 +10,8 @@ from core.settings import get_settings
 def main() -> None:
     settings = get_settings()
     uvicorn.run(
-        "gateway.app:create_app", factory=True, host=settings.host, port=settings.port, log_level=settings.log_level
+        "gateway.app:create_app", factory=True, host=settings.host, port=settings.port, log_level=settings.log_level,
+        ws_ping_interval=settings.ws_ping_interval,  # WebSocket protocol-level pings (WS_PING_INTERVAL)
     )
 
 

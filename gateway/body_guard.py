@@ -3,7 +3,7 @@
 Stock connexion answers 500 for a JSON body that is not valid UTF-8. This guard runs
 after routing and security and before request validation: it enforces
 ``MAX_BODY_BYTES`` (413), and for JSON media types checks that the body is UTF-8 and
-parses (400). The buffered body is then replayed to the rest of the stack.
+parses (400); a malformed multipart body (no boundary, broken part headers) is a 400 too. The buffered body is then replayed to the rest of the stack.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 from connexion.exceptions import BadRequestProblem, ProblemException
+from starlette.formparsers import MultiPartException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -44,7 +45,10 @@ class BodyGuardMiddleware:
         if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
             raise PayloadTooLarge(self.max_body_bytes)
         if not _is_json(headers.get("content-type", "")):
-            await self.app(scope, self._limited(receive), send)
+            try:
+                await self.app(scope, self._limited(receive), send)
+            except MultiPartException as exc:  # e.g. multipart/form-data without a boundary: not a 500
+                raise BadRequestProblem(detail=f"Malformed multipart body: {exc.message}") from None
             return
         chunks: list[bytes] = []
         size = 0

@@ -993,15 +993,28 @@ def _knowledge(system: str) -> list[_Snippet]:
     section = "neutral"
     pending_q: str | None = None
     last_pair: _Snippet | None = None
+    heading = ""
 
     def add(question: str, answer: str) -> _Snippet:
-        snippet = _Snippet(f"{question} {question} {answer}", answer.strip(), detect_language(answer or question))
+        # A Markdown heading above a fact is its topic: matched on, never answered with.
+        snippet = _Snippet(f"{heading} {question} {question} {answer}", answer.strip(),
+                           detect_language(answer or question))
         snippets.append(snippet)
         return snippet
 
     for raw in system.splitlines():
         line = _BULLET_RE.sub("", raw).strip()
         if not line:
+            pending_q, last_pair = None, None
+            continue
+        markdown = re.match(r"^#{1,6}\s+(.*?)\s*#*$", line)
+        if markdown:
+            heading = markdown.group(1).rstrip(":").strip()
+            low = heading.lower()
+            if any(low.startswith(h) or low.endswith(h) for h in _KNOWLEDGE_HEADERS):
+                section = "knowledge"
+            elif any(low.startswith(h) or low.endswith(h) for h in _INSTRUCTION_HEADERS):
+                section = "instructions"
             pending_q, last_pair = None, None
             continue
         low = line.lower().rstrip(":").strip()

@@ -106,6 +106,24 @@ class RealtimeBackend:
             expires_at=expires_at,
         )
 
+    async def exchange_sdp(self, client_secret: str, offer_sdp: str) -> tuple[int, str, bytes]:
+        """POST the caller's SDP offer to ``{base_url}/realtime?model=…`` authenticated with a
+        minted ``client_secret``; returns ``(status, content type, body)`` exactly as the
+        backend answered (2xx = the SDP answer; anything else is the backend's own error,
+        which the caller passes through verbatim).
+
+        Raises :class:`ProviderError` when the backend cannot be reached at all.
+        """
+        async with httpx.AsyncClient(timeout=self._timeout, transport=self._transport) as client:
+            try:
+                response = await client.post(
+                    f"{self.base_url}/realtime", params={"model": self.model}, content=offer_sdp.encode("utf-8"),
+                    headers={"Authorization": f"Bearer {client_secret}", "Content-Type": "application/sdp"},
+                )
+            except httpx.HTTPError as exc:
+                raise ProviderError(f"realtime backend unreachable: {type(exc).__name__}") from None
+        return response.status_code, response.headers.get("content-type", "text/plain"), response.content
+
     async def aclose(self) -> None:
         if self._http is not None:
             await self._http.aclose()

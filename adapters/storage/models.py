@@ -84,5 +84,6 @@ class VbWebhookDelivery(SQLModel, table=True):
     next_attempt_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     delivered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+import adapters.storage.vertebro_models  # noqa: E402,F401 - registers the Vertebro Voice tables (migration 0003_vertebro)
 import adapters.storage.serviceai_models  # noqa: E402,F401 - registers the ServiceAi tables (migration 0003_serviceai)
 import adapters.storage.virstack_models  # noqa: E402,F401 - Virstack VoiceAI tables

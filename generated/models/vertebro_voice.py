@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Base64Str, BaseModel, Field, RootModel
+from pydantic import AwareDatetime, Base64Str, BaseModel, ConfigDict, Field, RootModel
 
 
 class HTTPError(BaseModel):
@@ -35,7 +35,15 @@ class VoicePreference(BaseModel):
 
 
 class VoiceSessionRequest(BaseModel):
-    project: Annotated[str, Field(examples=['demo'], min_length=1)]
+    project: Annotated[
+        str,
+        Field(
+            description='Project identifier; must contain a non-blank character.',
+            examples=['demo'],
+            min_length=1,
+            pattern='\\S',
+        ),
+    ]
     user_id: Annotated[
         str | None,
         Field(
@@ -101,6 +109,13 @@ class RecognitionRequest(BaseModel):
         str | None,
         Field(description='Expected text; used as the transcription when provided.'),
     ] = None
+    session_id: Annotated[
+        str | None,
+        Field(
+            description='Optional live session to record the recognition in (404 if not live).',
+            min_length=1,
+        ),
+    ] = None
     language: str = 'ru-RU'
 
 
@@ -113,12 +128,45 @@ class RecognitionResult(BaseModel):
     alternatives: list[str] | None = None
 
 
+class SampleRate(IntEnum):
+    integer_8000 = 8000
+    integer_11025 = 11025
+    integer_12000 = 12000
+    integer_16000 = 16000
+    integer_22050 = 22050
+    integer_24000 = 24000
+    integer_32000 = 32000
+    integer_44100 = 44100
+    integer_48000 = 48000
+
+
+class Options(BaseModel):
+    model_config = ConfigDict(
+        extra='allow',
+    )
+    rate: Annotated[float, Field(ge=0.25, le=4.0)] = 1
+    sample_rate: SampleRate = 22050
+
+
 class SynthesisRequest(BaseModel):
-    text: Annotated[str, Field(min_length=1)]
+    text: Annotated[str, Field(max_length=5000, min_length=1)]
     voice: str = 'default'
     language: str = 'ru-RU'
     emotion: str = 'neutral'
-    options: dict[str, Any] = {}
+    options: Annotated[
+        Options,
+        Field(
+            description='Synthesis options. Understood: `rate` (speaking-speed factor) and `sample_rate` (Hz of the MP3). Other keys are kept and distinguish cache entries.',
+            validate_default=True,
+        ),
+    ] = {}
+    session_id: Annotated[
+        str | None,
+        Field(
+            description='Optional live session to record the synthesis in (404 if not live).',
+            min_length=1,
+        ),
+    ] = None
 
 
 class SynthesisResponse(BaseModel):
@@ -138,6 +186,13 @@ class IntentRequest(BaseModel):
     text: Annotated[str, Field(min_length=1)]
     project: Annotated[str | None, Field(examples=['demo'])] = None
     context: IntentContext | None = None
+    session_id: Annotated[
+        str | None,
+        Field(
+            description='Optional live session to record the intent in (404 if not live).',
+            min_length=1,
+        ),
+    ] = None
 
 
 class SuggestedAction(BaseModel):
@@ -161,7 +216,14 @@ class IntentResponse(BaseModel):
 class DialogRequest(BaseModel):
     session_id: str
     project: str
-    text: str
+    text: Annotated[
+        str,
+        Field(
+            description="The user's utterance; must contain a non-blank character (an empty one cannot be answered).",
+            min_length=1,
+            pattern='\\S',
+        ),
+    ]
     metadata: dict[str, Any] | None = None
 
 
@@ -207,11 +269,18 @@ class VoiceSamplesResponse(BaseModel):
 class VoiceSampleUpload(BaseModel):
     project: Annotated[
         str,
-        Field(description='Project identifier; empty gives 400 `project_required`.'),
+        Field(
+            description='Project identifier; empty or blank gives 422.',
+            min_length=1,
+            pattern='\\S',
+        ),
     ]
     files: Annotated[
         list[bytes],
-        Field(description='Audio files, at most 25 MiB (26214400 bytes) each.'),
+        Field(
+            description='Audio files (at least one), at most 25 MiB (26214400 bytes) each.',
+            min_length=1,
+        ),
     ]
 
 
@@ -251,7 +320,11 @@ class TrainingStatusResponse(BaseModel):
 class TrainingRequest(BaseModel):
     project: Annotated[
         str,
-        Field(description='Project identifier; empty gives 400 `project_required`.'),
+        Field(
+            description='Project identifier; empty or blank gives 422.',
+            min_length=1,
+            pattern='\\S',
+        ),
     ]
 
 

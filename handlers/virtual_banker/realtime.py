@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from adapters.providers.base import ProviderError, VoiceSettings
-from adapters.realtime.loop import SpeechLoop
+from adapters.realtime.loop import CALL_SPEAKING_RATE, SpeechLoop
 from adapters.realtime.peer import InvalidOffer, PeerLimitReached
 from core.clock import isoformat, utcnow
 from handlers.deps import services
@@ -188,7 +188,8 @@ class Signaling:
         def attach(peer) -> None:
             peer.loop = SpeechLoop(
                 asr=asr, tts=tts, llm=llm, emit=peer.send, output=peer.output, chat_message=ChatMessage,
-                voice=VoiceSettings(voice_id=config.get("voice_id"), language="en-US"), language="en-US",
+                voice=VoiceSettings(voice_id=config.get("voice_id"), language="en-US", rate=CALL_SPEAKING_RATE),
+                language="en-US",
                 system_prompt=("You are the Virtual Banker, a polite bank assistant speaking on a voice call. "
                                f"Answer briefly. Greeting used: {greeting}"),
             )

@@ -50,6 +50,18 @@ CONFIG = SchemathesisConfig.from_dict(
             "fuzzing": {"enabled": True},
             "stateful": {"enabled": False},
         },
+        # Schema-valid bytes need not be valid audio: operations that decode uploaded audio answer
+        # such (random) bytes with their documented 415 (and an empty sample file with 400);
+        # Vertebro startTraining answers its documented 400 not_enough_samples:N/3 for a project
+        # without samples (a state precondition no schema can express).
+        "operations": [
+            {
+                "include-operation-id": ["vertebro.recognizeSpeech", "vertebro.uploadVoiceSamples",
+                                         "vertebro.startTraining"],
+                "checks": {"positive_data_acceptance": {
+                    "expected-statuses": ["2xx", "3xx", "400", "401", "403", "404", "409", "415", "429", "5xx"]}},
+            },
+        ],
     }
 )
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP, config=CONFIG).exclude(operation_id=PENDING)

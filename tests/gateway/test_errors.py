@@ -56,11 +56,19 @@ def test_serviceai_envelope(client):
     assert set(r.json()) == {"error"}
 
 
-def test_vertebro_envelope(client):
-    r = client.get("/api/v1/voice/samples")
-    assert r.status_code == 401 and r.json() == {"detail": "Unauthorized"}
-    assert r.headers["WWW-Authenticate"].startswith("Basic")
-    r = client.post("/api/v1/voice/recognize", json={"audio_base64": 5}, auth=("u", "p"))
+def test_vertebro_envelope(make_settings):
+    from starlette.testclient import TestClient
+
+    from gateway.app import create_app
+    from handlers.vertebro_voice.security import hash_password
+
+    settings = make_settings(vertebro_basic_users={"u": hash_password("p")})
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        r = client.get("/api/v1/voice/samples")
+        assert r.status_code == 401 and r.json() == {"detail": "Unauthorized"}
+        assert r.headers["WWW-Authenticate"].startswith("Basic")
+        assert client.get("/api/v1/voice/samples", auth=("u", "wrong")).status_code == 401
+        r = client.post("/api/v1/voice/recognize", json={"audio_base64": 5}, auth=("u", "p"))
     assert r.status_code == 422
     detail = r.json()["detail"]
     assert isinstance(detail, list) and {"loc", "msg", "type"} <= set(detail[0])

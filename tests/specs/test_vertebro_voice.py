@@ -367,3 +367,23 @@ def test_invalid_values_are_rejected(doc: dict[str, Any], schema: str, value: An
     registry = Registry().with_resource(uri, Resource.from_contents(doc, default_specification=DRAFT4))
     validator = OAS30Validator({"$ref": f"{uri}#/components/schemas/{schema}"}, registry=registry)
     assert list(validator.iter_errors(value))
+
+
+def test_issue6_contract_changes(doc: dict[str, Any]) -> None:
+    """session_id on speech and intent requests (+404), history newest first, options in the
+    synthesis schema, blank project/text rejected by the schema."""
+    for name, (method, path) in (("RecognitionRequest", EXPECTED_OPERATIONS["recognizeSpeech"]),
+                                 ("SynthesisRequest", EXPECTED_OPERATIONS["synthesizeSpeech"]),
+                                 ("IntentRequest", EXPECTED_OPERATIONS["detectIntent"])):
+        assert _schema(doc, name)["properties"]["session_id"] == {
+            "type": "string", "minLength": 1, "description": _schema(doc, name)["properties"]["session_id"]["description"]}
+        assert "404" in doc["paths"][path][method]["responses"], name
+    history = doc["paths"]["/session/{session_id}/history"]["get"]["responses"]["200"]
+    assert "newest first" in history["description"]
+    options = _schema(doc, "SynthesisRequest")["properties"]["options"]["properties"]
+    assert options["rate"]["minimum"] == 0.25 and 22050 in options["sample_rate"]["enum"]
+    assert _schema(doc, "SynthesisRequest")["properties"]["text"]["maxLength"] == 5000
+    for name, field in (("VoiceSessionRequest", "project"), ("DialogRequest", "text"), ("TrainingRequest", "project"),
+                        ("VoiceSampleUpload", "project")):
+        assert _schema(doc, name)["properties"][field]["pattern"] == "\\S", name
+    assert doc["components"]["parameters"]["ProjectQuery"]["schema"]["pattern"] == "\\S"

@@ -1,0 +1,24 @@
+"""Vertebro ``GET /analytics/project/{project}`` (getProjectAnalytics)."""
+
+from __future__ import annotations
+
+from handlers.vertebro_voice.state import guarded, vertebro
+
+
+@guarded
+async def get_project_analytics(project: str, user: str | None = None):
+    """→ 200 ``ProjectAnalytics`` counted from storage: ``sessions_total`` (sessions ever
+    started for the project, deleted and expired ones included), ``interactions_total``
+    (history items of those sessions), ``active_sessions`` (live now), and the WebSocket limits
+    ``ws_max_connections`` / ``ws_ping_interval`` (seconds) in force. Zero counters for a
+    project without sessions (never 404)."""
+    bundle = vertebro()
+    total, live = await bundle.sessions.counts(project, bundle.now())
+    return {
+        "project": project,
+        "sessions_total": total,
+        "interactions_total": await bundle.history.count(project),
+        "active_sessions": live,
+        "ws_max_connections": bundle.settings.ws_max_connections,
+        "ws_ping_interval": bundle.settings.ws_ping_interval,
+    }, 200

@@ -1,0 +1,202 @@
+"""Vertebro dialog: detectIntent and generateDialogResponse (also used by the WebSocket).
+
+Intent detection is offline (sentence embeddings + character n-grams against per-project
+intent examples; :mod:`adapters.vertebro_intents`). Answers come from the shared language
+model (``services().providers.llm()``: an OpenAI-compatible endpoint when ``LLM_BASE_URL`` is
+set, else the offline retrieval model) prompted with the project's site sections and
+knowledge snippets; the answer is synthesized into the audio cache.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio.to_thread
+
+from adapters.providers.base import ProviderError
+from adapters.providers.embeddings import EmbeddingModelMissing
+from adapters.storage.vertebro_sessions import VoiceSessionRecord
+from adapters.vertebro_intents import DEFAULT_SECTIONS, Example, IntentResult, Section, detect_language
+from generated.models.vertebro_voice import DialogRequest, IntentRequest
+from handlers.deps import services
+from handlers.errors import ApiError, parse_request
+from handlers.vertebro_voice.sessions import touch
+from handlers.vertebro_voice.speech import audio_url, record, synthesize_cached
+from handlers.vertebro_voice.state import guarded, vertebro
+
+logger = logging.getLogger("handlers.vertebro_voice.dialog")
+
+HISTORY_TURNS = 6
+MAX_SOURCES = 3
+SOURCE_MIN_SIMILARITY = 0.3
+ACTION_TYPES = ("navigate", "scroll_to_top", "search", "contact")
+
+
+async def project_sections(project: str) -> list[Section]:
+    """The default site sections overridden/extended by the project's own."""
+    by_key = {s.key: s for s in DEFAULT_SECTIONS}
+    for row in await vertebro().intents.sections(project):
+        by_key[row.key] = Section(row.key, row.url, row.title, tuple(k.lower() for k in row.keywords),
+                                  row.description)
+    return list(by_key.values())
+
+
+async def classify(text: str, project: str | None, current_page: str | None = None) -> IntentResult:
+    """Intent of ``text`` with the project's examples and sections (503 if the model is missing)."""
+    bundle = vertebro()
+    examples: list[Example] = []
+    sections = list(DEFAULT_SECTIONS)
+    if project:
+        examples = [Example(e.intent, e.text, e.action) for e in await bundle.intents.examples(project)]
+        sections = await project_sections(project)
+    try:
+        engine = await anyio.to_thread.run_sync(bundle.intent_engine)
+        return await anyio.to_thread.run_sync(
+            lambda: engine.classify(text, extra_examples=examples, sections=sections, current_page=current_page))
+    except EmbeddingModelMissing as exc:
+        raise ApiError(503, "dialog_engine_unavailable", str(exc)) from None
+
+
+def intent_json(result: IntentResult) -> dict[str, Any]:
+    return {"intent": result.intent, "confidence": result.confidence, "entities": result.entities,
+            "suggested_action": result.suggested_action}
+
+
+@guarded
+async def detect_intent(body: dict[str, Any], user: str | None = None):
+    """``POST /dialog/intent`` (detectIntent) → 200 ``IntentResponse``.
+
+    ``intent``: navigate | search | question | contact | greeting | a project's own intent, or
+    ``knowledge_query`` when nothing matches clearly. ``confidence`` 0..1 (softmax over intent
+    scores). ``entities``: ``target_section``/``url`` (navigate), ``query`` (search),
+    ``contact_method``/``email``/``phone`` (contact), ``topic`` (question). ``suggested_action``:
+    ``{type: navigate, url}``, ``{type: search, query, url}``, ``{type: contact, method, url}``,
+    ``{type: greet}``, ``{type: answer}`` or the project's action for its own intent.
+    ``project`` selects the project's examples and sections; ``context.current_page`` turns a
+    navigation to the current page into ``scroll_to_top``. With ``session_id`` the result is
+    recorded in the session's history (404 when it is not live).
+    """
+    req = parse_request(IntentRequest, body)
+    session = await touch(req.session_id) if req.session_id else None
+    project = req.project or (session.project if session else None)
+    current_page = req.context.current_page if req.context else None
+    result = await classify(req.text, project, current_page)
+    out = intent_json(result)
+    await record(session, "intent", {"text": req.text, **out})
+    return out, 200
+
+
+@dataclass
+class DialogTurn:
+    text: str
+    audio_url: str | None
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    suggested_actions: list[dict[str, Any]] = field(default_factory=list)
+    intent: IntentResult | None = None
+
+
+def _system_prompt(project: str, language: str, sections: list[Section], knowledge, intent: IntentResult,
+                   relevant: bool) -> str:
+    """Instructions, then the facts the answer may use: a navigation confirmation for a
+    ``navigate`` intent with a target; else the relevant knowledge snippets; else the site map."""
+    lang = "Russian" if language == "ru" else "English"
+    lines = [f'You are the voice assistant of the website of project "{project}".',
+             f"Answer in {lang}, briefly: one to three short spoken sentences, no markdown.",
+             "Use only the facts below; if they do not answer the question, say so.", ""]
+    target = intent.entities.get("target_section") if intent.intent == "navigate" else None
+    if target:
+        section = next(s for s in sections if s.key == target)
+        lines.append(f"Открываю раздел «{section.title}»: {section.url}." if language == "ru"
+                     else f"Opening the {section.title} page for you: {section.url}.")
+    elif knowledge and relevant:
+        lines += [k.text.strip() for k in knowledge]
+    else:
+        lines += [f"{s.title} — {s.description or s.title}: page {s.url}." for s in sections]
+        lines += [k.text.strip() for k in knowledge]
+    return "\n".join(lines)
+
+
+def _language_model():
+    """``(ChatMessage, model)`` of the shared LLM adapter; 503 when this build has none."""
+    try:
+        from adapters.providers.llm import ChatMessage
+
+        return ChatMessage, services().providers.llm()
+    except (ImportError, AttributeError, ProviderError) as exc:
+        raise ApiError(503, "dialog_engine_unavailable", f"no language model: {exc}") from None
+
+
+async def converse(session: VoiceSessionRecord, text: str, metadata: dict[str, Any] | None = None) -> DialogTurn:
+    """One dialog turn on a live session: records the user turn, the intent, the synthesis and
+    the assistant turn. Raises 503 ``dialog_engine_unavailable`` when the language model fails."""
+    ChatMessage, llm = _language_model()
+    bundle = vertebro()
+    language = detect_language(text)
+    previous = list(reversed(await bundle.history.recent(session.session_id, 50)))
+    await record(session, "user", {"text": text, **({"metadata": metadata} if metadata else {})})
+    intent = await classify(text, session.project, session.context.get("current_page"))
+    await record(session, "intent", {"text": text, **intent_json(intent)})
+    sections = await project_sections(session.project)
+    knowledge = await bundle.intents.knowledge(session.project)
+    engine = await anyio.to_thread.run_sync(bundle.intent_engine)
+    sources: list[dict[str, Any]] = []
+    relevant: list = []
+    if knowledge:
+        scores = await anyio.to_thread.run_sync(
+            lambda: engine.similarity(text, [f"{k.title}. {k.text}" for k in knowledge]))
+        ranked = sorted(zip(scores, knowledge), key=lambda p: -p[0])
+        relevant = [k for score, k in ranked if score >= SOURCE_MIN_SIMILARITY][:MAX_SOURCES]
+        knowledge = relevant or [k for _, k in ranked[:MAX_SOURCES]]
+        sources = [{"title": k.title, "url": k.url, "score": round(float(s), 4)}
+                   for s, k in ranked if k in relevant]
+    if intent.intent == "navigate" and intent.entities.get("target_section"):
+        section = next(s for s in sections if s.key == intent.entities["target_section"])
+        sources.append({"title": section.title, "url": section.url})
+    messages = [ChatMessage("system", _system_prompt(session.project, language, sections, knowledge, intent,
+                                                     bool(relevant)))]
+    for item in previous[-HISTORY_TURNS * 3:]:
+        if item.type in ("user", "assistant") and isinstance(item.content.get("text"), str):
+            messages.append(ChatMessage(item.type, item.content["text"]))
+    messages.append(ChatMessage("user", text))
+    try:
+        answer = (await llm.chat(messages, max_tokens=200, temperature=0.3)).strip()
+    except (ProviderError, ValueError) as exc:
+        logger.warning("dialog engine failed: %r", exc)
+        raise ApiError(503, "dialog_engine_unavailable", f"dialog engine failed: {exc}") from None
+    url = None
+    try:
+        same = session.language[:2].lower() == language
+        voice = str((session.voice_preference or {}).get("voice_id") or "default")
+        entry, cached = await synthesize_cached(answer, voice=voice, language=session.language if same else
+                                                ("ru-RU" if language == "ru" else "en-US"))
+        url = audio_url(entry)
+        await record(session, "synthesis", {"text": answer, "audio_url": url,
+                                            "duration_seconds": entry.duration_seconds, "cached": cached})
+    except ApiError as exc:  # no audio: the answer is still given as text (audio_url null)
+        logger.warning("dialog answer not synthesized: %s", exc.message)
+    actions = [dict(intent.suggested_action)] if intent.suggested_action and (
+        intent.suggested_action.get("type") in ACTION_TYPES or intent.intent not in
+        ("navigate", "search", "question", "contact", "greeting", "knowledge_query")) else []
+    turn = DialogTurn(answer, url, sources, actions, intent)
+    await record(session, "assistant", {"text": answer, "audio_url": url, "sources": sources,
+                                        "suggested_actions": actions})
+    return turn
+
+
+@guarded
+async def generate_dialog_response(body: dict[str, Any], user: str | None = None):
+    """``POST /dialog/respond`` (generateDialogResponse) → 202 ``DialogResponse``:
+    ``text`` (the language model's answer, in the user's language), ``audio_url`` (the answer
+    synthesized into the audio cache; null if synthesis failed), ``sources`` (the project's
+    knowledge snippets and site section the answer drew on: ``{title, url}``),
+    ``suggested_actions`` (the detected intent's action: navigate/search/contact/project action).
+    The user, intent, synthesis and assistant turns are recorded in the session history.
+    404 ``voice_session_not_found``; 503 ``dialog_engine_unavailable``.
+    """
+    req = parse_request(DialogRequest, body)
+    session = await touch(req.session_id)
+    turn = await converse(session, req.text.strip(), req.metadata)
+    return {"text": turn.text, "audio_url": turn.audio_url, "sources": turn.sources,
+            "suggested_actions": turn.suggested_actions}, 202

@@ -1,0 +1,95 @@
+"""Vertebro Voice operator commands: ``python -m handlers.vertebro_voice.manage <command>``.
+
+- ``hash-password [--password P]`` prints an argon2id hash for ``VERTEBRO_BASIC_USERS``
+  (prompts when ``--password`` is absent).
+- ``add-user USER [--password P]`` stores a Basic user (hashed) in the database.
+- ``add-intent PROJECT INTENT "example utterance" [--action JSON]`` adds an example of an intent
+  (a built-in one or the project's own) to a project; ``--action`` is the suggested action
+  returned when it wins, e.g. ``'{"type": "navigate", "url": "/demo"}'``.
+- ``add-section PROJECT KEY URL --title T [--keywords a,b] [--description D]`` adds or replaces
+  a site section (a ``navigate`` target; keywords are lower-case word stems).
+- ``add-knowledge PROJECT TITLE "text" [--url URL]`` adds a knowledge snippet the dialog engine
+  answers from (a fact, or ``Q: … A: …``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+
+from core.clock import utcnow
+from core.settings import get_settings
+from handlers import deps
+from handlers.vertebro_voice.security import hash_password
+from handlers.vertebro_voice.state import vertebro
+
+
+def _password(args) -> str:
+    if args.password is not None:
+        return args.password
+    first = getpass.getpass("password: ")
+    if first != getpass.getpass("again: "):
+        raise SystemExit("passwords differ")
+    return first
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m handlers.vertebro_voice.manage",
+                                     description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("hash-password", help="print an argon2id hash")
+    p.add_argument("--password")
+    p = sub.add_parser("add-user", help="store a Basic user")
+    p.add_argument("user")
+    p.add_argument("--password")
+    p = sub.add_parser("add-intent", help="add an intent example to a project")
+    p.add_argument("project")
+    p.add_argument("intent")
+    p.add_argument("text")
+    p.add_argument("--action", help="JSON object: the suggested action")
+    p = sub.add_parser("add-section", help="add or replace a site section of a project")
+    p.add_argument("project")
+    p.add_argument("key")
+    p.add_argument("url")
+    p.add_argument("--title", required=True)
+    p.add_argument("--keywords", default="")
+    p.add_argument("--description", default="")
+    p = sub.add_parser("add-knowledge", help="add a knowledge snippet to a project")
+    p.add_argument("project")
+    p.add_argument("title")
+    p.add_argument("text")
+    p.add_argument("--url", default="")
+    args = parser.parse_args(argv)
+    if args.command == "hash-password":
+        print(hash_password(_password(args)))
+        return 0
+    services = deps.Services.build(get_settings())
+    services.db.migrate()
+    deps.install(services)
+    bundle = vertebro(services)
+    now = utcnow()
+    if args.command == "add-user":
+        asyncio.run(bundle.users.put(args.user, hash_password(_password(args)), now))
+        print(f"user {args.user}: stored")
+    elif args.command == "add-intent":
+        action = json.loads(args.action) if args.action else None
+        if action is not None and not isinstance(action, dict):
+            parser.error("--action must be a JSON object")
+        record = asyncio.run(bundle.intents.add_example(args.project, args.intent, args.text, action, now))
+        print(f"project {args.project}: example {record.id} of intent {args.intent} stored")
+    elif args.command == "add-section":
+        keywords = [k.strip().lower() for k in args.keywords.split(",") if k.strip()]
+        asyncio.run(bundle.intents.put_section(args.project, args.key, args.url, args.title, keywords,
+                                               args.description, now))
+        print(f"project {args.project}: section {args.key} → {args.url} stored")
+    else:
+        record = asyncio.run(bundle.intents.add_knowledge(args.project, args.title, args.url, args.text, now))
+        print(f"project {args.project}: knowledge snippet {record.id} stored")
+    services.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,122 @@
+"""Vertebro voice sessions: startSession, getSession, deleteSession, getSessionHistory."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from connexion import request
+
+from adapters.storage.vertebro_sessions import SessionLimitReached, VoiceSessionRecord
+from core.clock import isoformat
+from generated.models.vertebro_voice import VoiceSessionRequest
+from handlers.errors import ApiError, parse_request
+from handlers.vertebro_voice.state import MOUNT, guarded, vertebro
+
+GREETING_EN = "Voice assistant ready. How can I help you today?"
+GREETING_RU = "Голосовой ассистент готов. Чем могу помочь?"
+
+
+def greeting(language: str) -> str:
+    """The session greeting: English when ``language`` starts with ``en``, Russian otherwise."""
+    return GREETING_EN if language.lower().startswith("en") else GREETING_RU
+
+
+def session_not_found() -> ApiError:
+    return ApiError(404, "voice_session_not_found", "Unknown or expired voice session")
+
+
+async def live_session(session_id: str) -> VoiceSessionRecord:
+    """The live session ``session_id``, or 404 ``voice_session_not_found``."""
+    bundle = vertebro()
+    record = await bundle.sessions.get_live(session_id, bundle.now())
+    if record is None:
+        raise session_not_found()
+    return record
+
+
+async def touch(session_id: str, context: dict[str, Any] | None = None) -> VoiceSessionRecord:
+    """Record activity on a live session (extends ``expires_at``); 404 if it is not live."""
+    bundle = vertebro()
+    record = await bundle.sessions.touch(session_id, bundle.now(), bundle.settings.voice_session_timeout, context)
+    if record is None:
+        raise session_not_found()
+    return record
+
+
+def websocket_url(session_id: str) -> str:
+    """``ws(s)://{host}/api/v1/voice/ws/{id}`` from the request's own scheme and host
+    (``X-Forwarded-Proto`` / ``X-Forwarded-Host`` first, as behind a proxy)."""
+    headers = request.headers
+    proto = (headers.get("x-forwarded-proto") or request.url.scheme or "http").split(",")[0].strip().lower()
+    host = (headers.get("x-forwarded-host") or headers.get("host") or request.url.netloc).split(",")[0].strip()
+    scheme = "wss" if proto in ("https", "wss") else "ws"
+    return f"{scheme}://{host}{MOUNT}/ws/{session_id}"
+
+
+def session_json(record: VoiceSessionRecord) -> dict[str, Any]:
+    return {
+        "session_id": record.session_id,
+        "websocket_url": websocket_url(record.session_id),
+        "expires_at": isoformat(record.expires_at),
+        "initial_greeting": greeting(record.language),
+    }
+
+
+@guarded
+async def start_session(body: dict[str, Any], user: str | None = None):
+    """``POST /session/start`` (startSession) → 201 ``VoiceSessionResponse``.
+
+    ``session_id`` is a uuid4 hex; ``expires_at`` = now + ``VOICE_SESSION_TIMEOUT`` seconds
+    (extended by every activity); ``initial_greeting`` in the session language; ``user_id``
+    defaults to ``anonymous``. 503 ``voice_concurrency_limit`` when
+    ``VOICE_MAX_CONCURRENT_SESSIONS`` sessions are live.
+    """
+    bundle = vertebro()
+    req = parse_request(VoiceSessionRequest, body)
+    if not req.project.strip():
+        raise ApiError(400, "VALIDATION_ERROR", "project must not be blank",
+                       details=[{"loc": ["body", "project"], "msg": "project must not be blank",
+                                 "type": "value_error"}])
+    preference = req.voice_preference.model_dump(mode="json", exclude_none=True) if req.voice_preference else None
+    try:
+        record = await bundle.sessions.create(
+            session_id=uuid.uuid4().hex, project=req.project.strip(), user_id=req.user_id or "anonymous",
+            language=req.language or "ru-RU", voice_preference=preference, now=bundle.now(),
+            timeout_seconds=bundle.settings.voice_session_timeout,
+            max_live=bundle.settings.voice_max_concurrent_sessions)
+    except SessionLimitReached:
+        raise ApiError(503, "voice_concurrency_limit", "Too many concurrent voice sessions") from None
+    return session_json(record), 201
+
+
+@guarded
+async def get_session(session_id: str, user: str | None = None):
+    """``GET /session/{session_id}`` (getSession) → 200 ``VoiceSessionResponse``; 404
+    ``voice_session_not_found`` for an unknown, deleted or expired session."""
+    return session_json(await live_session(session_id)), 200
+
+
+@guarded
+async def delete_session(session_id: str, user: str | None = None):
+    """``DELETE /session/{session_id}`` (deleteSession) → 204; afterwards the session is gone
+    (404 everywhere, its WebSocket closes). 404 if it is not live."""
+    bundle = vertebro()
+    if not await bundle.sessions.end(session_id, bundle.now()):
+        raise session_not_found()
+    return None, 204
+
+
+@guarded
+async def get_session_history(session_id: str, limit: int = 50, user: str | None = None):
+    """``GET /session/{session_id}/history`` (getSessionHistory) → 200 ``{session_id, items}``:
+    at most ``limit`` (1..200, default 50) items, newest first; each ``{session_id, project,
+    user_id, timestamp, type, content}`` with ``type`` recognition | synthesis | intent | user |
+    assistant. 404 for a session that is not live."""
+    await live_session(session_id)
+    items = await vertebro().history.recent(session_id, limit)
+    return {
+        "session_id": session_id,
+        "items": [{"session_id": i.session_id, "project": i.project, "user_id": i.user_id,
+                   "timestamp": isoformat(i.created_at), "type": i.type, "content": i.content} for i in items],
+    }, 200

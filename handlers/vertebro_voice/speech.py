@@ -1,0 +1,207 @@
+"""Vertebro speech: recognizeSpeech, synthesizeSpeech, getAudio, and the audio cache they share
+with the dialog operations.
+
+Engines come from the shared provider registry (``VOICE_ASR_PROVIDER`` / ``VOICE_TTS_PROVIDER``,
+default ``mock``): espeak-ng for synthesis (Russian and English voices) and faster-whisper with
+Whisper tiny.en for recognition. The bundled recogniser is English-only: audio in another
+language is decoded as English and the result reports ``language: "en"`` (set ``ASR_MODEL_DIR``
+to a multilingual Whisper model to recognise Russian).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import time
+import uuid
+from typing import Any
+
+from starlette.responses import Response
+
+from adapters.providers import audio as codec
+from adapters.providers.base import AudioDecodeError, ProviderError, VoiceSettings
+from adapters.storage.vertebro_files import FileNotStored
+from adapters.storage.vertebro_sessions import AudioRecord, VoiceSessionRecord
+from generated.models.vertebro_voice import RecognitionRequest, SynthesisRequest
+from handlers.deps import services
+from handlers.errors import ApiError, parse_request
+from handlers.vertebro_voice.sessions import touch
+from handlers.vertebro_voice.state import MOUNT, guarded, vertebro
+
+ASR_RATE = 16000
+DEFAULT_SAMPLE_RATE = 22050
+MAX_TEXT_CHARS = 5000
+MAX_AUDIO_SECONDS = 300.0
+
+
+def validation_error(loc: list[Any], msg: str) -> ApiError:
+    """A 422 ``{detail: [{loc, msg, type}]}`` for a request the schema cannot express."""
+    return ApiError(400, "VALIDATION_ERROR", msg, details=[{"loc": loc, "msg": msg, "type": "value_error"}])
+
+
+async def record(session: VoiceSessionRecord | None, type_: str, content: dict[str, Any]) -> None:
+    """Add a history item to ``session`` (no-op without a session)."""
+    if session is not None:
+        bundle = vertebro()
+        await bundle.history.add(session, type_, content, bundle.now())
+
+
+def _language_of(transcript_language: str | None, requested: str) -> str:
+    """The requested tag when the engine decoded that language, else what the engine decoded."""
+    primary = requested.replace("_", "-").split("-")[0].lower()
+    if not transcript_language or transcript_language.lower() == primary:
+        return requested
+    return transcript_language
+
+
+@guarded
+async def recognize_speech(body: dict[str, Any], user: str | None = None):
+    """``POST /recognize`` (recognizeSpeech) → 200 ``RecognitionResult``.
+
+    ``text_hint``, when given, is the transcription (confidence 1.0: nothing was recognised);
+    otherwise ``audio_base64`` (WAV, MP3, OGG/Opus, WebM, FLAC … up to 300 s) is recognised.
+    ``confidence`` is the recogniser's mean word probability; ``processing_time_ms`` is measured
+    (decode + recognition). ``language`` is the requested tag, or the language the engine
+    actually decoded when it differs (``en`` for the bundled English-only model).
+    Without audio (absent, null or empty) and without a hint nothing is heard: ``text`` is
+    empty and ``confidence`` 0. Errors: 400 ``invalid_audio_payload`` (not base64), 415
+    ``unsupported_audio_format`` (not decodable audio), 404 ``voice_session_not_found`` (``session_id`` given but not live), 503 ``stt_unavailable``.
+    With ``session_id`` the result is recorded in that session's history.
+    """
+    # audio_base64 is decoded here (400 invalid_audio_payload), not by the model (format: byte)
+    req = parse_request(RecognitionRequest, {k: v for k, v in body.items() if k != "audio_base64"})
+    language = req.language or "ru-RU"
+    raw = body.get("audio_base64")
+    data = None
+    if raw is not None:
+        try:
+            data = base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            raise ApiError(400, "invalid_audio_payload", "audio_base64 is not valid base64") from None
+    session = await touch(req.session_id) if req.session_id else None
+    started = time.perf_counter()
+    if req.text_hint is not None:
+        text, confidence, result_language, source = req.text_hint, 1.0, language, "text_hint"
+    elif not data:  # no audio at all: nothing was heard
+        text, confidence, result_language, source = "", 0.0, language, "none"
+    else:
+        try:
+            pcm = codec.decode(data, sample_rate=ASR_RATE, max_seconds=MAX_AUDIO_SECONDS)
+        except AudioDecodeError as exc:
+            raise ApiError(415, "unsupported_audio_format", str(exc)) from None
+        try:
+            engine = services().providers.asr(vertebro().settings.voice_asr_provider)
+            transcript = await engine.transcribe(pcm, language, False)
+        except ProviderError as exc:
+            raise ApiError(503, "stt_unavailable", f"speech recogniser failed: {exc}") from None
+        text = transcript.text
+        confidence = round(min(1.0, max(0.0, transcript.confidence)), 4)
+        result_language, source = _language_of(transcript.language, language), "audio"
+    elapsed_ms = round((time.perf_counter() - started) * 1000.0, 2)
+    result = {"text": text, "confidence": confidence, "language": result_language,
+              "processing_time_ms": elapsed_ms, "is_final": True, "alternatives": None}
+    await record(session, "recognition", {"text": text, "confidence": confidence, "language": result_language,
+                                          "processing_time_ms": elapsed_ms, "source": source})
+    return result, 200
+
+
+def cache_key(text: str, voice: str, language: str, emotion: str, options: dict[str, Any]) -> str:
+    """SHA-256 over text, voice, language, emotion and options (canonical JSON)."""
+    material = json.dumps([text, voice, language, emotion, options], sort_keys=True, ensure_ascii=False,
+                          separators=(",", ":"))
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def _options(options: dict[str, Any]) -> tuple[float, int]:
+    """``(rate, sample_rate)`` from synthesis ``options``: ``rate`` speaking-speed factor
+    0.25..4 (default 1.0), ``sample_rate`` one of the MP3 rates (default 22050 Hz)."""
+    rate = options.get("rate", 1.0)
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.25 <= rate <= 4.0:
+        raise validation_error(["body", "options", "rate"], "rate must be a number from 0.25 to 4")
+    sample_rate = options.get("sample_rate", DEFAULT_SAMPLE_RATE)
+    if isinstance(sample_rate, bool) or sample_rate not in codec.MP3_SAMPLE_RATES:
+        raise validation_error(["body", "options", "sample_rate"],
+                               f"sample_rate must be one of {sorted(codec.MP3_SAMPLE_RATES)}")
+    return float(rate), int(sample_rate)
+
+
+async def synthesize_cached(text: str, *, voice: str = "default", language: str = "ru-RU",
+                            emotion: str = "neutral", options: dict[str, Any] | None = None
+                            ) -> tuple[AudioRecord, bool]:
+    """The cached MP3 of ``text`` (synthesized and stored on a miss): ``(entry, cached)``.
+
+    Raises ApiError 422 for bad options, 503 ``tts_unavailable`` when the engine fails.
+    """
+    bundle = vertebro()
+    rate, sample_rate = _options(dict(options or {}))
+    options = {**(options or {}), "rate": rate, "sample_rate": sample_rate}  # defaults explicit in the key
+    key = cache_key(text, voice, language, emotion, options)
+    hit = await bundle.audio.hit(key, bundle.now(), bundle.audio_fresh_after())
+    if hit is not None:
+        return hit, True
+    try:
+        engine = services().providers.tts(bundle.settings.voice_tts_provider)
+        synthesis = await engine.synthesize(text, VoiceSettings(voice_id=None if voice == "default" else voice,
+                                                                language=language, rate=rate), sample_rate)
+    except ProviderError as exc:
+        raise ApiError(503, "tts_unavailable", f"speech synthesiser failed: {exc}") from None
+    mp3 = codec.encode_mp3(synthesis.pcm, synthesis.sample_rate)
+    file_id = await bundle.files.put("audio", mp3)
+    now = bundle.now()
+    entry = AudioRecord(audio_id=uuid.uuid4().hex, cache_key=key, text=text, voice=voice, language=language,
+                        emotion=emotion, options=options, format="mp3", file_id=file_id, size_bytes=len(mp3),
+                        duration_seconds=round(synthesis.duration, 4), created_at=now, accessed_at=now)
+    stored, stale = await bundle.audio.add(entry, bundle.audio_fresh_after())
+    if stored.audio_id != entry.audio_id:  # a concurrent request cached the same key first
+        await bundle.files.delete(file_id)
+        return stored, True
+    if stale:
+        await bundle.files.delete(stale)
+    return stored, False
+
+
+def audio_url(entry: AudioRecord) -> str:
+    return f"{MOUNT}/audio/{entry.audio_id}"
+
+
+@guarded
+async def synthesize_speech(body: dict[str, Any], user: str | None = None):
+    """``POST /synthesize`` (synthesizeSpeech) → 202 ``{audio_url, duration_seconds, cached}``.
+
+    The MP3 is synthesized (espeak-ng by default) and stored in the audio cache before the
+    answer, so ``audio_url`` serves at once. Cache key: text, voice, language, emotion and
+    options; a hit answers ``cached: true`` and refreshes the entry's last access.
+    ``duration_seconds`` is the real length of the synthesized audio. ``options``: ``rate``
+    (0.25..4, speaking speed) and ``sample_rate`` (MP3 rate, default 22050); other keys only
+    distinguish cache entries. ``emotion`` is recorded but espeak-ng has no emotional styles.
+    With ``session_id`` the synthesis is recorded in that session's history (404 if not live).
+    Errors: 422 (validation, text over 5000 characters, bad options), 503 ``tts_unavailable``.
+    """
+    req = parse_request(SynthesisRequest, body)
+    session = await touch(req.session_id) if req.session_id else None
+    entry, cached = await synthesize_cached(req.text, voice=req.voice or "default", language=req.language or "ru-RU",
+                                            emotion=req.emotion or "neutral", options=body.get("options") or {})
+    result = {"audio_url": audio_url(entry), "duration_seconds": entry.duration_seconds, "cached": cached}
+    await record(session, "synthesis", {"text": req.text, **result})
+    return result, 202
+
+
+@guarded
+async def get_audio(audio_id: str, user: str | None = None):
+    """``GET /audio/{audio_id}`` (getAudio) → 200 the cached MP3 (``audio/mpeg``) with
+    ``Content-Disposition: inline; filename="{audio_id}.mp3"``; each access keeps the entry
+    cached for another ``VOICE_AUDIO_CACHE_TTL`` seconds. 404 ``audio_not_found`` when unknown
+    or expired."""
+    bundle = vertebro()
+    entry = await bundle.audio.get(audio_id, bundle.now(), bundle.audio_fresh_after())
+    if entry is None:
+        raise ApiError(404, "audio_not_found", "Unknown or expired audio")
+    try:
+        data = await bundle.files.get(entry.file_id)
+    except FileNotStored:
+        raise ApiError(404, "audio_not_found", "Unknown or expired audio") from None
+    media = codec.mime_type(entry.format)
+    return Response(data, media_type=media,
+                    headers={"Content-Disposition": f'inline; filename="{audio_id}.{entry.format}"'})

@@ -1,0 +1,177 @@
+"""Vertebro voice training: listVoiceSamples, uploadVoiceSamples, deleteVoiceSample,
+listTrainingJobs, getTrainingStatus, startTraining.
+
+Samples are stored in the file store (``VOICE_FILE_STORAGE_DIR``); their metadata and the jobs
+in the database. Jobs run in the background training worker (:mod:`adapters.vertebro_workers`):
+queued → preparing → training → validating → completed | failed, with persisted progress, and
+they resume after a restart.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import anyio.to_thread
+
+from adapters.providers import audio as codec
+from adapters.providers.base import AudioDecodeError
+from adapters.storage.vertebro_training import JobInProgress, JobRecord, NotEnoughSamples, SampleRecord
+from handlers.errors import ApiError
+from handlers.vertebro_voice.state import guarded, vertebro
+
+ACCEPTED_TYPES = frozenset({"audio/mpeg", "audio/mp3", "audio/wav", "audio/x-wav", "audio/flac", "audio/x-flac",
+                            "audio/ogg", "audio/webm", "audio/aac", "audio/m4a"})
+ACCEPTED_EXTENSIONS = (".mp3", ".wav", ".flac", ".ogg", ".webm", ".m4a", ".aac")
+MAX_SAMPLE_SECONDS = 600.0
+_EXT_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg",
+              ".webm": "audio/webm", ".m4a": "audio/m4a", ".aac": "audio/aac"}
+
+
+def _project(project: Any) -> str:
+    """The project name; 400 ``project_required`` when present but empty."""
+    if project is None:
+        return "default"
+    if not isinstance(project, str) or not project.strip():
+        raise ApiError(400, "project_required", "project must not be empty")
+    return project.strip()
+
+
+def _epoch(moment: datetime | None) -> float | None:
+    return round(moment.timestamp(), 3) if moment else None
+
+
+def sample_json(s: SampleRecord) -> dict[str, Any]:
+    return {"id": s.id, "project": s.project, "file_id": s.file_id, "filename": s.filename,
+            "content_type": s.content_type, "size_bytes": s.size_bytes, "duration_seconds": s.duration_seconds,
+            "uploaded_at": _epoch(s.uploaded_at)}
+
+
+def job_json(j: JobRecord) -> dict[str, Any]:
+    return {"id": j.id, "project": j.project, "status": j.status, "progress": round(j.progress, 2),
+            "message": j.message, "created_at": _epoch(j.created_at), "started_at": _epoch(j.started_at),
+            "finished_at": _epoch(j.finished_at)}
+
+
+async def _samples(project: str) -> dict[str, Any]:
+    return {"samples": [sample_json(s) for s in await vertebro().samples.list(project)]}
+
+
+@guarded
+async def list_voice_samples(project: str | None = "default", user: str | None = None):
+    """``GET /samples`` (listVoiceSamples) → 200 ``{samples}`` of ``project`` (default
+    ``default``), oldest first; ``uploaded_at`` epoch seconds. 400 ``project_required``."""
+    return await _samples(_project(project)), 200
+
+
+def _content_type(upload) -> str:
+    """The accepted content type of an upload (its part header, else its file name); 415 otherwise."""
+    declared = (getattr(upload, "content_type", None) or "").split(";")[0].strip().lower()
+    name = (getattr(upload, "filename", None) or "").lower()
+    if declared in ACCEPTED_TYPES:
+        return declared
+    ext = next((e for e in ACCEPTED_EXTENSIONS if name.endswith(e)), None)
+    if ext is not None:
+        return _EXT_TYPES[ext]
+    raise ApiError(415, "unsupported_content_type",
+                   f"{upload.filename or 'file'}: {declared or 'no content type'} is not an accepted audio type")
+
+
+@guarded
+async def upload_voice_samples(body: dict[str, Any] | None = None, files: list | None = None,
+                               user: str | None = None):
+    """``POST /samples`` (uploadVoiceSamples; multipart ``project`` + one or more ``files``) →
+    200 the project's full sample list.
+
+    Every file is checked before any is stored: accepted type (part content type or file
+    extension, else 415 ``unsupported_content_type``), not empty (400 ``empty_sample``), at
+    most ``VOICE_SAMPLE_MAX_BYTES`` (413 ``sample_too_large``), decodable audio of at most
+    600 s (else 415 ``unsupported_audio_format``). ``duration_seconds`` is measured by
+    decoding. No files → 400 ``files_required``; empty project → 400 ``project_required``.
+    """
+    bundle = vertebro()
+    body = body or {}
+    project = _project(body.get("project", ""))
+    uploads = [f for f in (files or body.get("files") or []) if hasattr(f, "read")]
+    if not uploads:
+        raise ApiError(400, "files_required", "at least one file is required")
+    limit = bundle.settings.voice_sample_max_bytes
+    checked = []
+    for upload in uploads:
+        content_type = _content_type(upload)
+        data = await upload.read(limit + 1)
+        if not data:
+            raise ApiError(400, "empty_sample", f"{upload.filename or 'file'} is empty")
+        if len(data) > limit:
+            raise ApiError(413, "sample_too_large", f"{upload.filename or 'file'} is larger than {limit} bytes")
+        try:
+            info = await anyio.to_thread.run_sync(lambda d=data: codec.probe(d, max_seconds=MAX_SAMPLE_SECONDS))
+        except AudioDecodeError as exc:
+            raise ApiError(415, "unsupported_audio_format", f"{upload.filename or 'file'}: {exc}") from None
+        checked.append((upload.filename or "sample", content_type, data, round(info.duration, 3)))
+    stored = []
+    try:
+        for filename, content_type, data, duration in checked:
+            file_id = await bundle.files.put("samples", data)
+            stored.append({"file_id": file_id, "filename": filename[:500], "content_type": content_type,
+                           "size_bytes": len(data), "duration_seconds": duration})
+        await bundle.samples.add_many(project, stored, bundle.now())
+    except BaseException:
+        for item in stored:
+            await bundle.files.delete(item["file_id"])
+        raise
+    return await _samples(project), 200
+
+
+@guarded
+async def delete_voice_sample(sample_id: str, project: str | None = "default", user: str | None = None):
+    """``DELETE /samples/{sample_id}`` (deleteVoiceSample) → 200 the project's remaining samples;
+    the file is removed from the file store. 404 ``sample_not_found``; 400 ``project_required``."""
+    bundle = vertebro()
+    name = _project(project)
+    removed = await bundle.samples.delete(name, sample_id)
+    if removed is None:
+        raise ApiError(404, "sample_not_found", "Unknown voice sample")
+    await bundle.files.delete(removed.file_id)
+    return await _samples(name), 200
+
+
+@guarded
+async def list_training_jobs(project: str | None = "default", limit: int = 10, user: str | None = None):
+    """``GET /jobs`` (listTrainingJobs) → 200 ``{jobs}``: the project's ``limit`` (1..25) newest
+    jobs; times in epoch seconds. 400 ``project_required``."""
+    jobs = await vertebro().jobs.list(_project(project), limit)
+    return {"jobs": [job_json(j) for j in jobs]}, 200
+
+
+@guarded
+async def get_training_status(project: str | None = "default", user: str | None = None):
+    """``GET /status`` (getTrainingStatus) → 200 ``{job}``: the project's latest job, or
+    ``{"job": null}`` when it has none. 400 ``project_required``."""
+    jobs = await vertebro().jobs.list(_project(project), 1)
+    return {"job": job_json(jobs[0]) if jobs else None}, 200
+
+
+@guarded
+async def start_training(body: dict[str, Any] | None = None, user: str | None = None):
+    """``POST /train`` (startTraining; form ``project``) → 200 ``{job, detail}``.
+
+    Needs ``VOICE_MIN_SAMPLE_COUNT`` (3) samples (400 ``not_enough_samples:N/3``). One active
+    job per project: 409 ``job_in_progress``, unless it made no progress for
+    ``VOICE_TRAINING_STALE_SECONDS`` (20) — then it is requeued and answered with
+    ``detail: job_resumed``. A new job answers ``detail: job_queued``; the background worker
+    runs it.
+    """
+    bundle = vertebro()
+    project = _project((body or {}).get("project", ""))
+    settings = bundle.settings
+    try:
+        job, detail = await bundle.jobs.start(project, min_samples=settings.voice_min_sample_count,
+                                              stale_after=settings.voice_training_stale_seconds, now=bundle.now())
+    except NotEnoughSamples as exc:
+        raise ApiError(400, f"not_enough_samples:{exc.have}/{exc.need}", str(exc)) from None
+    except JobInProgress:
+        raise ApiError(409, "job_in_progress", "The project already has an active training job") from None
+    if bundle.worker is not None:
+        bundle.worker.wake()
+    return {"job": job_json(job), "detail": detail}, 200
