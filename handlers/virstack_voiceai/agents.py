@@ -66,7 +66,8 @@ def validated_settings(raw: dict[str, Any]) -> dict[str, Any]:
     """``agent_settings`` checked against CreateAgentBody → the stored form (defaults filled in,
     everything the caller sent kept as sent). 400 on a violation."""
     model = parse_request(CreateAgentBody, {"agent_settings": raw})
-    normalized = model.model_dump(mode="json", by_alias=True, exclude_none=True)["agent_settings"]
+    normalized = model.model_dump(mode="json", by_alias=True, exclude_none=True,
+                                 warnings=False)["agent_settings"]  # generated enum defaults are plain strings
     settings = deep_merge(normalized, raw)
     _check_tools(settings)
     return settings
