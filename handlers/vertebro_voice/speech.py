@@ -18,6 +18,8 @@ import time
 import uuid
 from typing import Any
 
+import anyio.to_thread
+
 from starlette.responses import Response
 
 from adapters.providers import audio as codec
@@ -80,17 +82,22 @@ async def recognize_speech(body: dict[str, Any], user: str | None = None):
             data = base64.b64decode(raw, validate=True)
         except (binascii.Error, ValueError):
             raise ApiError(400, "invalid_audio_payload", "audio_base64 is not valid base64") from None
+    started = time.perf_counter()
+    pcm = None
+    if req.text_hint is None and data:  # decoded before anything is recorded: a 415 changes no state
+        try:
+            pcm = await anyio.to_thread.run_sync(
+                lambda: codec.decode(data, sample_rate=ASR_RATE, max_seconds=MAX_AUDIO_SECONDS))
+        except AudioDecodeError as exc:
+            raise ApiError(415, "unsupported_audio_format", str(exc)) from None
+    spent = time.perf_counter() - started
     session = await touch(req.session_id) if req.session_id else None
     started = time.perf_counter()
     if req.text_hint is not None:
         text, confidence, result_language, source = req.text_hint, 1.0, language, "text_hint"
-    elif not data:  # no audio at all: nothing was heard
+    elif pcm is None:  # no audio at all: nothing was heard
         text, confidence, result_language, source = "", 0.0, language, "none"
     else:
-        try:
-            pcm = codec.decode(data, sample_rate=ASR_RATE, max_seconds=MAX_AUDIO_SECONDS)
-        except AudioDecodeError as exc:
-            raise ApiError(415, "unsupported_audio_format", str(exc)) from None
         try:
             engine = services().providers.asr(vertebro().settings.voice_asr_provider)
             transcript = await engine.transcribe(pcm, language, False)
@@ -99,7 +106,7 @@ async def recognize_speech(body: dict[str, Any], user: str | None = None):
         text = transcript.text
         confidence = round(min(1.0, max(0.0, transcript.confidence)), 4)
         result_language, source = _language_of(transcript.language, language), "audio"
-    elapsed_ms = round((time.perf_counter() - started) * 1000.0, 2)
+    elapsed_ms = round((spent + time.perf_counter() - started) * 1000.0, 2)  # decode + recognition
     result = {"text": text, "confidence": confidence, "language": result_language,
               "processing_time_ms": elapsed_ms, "is_final": True, "alternatives": None}
     await record(session, "recognition", {"text": text, "confidence": confidence, "language": result_language,
@@ -147,7 +154,7 @@ async def synthesize_cached(text: str, *, voice: str = "default", language: str 
                                                                 language=language, rate=rate), sample_rate)
     except ProviderError as exc:
         raise ApiError(503, "tts_unavailable", f"speech synthesiser failed: {exc}") from None
-    mp3 = codec.encode_mp3(synthesis.pcm, synthesis.sample_rate)
+    mp3 = await anyio.to_thread.run_sync(codec.encode_mp3, synthesis.pcm, synthesis.sample_rate)
     file_id = await bundle.files.put("audio", mp3)
     now = bundle.now()
     entry = AudioRecord(audio_id=uuid.uuid4().hex, cache_key=key, text=text, voice=voice, language=language,
