@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -170,7 +171,7 @@ class Settings(BaseSettings):
         description="Emails (JSON list) allowed to edit the global provider catalog besides the admins of the "
         "first organization registered on this install.",
     )
-    telephony_backend: str = Field(
+    telephony_backend: Literal["embedded", "livekit"] = Field(
         "embedded", description="Virstack telephony: `embedded` (rooms, trunks, rules in the database) or `livekit`."
     )
     livekit_url: str = Field(

@@ -62,6 +62,7 @@ class CallRecord:
     start_timestamp: datetime | None
     end_timestamp: datetime | None
     has_session_report: bool = False
+    recordings: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def _call(row: VsCall) -> CallRecord:
                       row.sip_participant_id, copy.deepcopy(row.metadata_), copy.deepcopy(row.dynamic_variables),
                       copy.deepcopy(row.transcripts), copy.deepcopy(row.analysis), row.disconnection_reason,
                       row.created_at, row.updated_at, row.start_timestamp, row.end_timestamp,
-                      row.session_report is not None)
+                      row.session_report is not None, copy.deepcopy(row.recordings))
 
 
 def _owned(s: Session, org_id: str, call_id: str, lock: bool = False) -> VsCall | None:
@@ -242,6 +243,28 @@ class CallStore:
             if row is None:
                 return None
             row.analysis = analysis
+            row.updated_at = now
+            s.add(row)
+            s.flush()
+            return _call(row)
+
+        return await self.db.run(work)
+
+    async def add_recording(self, call_id: str, location: str, egress_id: str, now: datetime) -> CallRecord | None:
+        """Record a finished egress file of the call: the first one is ``recording_url``; every
+        file is kept in ``files`` (``{egress_id, location}``)."""
+
+        def work(s: Session) -> CallRecord | None:
+            row = s.get(VsCall, call_id, with_for_update=True)
+            if row is None:
+                return None
+            recordings = copy.deepcopy(row.recordings) or {}
+            files = recordings.get("files", [])
+            if not any(f.get("location") == location for f in files):
+                files.append({"egress_id": egress_id, "location": location})
+            recordings["files"] = files
+            recordings.setdefault("recording_url", location)
+            row.recordings = recordings
             row.updated_at = now
             s.add(row)
             s.flush()

@@ -218,6 +218,7 @@ class VsCall(SQLModel, table=True):
     transcripts: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     session_report: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     analysis: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    recordings: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     disconnection_reason: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

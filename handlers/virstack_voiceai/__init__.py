@@ -70,6 +70,22 @@ from handlers.virstack_voiceai.tts import (
 )
 from handlers.virstack_voiceai.webhooks import receive_livekit_webhook, store_call_transcript
 
+
+async def on_startup(services) -> None:
+    """Build the Virstack adapters at start-up: the provider catalog is seeded on an install's first start."""
+    from handlers.virstack_voiceai.context import EXTENSION, build
+
+    services.extension(EXTENSION, build)
+
+
+async def on_shutdown(services) -> None:
+    """Release the telephony backend."""
+    from handlers.virstack_voiceai.context import EXTENSION
+
+    bundle = services.extensions.get(EXTENSION)
+    if bundle is not None:
+        await bundle.telephony.close()
+
 __all__ = [
     "add_team_member", "admin_create_provider", "admin_create_provider_model", "admin_delete_provider",
     "admin_delete_provider_model", "admin_list_provider_models", "admin_list_providers", "admin_update_provider",

@@ -4,7 +4,8 @@ publishAgentVersion, listAgentVersions.
 An agent's configuration is ``agent_settings`` (CreateAgentBody): identity, engine, behavior,
 call_handling, capabilities (knowledge base, tools, post-call analysis schema), metadata. It is
 validated against the contract (generated models), stored with the contract's defaults filled
-in, and echoed back as sent otherwise.
+in, and echoed back as sent otherwise. Enabled ``talk_while_waiting`` blocks get their
+``generated_speech_texts`` (the static texts, or lines generated from the prompts).
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ import copy
 import logging
 from typing import Any
 
+from adapters.providers.base import ProviderError
+from adapters.providers.llm import ChatMessage
 from adapters.storage.virstack_agents import AgentRecord, AgentVersionRecord
 from adapters.telephony.base import TelephonyError
 from core.clock import utcnow
 from generated.models.virstack_voiceai import CreateAgentBody, PublishAgentBody, UpdateAgentBody
+from handlers.deps import services
 from handlers.errors import ApiError, parse_request
 from handlers.virstack_voiceai.common import not_found, ok, page, ts
 from handlers.virstack_voiceai.context import vs
@@ -62,9 +66,71 @@ def validated_settings(raw: dict[str, Any]) -> dict[str, Any]:
     """``agent_settings`` checked against CreateAgentBody → the stored form (defaults filled in,
     everything the caller sent kept as sent). 400 on a violation."""
     model = parse_request(CreateAgentBody, {"agent_settings": raw})
-    normalized = model.model_dump(mode="json", by_alias=True, exclude_none=True)["agent_settings"]
+    normalized = model.model_dump(mode="json", by_alias=True, exclude_none=True,
+                                 warnings=False)["agent_settings"]  # generated enum defaults are plain strings
     settings = deep_merge(normalized, raw)
     _check_tools(settings)
+    return settings
+
+
+GENERIC_FILLERS = ["Let me check that for you, one moment.", "One moment while I look into that.",
+                   "Bear with me for just a second.", "Just a moment, I'm on it.", "Give me a second to check that."]
+TOOL_FILLERS = {"transfer_call": "One moment please, I'm transferring you now.",
+                "send_sms": "Sure, I'm sending you a text message right now.",
+                "end_call": "Thank you for calling. Have a great day!"}
+
+
+def _waiting_config(tool: dict[str, Any]) -> dict[str, Any]:
+    talk = dict(tool.get("talk_while_waiting") or {})
+    talk.pop("generated_speech_texts", None)
+    return talk
+
+
+async def _prompt_texts(settings: dict[str, Any], tool: dict[str, Any], entries: list[dict[str, Any]]) -> list[str]:
+    """``variants_count`` filler lines per prompt entry: from the shared language model when it is a
+    generative one, else distinct lines of the offline template bank (tool-specific first)."""
+    wanted = [(e, max(1, e.get("variants_count") or 1)) for e in entries]
+    model = services().providers.llm()
+    if getattr(model, "generative", False):
+        persona = (settings.get("behavior") or {}).get("system_prompt", {}).get("persona", "")
+        language = ((settings.get("engine") or {}).get("voice_settings") or {}).get("language", "en")
+        texts: list[str] = []
+        try:
+            for entry, count in wanted:
+                for n in range(count):
+                    messages = [ChatMessage("system", f"{persona}\nWrite ONE short filler sentence (under 15 words) a "
+                                                      f"voice agent says while the tool `{tool.get('tool_name')}` runs, "
+                                                      f"in language `{language}`; variant {n + 1}, different from: "
+                                                      f"{texts}. Reply with the sentence only."),
+                                ChatMessage("user", entry.get("content", ""))]
+                    texts.append((await model.chat(messages, max_tokens=60, temperature=0.9)).strip().strip('"'))
+            return texts
+        except (ProviderError, ValueError):
+            pass  # the offline bank below: saving an agent must not depend on a remote model
+    bank = [TOOL_FILLERS[tool["tool_name"]]] if tool.get("tool_name") in TOOL_FILLERS else []
+    bank += [line for line in GENERIC_FILLERS if line not in bank]
+    total = sum(count for _, count in wanted)
+    return [bank[i % len(bank)] for i in range(total)]
+
+
+async def fill_speech_texts(settings: dict[str, Any], previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Set ``generated_speech_texts`` of every enabled ``talk_while_waiting``: the static texts
+    (mode static) or lines generated from the prompts (mode prompt). Tools whose waiting
+    configuration did not change keep their texts."""
+    before = {t.get("tool_name"): t for t in ((previous or {}).get("capabilities") or {}).get("tools") or []}
+    for tool in (settings.get("capabilities") or {}).get("tools") or []:
+        talk = tool.get("talk_while_waiting")
+        if not talk or not talk.get("enabled"):
+            continue
+        entries = (talk.get("texts_or_prompts") or {}).get("entries") or []
+        old = before.get(tool.get("tool_name"))
+        if old and _waiting_config(old) == _waiting_config(tool) and \
+                (old.get("talk_while_waiting") or {}).get("generated_speech_texts"):
+            talk["generated_speech_texts"] = old["talk_while_waiting"]["generated_speech_texts"]
+        elif talk.get("mode") == "prompt":
+            talk["generated_speech_texts"] = await _prompt_texts(settings, tool, entries)
+        else:
+            talk["generated_speech_texts"] = [e.get("content", "") for e in entries]
     return settings
 
 
@@ -93,7 +159,7 @@ async def owned_agent(agent_id: str, token_info: dict[str, Any]) -> AgentRecord:
 async def create_agent(body: dict[str, Any], token_info: dict[str, Any]):
     """``POST /v1/agent`` (createAgent) → 201 ``AgentResponse`` (``agent_id``: 16-character nanoid,
     ``version`` 0, ``is_published`` false). 400 when ``agent_settings`` breaks the contract."""
-    settings = validated_settings(body["agent_settings"])
+    settings = await fill_speech_texts(validated_settings(body["agent_settings"]))
     agent = await vs().agents.create(token_info["org_id"], settings, utcnow())
     return ok(agent_json(agent), 201, "Agent created successfully")
 
@@ -119,7 +185,8 @@ async def update_agent(agent_id: str, body: dict[str, Any], token_info: dict[str
     stored). ``version`` + 1, ``is_published`` false. 404 unknown agent."""
     parse_request(UpdateAgentBody, body)  # formats (URLs) that the JSON Schema check leaves out
     agent = await owned_agent(agent_id, token_info)
-    settings = validated_settings(deep_merge(agent.settings, body["agent_settings"]))
+    settings = await fill_speech_texts(validated_settings(deep_merge(agent.settings, body["agent_settings"])),
+                                       agent.settings)
     updated = await vs().agents.replace_settings(token_info["org_id"], agent_id, settings, utcnow())
     if updated is None:
         raise not_found("Agent", agent_id)

@@ -38,6 +38,9 @@ def call_json(c: CallRecord) -> dict[str, Any]:
     }
     if c.transcripts is not None:
         out["transcripts"] = c.transcripts
+    if c.recordings:
+        out["recordings"] = {k: v for k, v in c.recordings.items() if k == "recording_url"}
+        out["recording_files"] = c.recordings.get("files", [])
     for key, value in (("start_timestamp", ts(c.start_timestamp)), ("end_timestamp", ts(c.end_timestamp)),
                        ("agent_version", c.agent_version), ("participant_identity", c.participant_identity),
                        ("disconnection_reason", c.disconnection_reason), ("call_analysis", c.analysis)):

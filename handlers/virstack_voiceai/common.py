@@ -11,6 +11,7 @@ from handlers.errors import ApiError
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
+MAX_OFFSET = 2**31 - 1  # beyond any real listing; keeps SQL parameters within 64-bit integers
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
@@ -20,14 +21,10 @@ def ok(data: Any, status: int = 200, message: str = "Request successful", header
     return (body, status, headers) if headers else (body, status)
 
 
-MAX_OFFSET = 2**62
-
-
 def page(limit: int | None, offset: int | None) -> tuple[int, int]:
-    """``limit`` (default 10, clamped to 0..100) and ``offset`` (default 0, at least 0)."""
+    """``limit`` (default 10, clamped to 0..100) and ``offset`` (default 0, clamped to 0..2^31-1)."""
     limit = DEFAULT_LIMIT if limit is None else max(0, min(int(limit), MAX_LIMIT))
-    # Storage integers are 64-bit: an offset past any possible row count is simply "past the end".
-    offset = 0 if offset is None else min(max(0, int(offset)), MAX_OFFSET)
+    offset = 0 if offset is None else max(0, min(int(offset), MAX_OFFSET))
     return limit, offset
 
 

@@ -63,6 +63,12 @@ async def _apply(event: LiveKitEvent) -> str | None:
         await v.calls.transition(call.call_id, "ended", now, reason="user_hangup")
     elif event.event == "room_finished":
         await v.calls.transition(call.call_id, "ended", now, reason="room_finished")
+    elif event.event == "egress_ended":
+        egress = event.raw.get("egress_info") or {}
+        for result in egress.get("file_results") or ([egress["file"]] if egress.get("file") else []):
+            location = result.get("location") or result.get("filename")
+            if location:
+                await v.calls.add_recording(call.call_id, location, egress.get("egress_id", ""), now)
     return call.call_id
 
 
@@ -74,7 +80,9 @@ async def receive_livekit_webhook(token_info: dict[str, Any]):
     claim must equal the SHA-256 of the exact body (constant-time compare here) - else 401 and
     nothing is stored. Each event is stored once by its ``id``; a replay answers
     ``processed: false``. Call effects: ``participant_joined`` of the caller → ``in_progress``;
-    ``participant_left`` of the caller and ``room_finished`` → ``ended``. 400 not a LiveKit event.
+    ``participant_left`` of the caller and ``room_finished`` → ``ended``; ``egress_ended`` with a file
+    result → the call's ``recordings.recording_url`` (every file in ``recording_files``). 400 not a
+    LiveKit event.
     """
     raw = await request.body()  # the exact bytes are what was signed (no parsed `body` parameter on purpose:
     # connexion would consume the stream to parse it)

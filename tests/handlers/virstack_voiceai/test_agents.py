@@ -105,3 +105,31 @@ def test_delete_cascades(org, make_agent):
     ended = org.get(f"/v1/call/{call['call_id']}").json()["data"]
     assert ended["status"] == "ended" and ended["disconnection_reason"] == "agent_deleted"
     assert org.delete(url).status_code == 404
+
+
+def test_talk_while_waiting_texts_are_generated(org):
+    settings = copy.deepcopy(AGENT_SETTINGS)
+    tools = settings["capabilities"]["tools"]
+    tools[0]["tool_name"] = "transfer_call"
+    tools[0]["talk_while_waiting"] = {"enabled": True, "mode": "prompt", "texts_or_prompts": {"entries": [
+        {"id": "p1", "content": "A short line while transferring", "variants_count": 2},
+        {"id": "p2", "content": "Another one", "variants_count": 1}]}}
+    tools[1]["talk_while_waiting"] = {"enabled": True, "mode": "static", "texts_or_prompts": {"entries": [
+        {"id": "s1", "content": "Looking up your order now."}]}}
+    agent = org.post("/v1/agent", json={"agent_settings": settings}).json()["data"]
+    created = agent["agent_settings"]["capabilities"]["tools"]
+    prompted = created[0]["talk_while_waiting"]["generated_speech_texts"]
+    assert len(prompted) == 3 and len(set(prompted)) == 3 and prompted[0].startswith("One moment please")
+    assert created[1]["talk_while_waiting"]["generated_speech_texts"] == ["Looking up your order now."]
+    url = f"/v1/agent/{agent['agent_id']}"
+    renamed = org.patch(url, json={"agent_settings": {"identity": {"agent_name": "X"}}}).json()["data"]
+    assert renamed["agent_settings"]["capabilities"]["tools"] == created  # unchanged config keeps its texts
+
+
+def test_paging_parameters_are_clamped(org, make_agent):
+    make_agent(org)
+    huge = org.get("/v1/agent/list", params={"limit": 2**60, "offset": 2**90})
+    assert huge.status_code == 200 and huge.json()["data"] == []
+    assert len(org.get("/v1/agent/list", params={"limit": -5}).json()["data"]) == 0
+    assert len(org.get("/v1/agent/list", params={"offset": -5}).json()["data"]) == 1
+    assert org.post("/v1/call/list", json={"limit": 2**70, "offset": 2**70}).json()["data"] == []

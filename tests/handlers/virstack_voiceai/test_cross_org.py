@@ -13,7 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.handlers.virstack_voiceai.conftest import register
+from starlette.testclient import TestClient
+
+from core.settings import Settings
+from gateway.app import create_app
+from tests.handlers.virstack_voiceai.conftest import AGENT_SETTINGS, LIVEKIT_KEY, LIVEKIT_SECRET, register
 
 DOC = yaml.safe_load((Path(__file__).resolve().parents[3] / "generated" / "apis" /
                       "virstack-voiceai.openapi.yaml").read_text(encoding="utf-8"))
@@ -46,12 +50,21 @@ def test_every_id_bearing_operation_is_covered():
     assert all(p.startswith(("/providers/", "/admin/providers/")) for _, p in global_ops)
 
 
-@pytest.fixture
-def owned(client, make_agent):
+@pytest.fixture(scope="module")
+def module_client(tmp_path_factory):
+    """One server for the module: every test below leaves organization A's data unchanged."""
+    settings = Settings(database_url=f"sqlite:///{tmp_path_factory.mktemp('xorg') / 'gateway.db'}",
+                        validate_responses=True, livekit_api_key=LIVEKIT_KEY, livekit_api_secret=LIVEKIT_SECRET)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def owned(module_client):
     """Resources of organization A, and organization B's credentials."""
-    a = register(client, "owner")
-    b = register(client, "intruder")
-    agent = make_agent(a)
+    a = register(module_client, "owner")
+    b = register(module_client, "intruder")
+    agent = a.post("/v1/agent", json={"agent_settings": AGENT_SETTINGS}).json()["data"]
     call = a.post("/v1/call/web", json={"agent_id": agent["agent_id"]}).json()["data"]
     key = a.post("/v1/auth/api-keys", json={"name": "second"}).json()["data"]
     trunk = a.post("/v1/sip/trunks", json={"numbers": ["+14155551234"]}).json()["data"]
@@ -72,7 +85,8 @@ def fill(path: str, ids: dict[str, str]) -> str:
 
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m.upper()} {p}" for m, p in OPERATIONS])
-def test_other_organizations_ids_are_not_found(client, owned, method, path):
+def test_other_organizations_ids_are_not_found(module_client, owned, method, path):
+    client = module_client
     a, b, ids, key = owned
     body = BODIES.get((method, path))
     kwargs = {"json": body} if body is not None else {}
@@ -93,9 +107,9 @@ def test_other_organizations_ids_are_not_found(client, owned, method, path):
     assert a.get(f"/v1/agent/{ids['agent_id']}/versions").json()["data"] == []
 
 
-def test_ids_in_request_bodies_are_scoped_too(client, owned, make_agent):
+def test_ids_in_request_bodies_are_scoped_too(owned):
     a, b, ids, _ = owned
-    mine = make_agent(b)
+    mine = b.post("/v1/agent", json={"agent_settings": AGENT_SETTINGS}).json()["data"]
     assert b.post("/v1/call/web", json={"agent_id": ids["agent_id"]}).status_code == 404
     assert b.post("/v1/call/phone", json={"from_number": "+14155551234", "to_number": "+14155550000"}).status_code == 404
     assert b.post("/v1/sip/dispatch-rules", json={"trunk_ids": [ids["/sip/trunks/{id}"]]}).status_code == 404

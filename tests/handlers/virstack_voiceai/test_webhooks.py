@@ -156,3 +156,16 @@ def test_inbound_sip_caller_creates_the_inbound_call(client, org, make_agent):
     send(client, left, livekit_signed(left))
     ended = org.get(f"/v1/call/{call['call_id']}").json()["data"]
     assert ended["status"] == "ended" and ended["disconnection_reason"] == "user_hangup"
+
+
+def test_egress_ended_attaches_the_recording(client, org, make_agent):
+    agent = make_agent(org)
+    call = org.post("/v1/call/web", json={"agent_id": agent["agent_id"]}).json()["data"]
+    body = json.dumps({"event": "egress_ended", "id": "EV_eg", "createdAt": "1735000100",
+                       "egressInfo": {"egressId": "EG_1", "roomName": call["room_name"], "status": "EGRESS_COMPLETE",
+                                      "fileResults": [{"filename": "call.ogg",
+                                                       "location": "https://recordings.example/call.ogg"}]}}).encode()
+    assert send(client, body, livekit_signed(body)).status_code == 200
+    data = org.get(f"/v1/call/{call['call_id']}").json()["data"]
+    assert data["recordings"] == {"recording_url": "https://recordings.example/call.ogg"}
+    assert data["recording_files"] == [{"egress_id": "EG_1", "location": "https://recordings.example/call.ogg"}]

@@ -2,7 +2,7 @@
 
 Revision ID: 0003_virstack
 Revises: 0002
-Create Date: 2026-11-25 13:49:08.427900
+Create Date: 2026-11-25 14:42:56.931290
 """
 from alembic import op
 import sqlalchemy as sa
@@ -137,6 +137,7 @@ def upgrade() -> None:
     sa.Column('transcripts', sa.JSON(), nullable=True),
     sa.Column('session_report', sa.JSON(), nullable=True),
     sa.Column('analysis', sa.JSON(), nullable=True),
+    sa.Column('recordings', sa.JSON(), nullable=True),
     sa.Column('disconnection_reason', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('created_at', adapters.storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', adapters.storage.types.UTCDateTime(timezone=True), nullable=False),
