@@ -70,3 +70,24 @@ def speech_wav(app, text: str, language: str = "en-US", rate: int = 16000) -> by
 
     synthesis = anyio.run(app.services.providers.tts("mock").synthesize, text, VoiceSettings(language=language), rate)
     return codec.encode_wav(synthesis.pcm, rate)
+
+
+@pytest.fixture
+def knowledge(app):
+    """Project ``demo``'s knowledge snippets, one own intent and one site section."""
+    import anyio
+
+    from core.clock import utcnow
+    from handlers.vertebro_voice.state import vertebro
+
+    intents = vertebro(app.services).intents
+    for title, url, text in [
+        ("Delivery terms", "/delivery", "Delivery takes two to three business days and is free for orders over 50 euros."),
+        ("Returns", "/returns", "Q: Can I return a product? A: Yes, any product can be returned within 30 days."),
+        ("Доставка", "/delivery", "Доставка занимает два-три рабочих дня и бесплатна для заказов от 50 евро."),
+    ]:
+        anyio.run(intents.add_knowledge, "demo", title, url, text, utcnow())
+    anyio.run(intents.add_example, "demo", "book_demo", "I want to book a demo", {"type": "navigate", "url": "/demo"},
+              utcnow())
+    anyio.run(intents.put_section, "demo", "careers", "/jobs", "Careers", ["career", "job", "ваканс"],
+              "Open positions", utcnow())

@@ -3,28 +3,7 @@ language model (offline retrieval model here), synthesized into the audio cache.
 
 from __future__ import annotations
 
-import anyio
-import pytest
-
-from core.clock import utcnow
 from tests.handlers.vertebro_voice.conftest import API, AUTH, BASIC
-
-
-@pytest.fixture
-def knowledge(app):
-    from handlers.vertebro_voice.state import vertebro
-
-    intents = vertebro(app.services).intents
-    for title, url, text in [
-        ("Delivery terms", "/delivery", "Delivery takes two to three business days and is free for orders over 50 euros."),
-        ("Returns", "/returns", "Q: Can I return a product? A: Yes, any product can be returned within 30 days."),
-        ("Доставка", "/delivery", "Доставка занимает два-три рабочих дня и бесплатна для заказов от 50 евро."),
-    ]:
-        anyio.run(intents.add_knowledge, "demo", title, url, text, utcnow())
-    anyio.run(intents.add_example, "demo", "book_demo", "I want to book a demo", {"type": "navigate", "url": "/demo"},
-              utcnow())
-    anyio.run(intents.put_section, "demo", "careers", "/jobs", "Careers", ["career", "job", "ваканс"],
-              "Open positions", utcnow())
 
 
 def test_detect_intent_over_http(client, knowledge):
