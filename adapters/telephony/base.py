@@ -16,7 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from livekit import api
 
-from adapters.storage.virstack_sip import RuleRecord, TrunkRecord
+from adapters.storage.virstack_sip import RuleRecord, SipStore, TrunkRecord
 
 
 class TelephonyError(Exception):
@@ -77,6 +77,25 @@ def participant_token(api_key: str, api_secret: str, *, room: str, identity: str
     if dispatch is not None:
         token = token.with_room_config(api.RoomConfiguration(agents=[dispatch.proto()]))
     return token.to_jwt()
+
+
+class SignedBackend:
+    """What both backends share: the SIP store, the LiveKit URL, and the API key pair that
+    signs participant tokens (the embedded backend signs exactly as a LiveKit server expects)."""
+
+    def __init__(self, sip: SipStore, *, url: str, api_key: str, api_secret: str) -> None:
+        self.sip = sip
+        self.url = url
+        self.api_key = api_key
+        self._api_secret = api_secret
+
+    def participant_token(self, *, room: str, identity: str, name: str | None = None, metadata: str | None = None,
+                          attributes: dict[str, str] | None = None, dispatch: AgentDispatch | None = None,
+                          ttl_seconds: int = 3600) -> str:
+        """A participant JWT for ``room`` signed with this backend's key pair; see
+        :func:`participant_token` (``ttl_seconds`` in seconds)."""
+        return participant_token(self.api_key, self._api_secret, room=room, identity=identity, name=name,
+                                 metadata=metadata, attributes=attributes, dispatch=dispatch, ttl_seconds=ttl_seconds)
 
 
 @runtime_checkable

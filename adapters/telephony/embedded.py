@@ -12,25 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.storage.virstack_sip import PhoneNumberRecord, RuleRecord, SipStore, TrunkRecord, livekit_id
-from adapters.telephony.base import AgentDispatch, RoomInfo, SipParticipantInfo, TelephonyRejected, participant_token
+from adapters.telephony.base import AgentDispatch, RoomInfo, SignedBackend, SipParticipantInfo, TelephonyRejected
 from adapters.telephony.routing import InboundCall, Route, route_inbound_call
 from core.clock import utcnow
 
 
-class EmbeddedTelephony:
+class EmbeddedTelephony(SignedBackend):
     backend = "embedded"
-
-    def __init__(self, sip: SipStore, *, url: str, api_key: str, api_secret: str) -> None:
-        self.sip = sip
-        self.url = url
-        self.api_key = api_key
-        self._api_secret = api_secret
-
-    def participant_token(self, *, room: str, identity: str, name: str | None = None, metadata: str | None = None,
-                          attributes: dict[str, str] | None = None, dispatch: AgentDispatch | None = None,
-                          ttl_seconds: int = 3600) -> str:
-        return participant_token(self.api_key, self._api_secret, room=room, identity=identity, name=name,
-                                 metadata=metadata, attributes=attributes, dispatch=dispatch, ttl_seconds=ttl_seconds)
 
     async def create_room(self, name: str, *, metadata: str, dispatch: AgentDispatch | None,
                           empty_timeout: int) -> RoomInfo:

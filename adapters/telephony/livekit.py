@@ -24,11 +24,11 @@ from adapters.storage.virstack_sip import RuleRecord, SipStore, TrunkRecord
 from adapters.telephony.base import (
     AgentDispatch,
     RoomInfo,
+    SignedBackend,
     SipParticipantInfo,
     TelephonyConflict,
     TelephonyError,
     TelephonyRejected,
-    participant_token,
 )
 from core.clock import utcnow
 
@@ -37,15 +37,12 @@ _REJECTED = {"invalid_argument", "malformed", "out_of_range", "failed_preconditi
              "unauthenticated"}
 
 
-class LiveKitTelephony:
+class LiveKitTelephony(SignedBackend):
     backend = "livekit"
 
     def __init__(self, sip: SipStore, *, url: str, api_key: str, api_secret: str, timeout: float = 10.0,
                  client_factory: Callable[[], api.LiveKitAPI] | None = None) -> None:
-        self.sip = sip
-        self.url = url
-        self.api_key = api_key
-        self._api_secret = api_secret
+        super().__init__(sip, url=url, api_key=api_key, api_secret=api_secret)
         self._timeout = timeout
         self._client_factory = client_factory
 
@@ -72,12 +69,6 @@ class LiveKitTelephony:
         if code in _REJECTED:
             return TelephonyRejected(f"LiveKit refused the request ({code}): {message}")
         return TelephonyError(f"LiveKit error {code}: {message}")
-
-    def participant_token(self, *, room: str, identity: str, name: str | None = None, metadata: str | None = None,
-                          attributes: dict[str, str] | None = None, dispatch: AgentDispatch | None = None,
-                          ttl_seconds: int = 3600) -> str:
-        return participant_token(self.api_key, self._api_secret, room=room, identity=identity, name=name,
-                                 metadata=metadata, attributes=attributes, dispatch=dispatch, ttl_seconds=ttl_seconds)
 
     async def create_room(self, name: str, *, metadata: str, dispatch: AgentDispatch | None,
                           empty_timeout: int) -> RoomInfo:

@@ -10,7 +10,6 @@ in, and echoed back as sent otherwise. Enabled ``talk_while_waiting`` blocks get
 
 from __future__ import annotations
 
-import copy
 import logging
 from typing import Any
 
@@ -19,6 +18,7 @@ from adapters.providers.llm import ChatMessage
 from adapters.storage.virstack_agents import AgentRecord, AgentVersionRecord
 from adapters.telephony.base import TelephonyError
 from core.clock import utcnow
+from core.mapping import deep_merge
 from generated.models.virstack_voiceai import CreateAgentBody, PublishAgentBody, UpdateAgentBody
 from handlers.deps import services
 from handlers.errors import ApiError, parse_request
@@ -27,17 +27,6 @@ from handlers.virstack_voiceai.context import vs
 
 logger = logging.getLogger("handlers.virstack_voiceai.agents")
 MAX_FILLER_VARIANTS = 5
-
-
-def deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    """``base`` with ``changes`` merged in: objects merge recursively, anything else replaces."""
-    out = copy.deepcopy(base)
-    for key, value in changes.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 def _check_tools(settings: dict[str, Any]) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
+from core.mapping import deep_merge
 from core.settings import Settings
 
 
@@ -27,20 +27,9 @@ def default_config(settings: Settings) -> dict[str, Any]:
     }
 
 
-def merged(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """``base`` with ``overrides`` merged in recursively (objects merge, other values replace)."""
-    out = copy.deepcopy(base)
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merged(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
 async def tenant_config(tenant_id: str) -> dict[str, Any]:
     """The effective configuration of ``tenant_id`` (defaults + its stored overrides)."""
     from handlers.deps import services
 
     s = services()
-    return merged(default_config(s.settings), await s.vb_tenants.get_overrides(tenant_id))
+    return deep_merge(default_config(s.settings), await s.vb_tenants.get_overrides(tenant_id))
