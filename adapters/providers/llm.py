@@ -983,6 +983,15 @@ class _Snippet:
     language: str
 
 
+def _section_named(heading: str) -> str | None:
+    """``"knowledge"`` or ``"instructions"`` for a lower-cased heading that names one, else None."""
+    if any(heading.startswith(h) or heading.endswith(h) for h in _KNOWLEDGE_HEADERS):
+        return "knowledge"
+    if any(heading.startswith(h) or heading.endswith(h) for h in _INSTRUCTION_HEADERS):
+        return "instructions"
+    return None
+
+
 def _knowledge(system: str) -> list[_Snippet]:
     """Knowledge lines of the system prompt(s): FAQ pairs, ``question? answer`` lines, facts.
 
@@ -1010,19 +1019,12 @@ def _knowledge(system: str) -> list[_Snippet]:
         markdown = re.match(r"^#{1,6}\s+(.*?)\s*#*$", line)
         if markdown:
             heading = markdown.group(1).rstrip(":").strip()
-            low = heading.lower()
-            if any(low.startswith(h) or low.endswith(h) for h in _KNOWLEDGE_HEADERS):
-                section = "knowledge"
-            elif any(low.startswith(h) or low.endswith(h) for h in _INSTRUCTION_HEADERS):
-                section = "instructions"
+            section = _section_named(heading.lower()) or section
             pending_q, last_pair = None, None
             continue
         low = line.lower().rstrip(":").strip()
         if line.endswith(":") and len(line.split()) <= 5:
-            if any(low.startswith(h) or low.endswith(h) for h in _KNOWLEDGE_HEADERS):
-                section = "knowledge"
-            elif any(low.startswith(h) or low.endswith(h) for h in _INSTRUCTION_HEADERS):
-                section = "instructions"
+            section = _section_named(low) or section
             pending_q, last_pair = None, None
             continue
         if _Q_RE.match(line):

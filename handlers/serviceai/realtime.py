@@ -58,6 +58,18 @@ def _charge_mint(user_id: str) -> None:
                        headers={"Retry-After": str(retry)})
 
 
+
+async def mint_session(token_info: dict[str, Any]):
+    """Mint a session at the configured realtime backend for the caller: their assembled
+    system prompt and only the tools they may use. Returns the backend's ``RealtimeSession``;
+    raises ProviderError (with ``status`` when the backend answered) when minting fails.
+    Serves createRealtimeToken and exchangeRealtimeWebrtcSdp."""
+    context = await build_context(token_info)
+    allowed = effective_permissions(token_info)
+    tools = [t.realtime_definition() for t in TOOLS.values() if t.permission is None or t.permission in allowed]
+    return await serviceai().realtime.mint(instructions=context.instructions, tools=tools)
+
+
 @chatty
 async def create_realtime_token(token_info: dict[str, Any], body: dict[str, Any] | None = None):
     """``POST /api/realtime-token`` (createRealtimeToken): see the module docstring.
@@ -78,11 +90,8 @@ async def create_realtime_token(token_info: dict[str, Any], body: dict[str, Any]
                 "voice": backend.voice, "metadata": metadata,
                 "message": "Server-proxied WebRTC: send your SDP offer to POST /api/realtime/webrtc with an "
                            "X-CSRF-Token from GET /api/csrf-token."}, 200
-    context = await build_context(token_info)
-    allowed = effective_permissions(token_info)
-    tools = [t.realtime_definition() for t in TOOLS.values() if t.permission is None or t.permission in allowed]
     try:
-        session = await backend.mint(instructions=context.instructions, tools=tools)
+        session = await mint_session(token_info)
     except ProviderError as exc:
         logger.error("realtime mint failed for user %s: %s", token_info["sub"], exc)
         return {"fallback": True, "directWebRTC": True, "useWebRTC": False, "metadata": metadata,

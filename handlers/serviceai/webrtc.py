@@ -32,9 +32,7 @@ from handlers.deps import services
 from handlers.errors import ApiError
 from handlers.serviceai.bundle import serviceai
 from handlers.serviceai.context import build_context
-from handlers.serviceai.permissions import effective_permissions
-from handlers.serviceai.realtime import consume_csrf_token
-from handlers.serviceai.toolkit import TOOLS
+from handlers.serviceai.realtime import consume_csrf_token, mint_session
 from handlers.serviceai.versioning import chatty, json_body
 
 logger = logging.getLogger("handlers.serviceai.webrtc")
@@ -81,11 +79,8 @@ async def _local_answer(sdp: str, token_info: dict[str, Any]) -> Response:
 
 async def _upstream_answer(sdp: str, token_info: dict[str, Any]) -> Response:
     backend = serviceai().realtime
-    context = await build_context(token_info)
-    allowed = effective_permissions(token_info)
-    tools = [t.realtime_definition() for t in TOOLS.values() if t.permission is None or t.permission in allowed]
     try:
-        session = await backend.mint(instructions=context.instructions, tools=tools)
+        session = await mint_session(token_info)
     except ProviderError as exc:
         status = getattr(exc, "status", None)
         body: dict[str, Any] = {"error": f"Could not mint a realtime client secret: {exc}"}
