@@ -12,6 +12,7 @@ import websockets
 from adapters.providers.whisper import WhisperASR
 from adapters.providers.wer import word_error_rate
 from tests.adapters.realtime.helpers import Caller, speech_48k
+from tests.handlers.virtual_banker.conftest import Receiver
 
 
 def _new_session(base: str, token: str) -> dict:
@@ -19,6 +20,12 @@ def _new_session(base: str, token: str) -> dict:
     r = httpx.post(f"{base}/v1/sessions", headers=headers,
                    json={"tenant_id": "tenant-123", "user_id": "user-456", "auth_assertion": token})
     return r.json()["data"]
+
+
+@pytest.fixture
+def settings(make_settings):
+    """Webhooks may reach the loopback receiver."""
+    return make_settings(webhook_allowed_networks=["127.0.0.1/32"], webhook_base_delay=0.05)
 
 
 @pytest.fixture
@@ -39,8 +46,13 @@ async def _recv(ws, kind: str, timeout: float = 30.0) -> dict:
     return await asyncio.wait_for(loop(), timeout)
 
 
-async def test_conversation_over_webrtc(rt):
-    server, session, _, url = rt
+async def test_conversation_over_webrtc(rt, receiver):
+    server, session, token, url = rt
+    async with httpx.AsyncClient() as http:
+        hook = await http.post(f"{server.url}/v1/voice/webhooks", headers={"Authorization": f"Bearer {token}"},
+                               json={"url": receiver.url, "secret": "whsec-realtime-0123456789",
+                                     "events": ["session.state_changed", "transcription.complete"]})
+        assert hook.status_code == 201, hook.text
     caller = Caller()
     try:
         async with websockets.connect(f"{url}?token={session['ephemeral_token']}") as ws:
@@ -67,6 +79,16 @@ async def test_conversation_over_webrtc(rt):
         await caller.close()
     await asyncio.sleep(0.3)
     assert server.app.services.peers.active == 0
+    # The voice session's state and its webhooks followed the loop.
+    await asyncio.to_thread(receiver.wait, lambda: "transcription.complete" in receiver.events())
+    bodies = [json.loads(r["body"]) for r in receiver.accepted]
+    heard = [b["data"] for b in bodies if b["event"] == "transcription.complete"]
+    assert heard[0]["channel"] == "realtime" and heard[0]["text"] == transcript["text"]
+    await asyncio.to_thread(receiver.wait, lambda: sum(e == "session.state_changed" for e in receiver.events()) >= 4)
+    bodies = [json.loads(r["body"]) for r in receiver.accepted]
+    changes = [(b["data"]["from"], b["data"]["to"]) for b in bodies if b["event"] == "session.state_changed"]
+    assert changes[:4] == [("idle", "listening"), ("listening", "thinking"), ("thinking", "speaking"),
+                           ("speaking", "idle")], changes
 
 
 async def test_auth_by_first_message_and_refusals(rt, vb_jwt):
