@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator, Iterable, Mapping
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -190,3 +190,19 @@ def _error_detail(payload: Any) -> str | None:
     if isinstance(error, str):
         return error
     return None
+
+
+class VendorAdapter:
+    """Lifecycle shared by the cloud adapters, whose ``_http`` is their :class:`VendorClient`:
+    ``aclose()`` releases its connections; ``async with adapter:`` closes it on exit."""
+
+    _http: VendorClient
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

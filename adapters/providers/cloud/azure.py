@@ -39,7 +39,7 @@ import httpx
 
 from adapters.providers.base import AudioChunk, ProviderNotConfigured, Synthesis, VoiceSettings
 from adapters.providers.cloud._audio import ChunkAssembler, pick_rate, resample
-from adapters.providers.cloud._http import DEFAULT_TIMEOUT, VendorClient
+from adapters.providers.cloud._http import DEFAULT_TIMEOUT, VendorAdapter, VendorClient
 
 KEY_SETTING = "AZURE_SPEECH_KEY"
 REGION_SETTING = "AZURE_SPEECH_REGION"
@@ -71,7 +71,7 @@ def build_ssml(text: str, voice_name: str, lang: str, rate: float = 1.0) -> str:
     )
 
 
-class AzureTTS:
+class AzureTTS(VendorAdapter):
     """Azure neural TTS. ``api_key`` and ``region`` are required (``ProviderNotConfigured``)."""
 
     name = "azure"
@@ -110,15 +110,6 @@ class AzureTTS:
     @classmethod
     def from_env(cls, **kwargs: Any) -> AzureTTS:
         return cls(os.environ.get(KEY_SETTING), os.environ.get(REGION_SETTING), **kwargs)
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def __aenter__(self) -> AzureTTS:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     def _request(self, text: str, voice: VoiceSettings, vendor_rate: int) -> tuple[dict[str, str], bytes]:
         voice_name = voice.voice_id or self.DEFAULT_VOICE

@@ -30,12 +30,12 @@ from typing import Any
 import httpx
 
 from adapters.providers.base import ProviderNotConfigured, Transcript, WordTiming
-from adapters.providers.cloud._http import DEFAULT_TIMEOUT, VendorClient
+from adapters.providers.cloud._http import DEFAULT_TIMEOUT, VendorAdapter, VendorClient
 
 API_KEY_SETTING = "DEEPGRAM_API_KEY"
 
 
-class DeepgramASR:
+class DeepgramASR(VendorAdapter):
     """Deepgram ASR (16 kHz s16le mono in). ``api_key`` is required."""
 
     name = "deepgram"
@@ -63,15 +63,6 @@ class DeepgramASR:
     @classmethod
     def from_env(cls, **kwargs: Any) -> DeepgramASR:
         return cls(os.environ.get(API_KEY_SETTING), **kwargs)
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def __aenter__(self) -> DeepgramASR:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     def _params(self, language: str | None) -> dict[str, str]:
         params = {"model": self.model}

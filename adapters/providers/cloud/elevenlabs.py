@@ -49,12 +49,12 @@ from adapters.providers.base import (
     VoiceSettings,
 )
 from adapters.providers.cloud._audio import ChunkAssembler, pick_rate, resample
-from adapters.providers.cloud._http import DEFAULT_TIMEOUT, VendorClient
+from adapters.providers.cloud._http import DEFAULT_TIMEOUT, VendorAdapter, VendorClient
 
 API_KEY_SETTING = "ELEVENLABS_API_KEY"
 
 
-class ElevenLabsTTS:
+class ElevenLabsTTS(VendorAdapter):
     """ElevenLabs TTS. ``api_key`` is required (``ProviderNotConfigured`` otherwise)."""
 
     name = "elevenlabs"
@@ -85,15 +85,6 @@ class ElevenLabsTTS:
     @classmethod
     def from_env(cls, **kwargs: Any) -> ElevenLabsTTS:
         return cls(os.environ.get(API_KEY_SETTING), **kwargs)
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def __aenter__(self) -> ElevenLabsTTS:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     # ---- request building ---------------------------------------------------------------
 

@@ -33,7 +33,7 @@ from typing import Any
 import httpx
 
 from adapters.providers.base import ProviderError, ProviderNotConfigured, Transcript, WordTiming
-from adapters.providers.cloud._http import DEFAULT_TIMEOUT, VendorClient
+from adapters.providers.cloud._http import DEFAULT_TIMEOUT, VendorAdapter, VendorClient
 
 API_KEY_SETTING = "GOOGLE_SPEECH_API_KEY"
 
@@ -52,7 +52,7 @@ def parse_duration(value: Any) -> float:
     return float(match.group(1))
 
 
-class GoogleASR:
+class GoogleASR(VendorAdapter):
     """Google Speech-to-Text v1 ASR (16 kHz s16le mono in). ``api_key`` is required."""
 
     name = "google"
@@ -79,15 +79,6 @@ class GoogleASR:
     @classmethod
     def from_env(cls, **kwargs: Any) -> GoogleASR:
         return cls(os.environ.get(API_KEY_SETTING), **kwargs)
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def __aenter__(self) -> GoogleASR:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     def _body(self, pcm: bytes, language: str, include_words: bool) -> dict[str, Any]:
         config: dict[str, Any] = {

@@ -20,7 +20,7 @@ import httpx
 
 from adapters.providers import audio as codec
 from adapters.providers.base import AudioDecodeError, ProviderError, ProviderNotConfigured
-from adapters.providers.cloud._http import DEFAULT_TIMEOUT, VendorClient
+from adapters.providers.cloud._http import DEFAULT_TIMEOUT, VendorAdapter, VendorClient
 
 GEMINI_URL = "https://generativelanguage.googleapis.com/v1beta/models/{model}:generateContent"
 GEMINI_MODEL = "gemini-2.5-flash-preview-tts"
@@ -30,7 +30,7 @@ XAI_RATE = 24000
 XAI_VOICES = ("ara", "eve", "leo", "rex", "sal")
 
 
-class GeminiTTS:
+class GeminiTTS(VendorAdapter):
     name = "gemini"
     setting = "GEMINI_API_KEY"
 
@@ -58,11 +58,8 @@ class GeminiTTS:
             raise self._http.shape_error("no inlineData audio in candidates[0]") from None
         return pcm[: len(pcm) - len(pcm) % 2], GEMINI_RATE
 
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
-
-class XaiTTS:
+class XaiTTS(VendorAdapter):
     name = "grok"
     setting = "XAI_API_KEY"
 
@@ -82,6 +79,3 @@ class XaiTTS:
             return codec.decode(response.content, sample_rate=XAI_RATE), XAI_RATE
         except AudioDecodeError as exc:
             raise ProviderError(f"grok returned audio that could not be decoded: {exc}") from None
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
