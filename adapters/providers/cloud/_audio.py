@@ -3,7 +3,8 @@ and cutting a byte stream into whole 16-bit samples with running offsets."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 
 from adapters.providers.base import AudioChunk
 
@@ -87,3 +88,15 @@ class ChunkAssembler:
         """Flush the resampler; a lone trailing byte (half a sample) is dropped."""
         self._carry = b""
         return self._chunk(self._resampler.flush())
+
+    async def assemble(self, pieces: AsyncIterator[bytes]) -> AsyncIterator[AudioChunk]:
+        """Every chunk of the byte stream ``pieces``, then the flushed tail. An early stop by
+        the consumer closes ``pieces`` at once (and with it the vendor's HTTP stream)."""
+        async with aclosing(pieces):
+            async for piece in pieces:
+                chunk = self.push(piece)
+                if chunk is not None:
+                    yield chunk
+        last = self.finish()
+        if last is not None:
+            yield last

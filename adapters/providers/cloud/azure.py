@@ -134,13 +134,7 @@ class AzureTTS(VendorAdapter):
     async def stream(self, text: str, voice: VoiceSettings, sample_rate: int) -> AsyncIterator[AudioChunk]:
         vendor_rate = pick_rate(sample_rate, tuple(OUTPUT_FORMATS))
         headers, body = self._request(text, voice, vendor_rate)
-        assembler = ChunkAssembler(vendor_rate, sample_rate)
         pieces = self._http.post_stream(self._url, headers=headers, content=body, setting_hint=KEY_SETTING)
-        async with aclosing(pieces):  # an early stop by the consumer closes the HTTP stream at once
-            async for piece in pieces:
-                chunk = assembler.push(piece)
-                if chunk is not None:
-                    yield chunk
-        last = assembler.finish()
-        if last is not None:
-            yield last
+        async with aclosing(ChunkAssembler(vendor_rate, sample_rate).assemble(pieces)) as chunks:
+            async for chunk in chunks:
+                yield chunk

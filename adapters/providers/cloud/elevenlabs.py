@@ -135,7 +135,6 @@ class ElevenLabsTTS(VendorAdapter):
 
     async def stream(self, text: str, voice: VoiceSettings, sample_rate: int) -> AsyncIterator[AudioChunk]:
         vendor_rate = pick_rate(sample_rate, self.PCM_RATES)
-        assembler = ChunkAssembler(vendor_rate, sample_rate)
         pieces = self._http.post_stream(
             self._url(voice, "/stream"),
             params={"output_format": f"pcm_{vendor_rate}"},
@@ -143,14 +142,9 @@ class ElevenLabsTTS(VendorAdapter):
             json_body=self._body(text, voice),
             setting_hint=API_KEY_SETTING,
         )
-        async with aclosing(pieces):  # an early stop by the consumer closes the HTTP stream at once
-            async for piece in pieces:
-                chunk = assembler.push(piece)
-                if chunk is not None:
-                    yield chunk
-        last = assembler.finish()
-        if last is not None:
-            yield last
+        async with aclosing(ChunkAssembler(vendor_rate, sample_rate).assemble(pieces)) as chunks:
+            async for chunk in chunks:
+                yield chunk
 
     # ---- response parsing ---------------------------------------------------------------
 
