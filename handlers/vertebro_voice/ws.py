@@ -33,7 +33,6 @@ the server (uvicorn, every ``WS_PING_INTERVAL`` seconds when started with ``pyth
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Any
 
@@ -41,6 +40,8 @@ from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from adapters.storage.vertebro_db import StorageUnavailable
+from core.jsontext import JSONRejected
+from core.jsontext import loads as strict_json
 from handlers.errors import ApiError
 from handlers.vertebro_voice.dialog import converse
 from handlers.vertebro_voice.security import authenticate_header
@@ -148,9 +149,9 @@ async def _serve_frames(websocket: WebSocket, session_id: str, audio: "AudioPath
             await _error(websocket, BINARY_NOT_ACCEPTED)
             continue
         try:
-            frame = json.loads(text)
-        except ValueError:
-            await _error(websocket, "Invalid JSON")
+            frame = strict_json(text)
+        except JSONRejected as exc:
+            await _error(websocket, f"Invalid JSON: {exc.reason}")
             continue
         if not isinstance(frame, dict):
             await _error(websocket, "a message must be a JSON object with a \"type\"")

@@ -30,6 +30,7 @@ from adapters.providers.base import ProviderError, VoiceSettings
 from adapters.realtime.loop import CALL_SPEAKING_RATE, SpeechLoop
 from adapters.realtime.peer import InvalidOffer, PeerLimitReached
 from core.clock import isoformat, utcnow
+from core.jsontext import loads as strict_json
 from handlers.deps import services
 from handlers.virtual_banker.events import emit
 from handlers.virtual_banker.security import bearer_info
@@ -83,7 +84,7 @@ async def webrtc_signaling(websocket: WebSocket, session_id: str) -> None:
     await websocket.accept()
     if record is None:
         try:
-            first = json.loads(await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT))
+            first = strict_json(await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT))
         except (asyncio.TimeoutError, ValueError, WebSocketDisconnect, KeyError):
             first = {}
         token = first.get("token") if isinstance(first, dict) and first.get("type") == "auth" else None
@@ -145,7 +146,7 @@ class Signaling:
     async def handle(self, raw: str) -> bool:
         """Handle one message; False ends the conversation."""
         try:
-            message = json.loads(raw)
+            message = strict_json(raw)
         except ValueError:
             await self.send({"type": "error", "code": "INVALID_JSON", "message": "message is not JSON"})
             return True

@@ -137,7 +137,7 @@ def test_live_uvicorn_with_the_websockets_client(app):
                 await ws.send(json.dumps({"type": "ping"}))
                 assert json.loads(await ws.recv()) == {"type": "pong"}
                 await ws.send("{broken")
-                assert json.loads(await ws.recv()) == {"type": "error", "message": "Invalid JSON"}
+                assert json.loads(await ws.recv())["message"].startswith("Invalid JSON: ")
                 await ws.send(json.dumps({"type": "audio_chunk", "data": "AAAAAA==", "sequence": 0, "is_final": True}))
                 await ws.send(json.dumps({"type": "ping"}))  # a blip of silence is no utterance
                 assert json.loads(await ws.recv()) == {"type": "pong"}
