@@ -36,7 +36,7 @@ ops: bootstrap
 
 ## Mint a development Virtual Banker JWT: make token TENANT=t USER=u
 token: bootstrap
-	@$(PY) -m gateway.manage token --tenant "$(or $(TENANT),tenant-123)" --user "$(or $(USER),user-456)"
+	@$(PY) -m handlers.virtual_banker.manage token --tenant "$(or $(TENANT),tenant-123)" --user "$(or $(USER),user-456)"
 
 ## Benchmarks: HTTP throughput vs stock connexion, FastAPI, raw Starlette; speech real-time factors.
 bench: bootstrap

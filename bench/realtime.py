@@ -2,7 +2,7 @@
 
 One gateway (``python -m gateway`` under uvicorn, temp SQLite, ICE host candidates restricted to
 127.0.0.1 with ``REALTIME_HOST_ADDRESSES``) and, in this process, an aiortc caller (a subclass of
-``tests.adapters.realtime.helpers.Caller``, aioice restricted to 127.0.0.1 too). The caller
+``tools.caller.Caller``, aioice restricted to 127.0.0.1 too). The caller
 creates a Virtual Banker session, opens ``GET /v1/realtime/{sessionId}?token=<ephemeral>``,
 does the SDP offer/answer, and holds one warm-up turn (it loads the server's Whisper model;
 not counted) and then :data:`TURNS` counted turns. A turn plays one of :data:`SENTENCES`
@@ -132,7 +132,7 @@ def make_caller_class():
     """``TimedCaller``: the tests' Caller, timing its microphone's end and the reply's first sound.
 
     Built lazily so that importing this module does not import aiortc or the tests package."""
-    from tests.adapters.realtime.helpers import Caller
+    from tools.caller import Caller
 
     class TimedCaller(Caller):
         """Records ``perf_counter`` times of (a) every transition of ``mic.speaking`` to False and
@@ -374,7 +374,7 @@ async def converse(base_url: str, jwt: str, turns: int) -> Conversation:
     import websockets
 
     from adapters.realtime.peer import restrict_host_addresses
-    from tests.adapters.realtime.helpers import speech_48k
+    from tools.caller import speech_48k
 
     result = Conversation()
     clips = {s: await speech_48k(s) for s in [WARMUP_SENTENCE, *SENTENCES]}

@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 import wave
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path

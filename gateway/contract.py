@@ -70,6 +70,16 @@ class Contract:
             (re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path)) + "$"), path)
             for path in self.document["paths"]
         ]
+        self._prefix_owners: dict[tuple[str, ...], set[str]] = {}
+        for path, _method, op in self.operations():
+            ns = op["operationId"].split(".", 1)[0]
+            static = []
+            for segment in path.strip("/").split("/"):
+                if "{" in segment:
+                    break
+                static.append(segment)
+            for k in range(1, len(static) + 1):
+                self._prefix_owners.setdefault(tuple(static[:k]), set()).add(ns)
 
     @cached_property
     def text(self) -> str:
@@ -101,29 +111,42 @@ class Contract:
                 if method == "get" and "101" in op.get("responses", {})}
 
     def split(self, operation_id: str) -> tuple[ApiInfo, str]:
-        """``"vb.createSession"`` → (the Virtual Banker ApiInfo, ``"createSession"``)."""
+        """``"<ns>.createSession"`` → (the ApiInfo of namespace ``<ns>``, ``"createSession"``)."""
         ns, _, local = operation_id.partition(".")
         return self.apis[ns], local
 
-    def api_for_path(self, path: str) -> ApiInfo | None:
-        """The API owning ``path`` (a request path): by template match, else by mount prefix."""
+    def api_owning(self, path: str) -> ApiInfo | None:
+        """The API a request path belongs to, from the contract alone.
+
+        A path that matches a path item belongs to that path item's API. Otherwise the
+        longest run of leading segments that some documented path starts with decides: if the
+        paths starting that way all belong to one API, it owns ``path``; if several APIs
+        share it (two APIs mounted under one prefix), no API does (None).
+        """
+        template = self.template_of(path)
+        if template is not None:
+            for _, _method, op in self._ops_of(template):
+                return self.split(op["operationId"])[0]
+        segments = tuple(path.strip("/").split("/"))
+        for k in range(len(segments), 0, -1):
+            owners = self._prefix_owners.get(segments[:k])
+            if owners:
+                return self.apis[next(iter(owners))] if len(owners) == 1 else None
+        return None
+
+    def template_of(self, path: str) -> str | None:
+        """The path item template a request path matches (``/v1/sessions/{sessionId}``), or None."""
         for pattern, template in self._path_patterns:
             if pattern.match(path):
-                for _, method, op in self._ops_of(template):
-                    return self.split(op["operationId"])[0]
-        best: ApiInfo | None = None
-        for api in self.apis.values():
-            prefix = api.mount.rstrip("/")
-            if (path == prefix or path.startswith(prefix + "/")) and (best is None or len(prefix) > len(best.mount)):
-                best = api
-        return best
+                return template
+        return None
 
     def allowed_methods(self, path: str) -> list[str]:
         """Upper-case methods the contract documents for request path ``path`` (``[]`` if none)."""
-        for pattern, template in self._path_patterns:
-            if pattern.match(path):
-                return [m.upper() for m in HTTP_METHODS if m in self.document["paths"][template]]
-        return []
+        template = self.template_of(path)
+        if template is None:
+            return []
+        return [m.upper() for m in HTTP_METHODS if m in self.document["paths"][template]]
 
     def _ops_of(self, template: str):
         item = self.document["paths"][template]

@@ -1,20 +1,20 @@
 """Every error leaves the server in the calling API's own envelope.
 
-Envelopes (from each contract):
-- Virtual Banker ``ErrorResponse``: ``{success: false, error: {code, message, details}, timestamp}``
-- Virstack ``ErrorResponse``: ``{success: false, code: <status>, error: <message>, data: null}``
-- ServiceAi ``ErrorEnvelope``: ``{error: {code, message, details?}}``
-- Vertebro (FastAPI style): ``{detail: <code>}``; validation failures ``{detail: [{loc, msg, type}]}``
+The API of a request is the routed operation's (connexion's routing puts the operationId in
+the scope), else the API that owns the path in the contract (:meth:`Contract.api_owning`);
+its plugin's :class:`~handlers.plugin.ErrorEnvelope` renders the body and adds its headers. A
+path no API owns gets an RFC 9457 problem (``application/problem+json``).
 
-Connexion's own problems (validation, auth, media type), Starlette's HTTP errors
-(404, 405), handler :class:`~handlers.errors.ApiError` and unexpected exceptions
-(500, logged) all pass through :func:`error_response`.
+Connexion's own problems (validation, auth, media type), Starlette's HTTP errors (404, 405),
+handler :class:`~handlers.errors.ApiError` and unexpected exceptions (500, logged) all pass
+through :meth:`ErrorRenderer.render`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -22,9 +22,9 @@ from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
 
-from core.clock import isoformat, utcnow
 from gateway.contract import ApiInfo, Contract
 from handlers.errors import ApiError
+from handlers.plugin import ApiPlugin
 
 logger = logging.getLogger("gateway.errors")
 
@@ -41,63 +41,51 @@ STATUS_CODES = {
     422: "VALIDATION_ERROR",
     426: "UPGRADE_REQUIRED",
     429: "RATE_LIMITED",
+    431: "REQUEST_HEADER_FIELDS_TOO_LARGE",
     500: "INTERNAL_ERROR",
     501: "NOT_IMPLEMENTED",
     503: "SERVICE_UNAVAILABLE",
 }
 
 
-def envelope(api: ApiInfo | None, status: int, code: str, message: str, details: Any = None) -> dict[str, Any]:
-    """The error body for ``api`` (Virtual Banker's when the API is unknown)."""
-    ns = api.namespace if api else "vb"
-    if ns == "virstack":
-        return {"success": False, "code": status, "error": message, "data": None}
-    if ns == "serviceai":
-        error: dict[str, Any] = {"code": code, "message": message}
-        if details is not None:
-            error["details"] = details
-        return {"error": error}
-    if ns == "vertebro":
-        if status == 422 and details is not None:
-            return {"detail": details}
-        return {"detail": HTTPStatus(status).phrase if code.isupper() else code}
-    return {
-        "success": False,
-        "error": {"code": code, "message": message, "details": details if isinstance(details, dict) else {}},
-        "timestamp": isoformat(utcnow()),
-    }
+def problem(status: int, message: str) -> dict[str, Any]:
+    """The RFC 9457 body for a request no API owns."""
+    return {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": message}
 
 
 class ErrorRenderer:
-    """Connexion error handler bound to the contract (to find which API a request hit)."""
+    """Connexion error handlers bound to the contract and the APIs' plugins (by namespace)."""
 
-    def __init__(self, contract: Contract) -> None:
+    def __init__(self, contract: Contract, plugins: Mapping[str, ApiPlugin[Any]]) -> None:
         self.contract = contract
+        self.plugins = plugins
 
     def api_of(self, request: ConnexionRequest) -> ApiInfo | None:
+        """The API the request reached: its routed operation's, else the path's owner (or None)."""
         routing = request.scope.get("extensions", {}).get("connexion_routing", {})
         operation_id = routing.get("operation_id")
         if operation_id:
             return self.contract.split(operation_id)[0]
-        return self.contract.api_for_path(request.url.path)
+        return self.contract.api_owning(request.url.path)
 
     def render(self, request: ConnexionRequest, status: int, code: str, message: str, details: Any = None,
-               headers: dict[str, str] | None = None, *, contract_violation: bool = False) -> ConnexionResponse:
+               headers: Mapping[str, str] | None = None, *, contract_violation: bool = False) -> ConnexionResponse:
         """The response for one error. ``contract_violation`` marks a request that broke the
         contract (connexion's validation): it gets the API's own validation status."""
         api = self.api_of(request)
-        if api and contract_violation:
-            status = api.validation_status
-            code = STATUS_CODES[status]
-            if api.namespace == "vertebro" and not isinstance(details, list):
-                details = [{"loc": ["request"], "msg": message, "type": "value_error"}]
-        body = envelope(api, status, code, message, details)
         out_headers = {k: v for k, v in (headers or {}).items() if k.lower() != "content-type"}
-        if api and api.namespace == "vertebro" and status == 401:
-            out_headers.setdefault("WWW-Authenticate", 'Basic realm="vertebro"')
-        return ConnexionResponse(
-            status_code=status, mimetype="application/json", body=json.dumps(body), headers=out_headers
-        )
+        if api is None:
+            return ConnexionResponse(status_code=status, mimetype="application/problem+json",
+                                     body=json.dumps(problem(status, message)), headers=out_headers)
+        plugin = self.plugins[api.namespace]
+        if contract_violation:
+            status = plugin.validation_status
+            code = STATUS_CODES[status]
+        body = plugin.envelope.body(status, code, message, details, violation=contract_violation)
+        for name, value in plugin.envelope.headers(status).items():
+            out_headers.setdefault(name, value)
+        return ConnexionResponse(status_code=status, mimetype="application/json", body=json.dumps(body),
+                                 headers=out_headers)
 
     async def problem(self, request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         """Handler for connexion ProblemException and Starlette HTTPException."""

@@ -1,8 +1,9 @@
 """Binds each operationId of the merged contract to a handler function.
 
-``vb.createSession`` → ``handlers.virtual_banker.create_session``: the namespace picks
+``<ns>.createSession`` → ``<package>.create_session``: the namespace picks
 the API's handler package (from ``generated/apis.json``), the local operationId is
-converted to snake_case. An operation listed as pending in ``specs/merge.yaml`` is
+converted to snake_case, and the function is wrapped by :func:`gateway.binding.bind`
+(typed body, typed result). An operation listed as pending in ``specs/merge.yaml`` is
 bound to a handler answering 501 in that API's envelope. A non-pending operation
 whose function is missing is an error at start-up, never a silent 501.
 """
@@ -16,6 +17,7 @@ from typing import Any
 
 from connexion.resolver import Resolution, Resolver
 
+from gateway.binding import bind
 from gateway.contract import Contract
 from handlers.errors import ApiError
 
@@ -75,7 +77,7 @@ class OperationResolver(Resolver):
             raise UnboundOperation(f"{operation_id}: no function {snake_case(local)} in {api.package}")
         if operation_id in self.contract.websocket_operations().values():
             return upgrade_required(operation_id)
-        return function
+        return bind(function)
 
     def websocket_routes(self) -> list[tuple[str, Callable[..., Any]]]:
         """``(path, handler)`` for every implemented WebSocket operation (success ``101``).

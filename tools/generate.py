@@ -90,24 +90,24 @@ def repair(document: dict[str, Any], duplicates, repairs: list[dict[str, str]], 
     return document
 
 
-def pending_ids(api: dict[str, Any], document: dict[str, Any]) -> list[str]:
+def pending_ids(api: dict[str, Any], document: dict[str, Any], specs: Path = SPECS) -> list[str]:
     """The API's pending operationIds: ``pending`` names a YAML file beside the spec holding
     ``all`` or a list (an inline list or ``all`` in merge.yaml works too)."""
     pending = api.get("pending")
     if isinstance(pending, str) and pending.endswith(".yaml"):
-        pending = yaml.safe_load((SPECS / pending).read_text(encoding="utf-8"))
+        pending = yaml.safe_load((specs / pending).read_text(encoding="utf-8"))
     if pending == "all":
         return [op["operationId"] for _, _, op in operations(document)]
     return list(pending or [])
 
 
-def add_gateway_responses(document: dict[str, Any], api: dict[str, Any]) -> None:
+def add_gateway_responses(document: dict[str, Any], api: dict[str, Any], specs: Path = SPECS) -> None:
     """Declare the statuses the gateway itself answers (see specs/merge.yaml)."""
     error_ref = {"$ref": f"#/components/schemas/{api['error_schema']}"}
     if api["error_schema"] not in document.get("components", {}).get("schemas", {}):
         raise ValueError(f"{api['name']}: error_schema {api['error_schema']} is not a schema of the document")
     body = {"content": {"application/json": {"schema": error_ref}}}
-    pending = set(pending_ids(api, document))
+    pending = set(pending_ids(api, document, specs))
     known = {op["operationId"] for _, _, op in operations(document)}
     unknown = pending - known
     if unknown:
@@ -127,21 +127,22 @@ def add_gateway_responses(document: dict[str, Any], api: dict[str, Any]) -> None
             responses["501"] = {"description": "Not implemented yet by this server.", **copy.deepcopy(body)}
 
 
-def build(out: Path, log=print) -> None:
-    """Run the whole pipeline, writing into ``out`` (a ``generated/`` directory)."""
-    config = yaml.safe_load((SPECS / "merge.yaml").read_text(encoding="utf-8"))
+def build(out: Path, log=print, specs: Path = SPECS) -> None:
+    """Run the whole pipeline over ``specs`` (a ``specs/`` directory with its ``merge.yaml``),
+    writing into ``out`` (a ``generated/`` directory)."""
+    config = yaml.safe_load((specs / "merge.yaml").read_text(encoding="utf-8"))
     (out / "apis").mkdir(parents=True, exist_ok=True)
     (out / "models").mkdir(parents=True, exist_ok=True)
     mounts: list[Mount] = []
     routing: dict[str, Any] = {}
     for api in config["apis"]:
         expected = {r["pointer"] for r in api.get("repairs", [])}
-        loaded = load_file(SPECS / api["source"], expected_duplicates=expected)
+        loaded = load_file(specs / api["source"], expected_duplicates=expected)
         document = repair(loaded.document, loaded.duplicates, api.get("repairs", []), api["name"], log)
         for overlay_path in api.get("overlays", []):
-            overlay = load_file(SPECS / overlay_path).document
+            overlay = load_file(specs / overlay_path).document
             document = apply_overlay(document, overlay, name=overlay_path)
-        add_gateway_responses(document, api)
+        add_gateway_responses(document, api, specs)
         document["servers"] = [{"url": api["mount"], "description": "This gateway"}] + [
             s for s in document.get("servers", []) if s.get("url") != api["mount"]
         ]
@@ -161,7 +162,7 @@ def build(out: Path, log=print) -> None:
             "error_schema": api["error_schema"],
             "validation_status": api["validation_status"],
             "document": f"apis/{api['name']}.openapi.yaml",
-            "pending": sorted(pending_ids(api, document)),
+            "pending": sorted(pending_ids(api, document, specs)),
             "aliases": {
                 f"{op_id}{item['operation_id_suffix']}": op_id
                 for item in api.get("extra_mounts", [])

@@ -14,7 +14,7 @@ test_embeddings.py`` checks it against reference values computed with sentence-t
 
 The model is English-trained; other languages (e.g. Russian) are tokenised into sub-word and
 character pieces and still embedded, with lower semantic quality — callers combine it with
-lexical evidence (see ``adapters/vertebro_intents.py``).
+lexical evidence (see ``adapters/providers/intents.py``).
 """
 
 from __future__ import annotations

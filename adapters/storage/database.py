@@ -17,6 +17,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, create_engine
 
 T = TypeVar("T")
@@ -30,6 +31,14 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+class StorageUnavailable(RuntimeError):
+    """The database cannot be reached or refused the work (connection lost, locked, disk full).
+
+    Raised by :meth:`Database.run` in place of the driver's ``OperationalError`` /
+    ``InterfaceError``, so callers above the storage layer never see a driver exception.
+    """
 
 
 class Database:
@@ -49,12 +58,12 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
 
     def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revisions (idempotent; every branch head)."""
+        """Bring the schema to the newest Alembic revision (idempotent; the history has one head)."""
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "heads")
+            command.upgrade(config, "head")
 
     def session(self) -> Session:
         """A new ORM session (commit explicitly)."""
@@ -63,7 +72,8 @@ class Database:
     async def run(self, fn: Callable[..., T], *args, **kwargs) -> T:
         """Run ``fn(session, *args, **kwargs)`` in a worker thread inside one transaction.
 
-        The transaction commits when ``fn`` returns and rolls back if it raises.
+        The transaction commits when ``fn`` returns and rolls back if it raises. Raises
+        :class:`StorageUnavailable` when the driver reports the database unreachable or failing.
         """
 
         def work() -> T:
@@ -72,7 +82,10 @@ class Database:
                 session.commit()
                 return result
 
-        return await anyio.to_thread.run_sync(partial(work))
+        try:
+            return await anyio.to_thread.run_sync(partial(work))
+        except (OperationalError, InterfaceError) as exc:
+            raise StorageUnavailable(str(exc.orig or exc)) from exc
 
     def ping(self) -> bool:
         """True when the database answers ``SELECT 1``."""

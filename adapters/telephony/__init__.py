@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # imported lazily: adapters.storage.virstack_sip imports adapters.telephony.routing
-    from adapters.storage.virstack_sip import SipStore
+if TYPE_CHECKING:  # imported lazily: adapters.storage.virstack_voiceai.sip imports adapters.sip.routing
+    from adapters.storage.virstack_voiceai.sip import SipStore
     from adapters.telephony.base import Telephony
 
 BACKENDS = ("embedded", "livekit")

@@ -2,8 +2,8 @@
 
 Both backends mint participant tokens with livekit-api's ``AccessToken`` signed with the
 configured LiveKit API key/secret, and keep the organization ownership of trunks and rules in
-the database (adapters/storage/virstack_sip.py). The embedded backend *is* the SIP/room
-control plane (rows in the database, LiveKit's routing in adapters/telephony/routing.py); the
+the database (adapters/storage/virstack_voiceai/sip.py). The embedded backend *is* the SIP/room
+control plane (rows in the database, LiveKit's routing in adapters/sip/routing.py); the
 LiveKit backend drives a LiveKit server through its Twirp API.
 """
 
@@ -16,7 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from livekit import api
 
-from adapters.storage.virstack_sip import RuleRecord, SipStore, TrunkRecord
+from adapters.storage.virstack_voiceai.sip import RuleRecord, SipStore, TrunkRecord
 
 
 class TelephonyError(Exception):

@@ -1,7 +1,7 @@
 """The embedded telephony backend: the control plane of a LiveKit deployment kept in the database.
 
-Rooms, SIP trunks, dispatch rules and phone numbers are rows (adapters/storage/virstack_sip.py);
-inbound calls are routed with LiveKit's own semantics (:func:`adapters.telephony.routing.
+Rooms, SIP trunks, dispatch rules and phone numbers are rows (adapters/storage/virstack_voiceai/sip.py);
+inbound calls are routed with LiveKit's own semantics (:func:`adapters.sip.routing.
 route_inbound_call`). There is no media server in this process: participants join the room at
 ``LIVEKIT_URL`` with the tokens minted here (signed with the same key/secret a ``livekit-server``
 would be configured with), and that server's webhooks drive the call state.
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.storage.virstack_sip import PhoneNumberRecord, RuleRecord, SipStore, TrunkRecord, livekit_id
+from adapters.storage.virstack_voiceai.sip import PhoneNumberRecord, RuleRecord, TrunkRecord, livekit_id
 from adapters.telephony.base import AgentDispatch, RoomInfo, SignedBackend, SipParticipantInfo, TelephonyRejected
-from adapters.telephony.routing import InboundCall, Route, route_inbound_call
+from adapters.sip.routing import InboundCall, Route, route_inbound_call
 from core.clock import utcnow
 
 
@@ -77,7 +77,7 @@ class EmbeddedTelephony(SignedBackend):
     async def route_inbound(self, call: InboundCall) -> tuple[Route, PhoneNumberRecord | None]:
         """Route an inbound call over every trunk and rule of the install (LiveKit semantics), and
         the phone-number registration of the called number (whose inbound agent answers).
-        Raises :class:`adapters.telephony.routing.RoutingError`."""
+        Raises :class:`adapters.sip.routing.RoutingError`."""
         trunks = [t.routing() for t in await self.sip.all_inbound_trunks()]
         rules = [r.routing() for r in await self.sip.all_rules()]
         route = route_inbound_call(trunks, rules, call)

@@ -20,7 +20,7 @@ from typing import Any
 import aiohttp
 from livekit import api
 
-from adapters.storage.virstack_sip import RuleRecord, SipStore, TrunkRecord
+from adapters.storage.virstack_voiceai.sip import RuleRecord, SipStore, TrunkRecord
 from adapters.telephony.base import (
     AgentDispatch,
     RoomInfo,

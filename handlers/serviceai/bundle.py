@@ -1,17 +1,20 @@
-"""The ServiceAi adapters, built once per Services through ``services().extension("serviceai", …)``."""
+"""The ServiceAi service bundle: its stores, its realtime backend and the shared adapters."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from adapters.providers.openai_realtime import RealtimeBackend
-from adapters.storage.serviceai_auth import ServiceaiCsrfStore, ServiceaiUserStore
-from adapters.storage.serviceai_records import ServiceaiRecordStore
-from handlers.deps import Services, services
+from adapters.storage.serviceai.auth import ServiceaiCsrfStore, ServiceaiUserStore
+from adapters.storage.serviceai.records import ServiceaiRecordStore
+from handlers.plugin import BundleSlot
+from handlers.services import ApiBundle, Services
+
+API = "serviceai"
 
 
 @dataclass
-class ServiceaiBundle:
+class ServiceaiBundle(ApiBundle):
     """Stores of this API and its realtime backend (None when ``SERVICEAI_REALTIME_API_KEY`` is unset)."""
 
     users: ServiceaiUserStore
@@ -20,9 +23,9 @@ class ServiceaiBundle:
     realtime: RealtimeBackend | None
 
 
-def build(s: Services) -> ServiceaiBundle:
-    """The bundle for ``s``: stores on its database, the realtime backend from its settings."""
-    settings = s.settings
+def build(services: Services) -> ServiceaiBundle:
+    """The bundle for ``services``: stores on its database, the realtime backend from its settings."""
+    settings = services.settings
     realtime = None
     if settings.serviceai_realtime_api_key:
         realtime = RealtimeBackend(
@@ -32,9 +35,14 @@ def build(s: Services) -> ServiceaiBundle:
             voice=settings.serviceai_realtime_voice,
             timeout=settings.serviceai_realtime_timeout_seconds,
         )
-    return ServiceaiBundle(ServiceaiUserStore(s.db), ServiceaiCsrfStore(s.db), ServiceaiRecordStore(s.db), realtime)
+    db = services.db
+    return ServiceaiBundle(services, ServiceaiUserStore(db), ServiceaiCsrfStore(db), ServiceaiRecordStore(db), realtime)
 
 
-def serviceai() -> ServiceaiBundle:
-    """The installed services' ServiceAi bundle."""
-    return services().extension("serviceai", build)
+async def on_shutdown(serviceai: ServiceaiBundle) -> None:
+    """Close the realtime backend's HTTP client (re-created on the next mint)."""
+    if serviceai.realtime is not None:
+        await serviceai.realtime.aclose()
+
+
+bundle: BundleSlot[ServiceaiBundle] = BundleSlot(API)

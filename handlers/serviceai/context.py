@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.clock import isoformat, utcnow
-from handlers.deps import services
-from handlers.serviceai.bundle import serviceai
+from handlers.serviceai.bundle import bundle
 from handlers.serviceai.permissions import effective_permissions
 from handlers.serviceai.toolkit import TOOLS
 from handlers.serviceai.versioning import chatty
@@ -43,9 +42,9 @@ the question, say you do not know."""
 
 async def build_context(token_info: dict[str, Any]) -> AiContext:
     """The system prompt for the caller (see the module docstring)."""
-    settings = services().settings
+    settings = bundle().settings
     budget = settings.serviceai_ai_context_max_chars
-    records = serviceai().records
+    records = bundle().records
     org = token_info["organization_id"]
     stages = await records.list_stages(org)
     articles = await records.list_articles(org)

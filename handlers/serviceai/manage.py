@@ -27,9 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from core.clock import isoformat, utcnow
-from core.settings import get_settings
-from handlers import deps
-from handlers.serviceai.bundle import ServiceaiBundle, build
+from handlers.cli import api_bundle
+from handlers.serviceai.bundle import API, ServiceaiBundle, build
 from handlers.serviceai.permissions import PERMISSIONS, ROLES
 
 
@@ -155,15 +154,12 @@ COMMANDS = {"token": _token, "user": _user, "tokens": _tokens, "revoke": _revoke
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    services = deps.Services.build(get_settings())
-    services.db.migrate()
-    try:
-        print(asyncio.run(COMMANDS[args.command](build(services), args)))
-    except (LookupError, PermissionError, ValueError, KeyError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        services.close()
+    with api_bundle(API, build) as bundle:
+        try:
+            print(asyncio.run(COMMANDS[args.command](bundle, args)))
+        except (LookupError, PermissionError, ValueError, KeyError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
     return 0
 
 

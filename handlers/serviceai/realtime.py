@@ -33,9 +33,8 @@ from typing import Any
 from adapters.providers.base import ProviderError
 from core.clock import utcnow
 from generated.models.serviceai import RealtimeTokenRequest
-from handlers.deps import services
 from handlers.errors import ApiError, parse_request
-from handlers.serviceai.bundle import serviceai
+from handlers.serviceai.bundle import bundle
 from handlers.serviceai.context import build_context
 from handlers.serviceai.permissions import effective_permissions
 from handlers.serviceai.toolkit import TOOLS
@@ -48,8 +47,8 @@ DEFAULT_SECRET_SECONDS = 60
 
 
 def _charge_mint(user_id: str) -> None:
-    per_minute = services().settings.serviceai_realtime_mint_per_minute
-    decision = services().limiter.hit(f"serviceai:realtime-token:{user_id}", per_minute)
+    per_minute = bundle().settings.serviceai_realtime_mint_per_minute
+    decision = bundle().limiter.hit(f"serviceai:realtime-token:{user_id}", per_minute)
     if not decision.allowed:
         retry = min(60, max(1, math.ceil(decision.reset - time.time())))  # the window is one minute
         raise ApiError(429, "RATE_LIMITED",
@@ -67,7 +66,7 @@ async def mint_session(token_info: dict[str, Any]):
     context = await build_context(token_info)
     allowed = effective_permissions(token_info)
     tools = [t.realtime_definition() for t in TOOLS.values() if t.permission is None or t.permission in allowed]
-    return await serviceai().realtime.mint(instructions=context.instructions, tools=tools)
+    return await bundle().realtime.mint(instructions=context.instructions, tools=tools)
 
 
 @chatty
@@ -81,7 +80,7 @@ async def create_realtime_token(token_info: dict[str, Any], body: dict[str, Any]
     direct = bool(parse_request(RealtimeTokenRequest, json_body(body)).directWebRTC)
     _charge_mint(token_info["sub"])
     metadata = {"organizationId": token_info["organization_id"]}
-    backend = serviceai().realtime
+    backend = bundle().realtime
     if backend is None:
         return {"fallback": True, "directWebRTC": direct, "useWebRTC": False, "metadata": metadata,
                 "message": "Realtime voice is not configured on this server; use the HTTP fallback."}, 200
@@ -115,7 +114,7 @@ async def get_csrf_token(token_info: dict[str, Any]):
 
     Errors: 401, 400 (bad X-Client-Version), 426, 403 (no ``chatty-voice`` entitlement).
     """
-    token, _ = await serviceai().csrf.mint(token_info["sub"], utcnow(), CSRF_TTL)
+    token, _ = await bundle().csrf.mint(token_info["sub"], utcnow(), CSRF_TTL)
     return {"token": token}, 200, {"Cache-Control": "no-store"}
 
 
@@ -125,4 +124,4 @@ async def consume_csrf_token(user_id: str, token: str | None) -> bool:
     exchange) answers 403 on False."""
     if not token or len(token) > 512:
         return False
-    return await serviceai().csrf.consume(user_id, token, utcnow())
+    return await bundle().csrf.consume(user_id, token, utcnow())

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.clock import utcnow
-from handlers.serviceai.bundle import serviceai
+from handlers.serviceai.bundle import bundle
 
 
 async def bearer_info(token: str) -> dict[str, Any] | None:
@@ -20,7 +20,7 @@ async def bearer_info(token: str) -> dict[str, Any] | None:
     permissions, token_id}`` for a live token, else None (→ 401 ``UNAUTHORIZED``)."""
     if not token or len(token) > 512:
         return None
-    found = await serviceai().users.authenticate(token, utcnow())
+    found = await bundle().users.authenticate(token, utcnow())
     if found is None:
         return None
     user, record = found

@@ -21,9 +21,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.storage.serviceai_records import EntityRecord, NoteRecord, TicketRecord
+from adapters.storage.serviceai.records import EntityRecord, NoteRecord, TicketRecord
 from core.clock import isoformat, utcnow
-from handlers.serviceai.bundle import serviceai
+from handlers.serviceai.bundle import bundle
 
 
 @dataclass
@@ -142,7 +142,7 @@ def _text(args: dict[str, Any], key: str) -> str | None:
 
 
 async def _entity_or_fail(caller: Caller, entity_id: str) -> EntityRecord:
-    entity = await serviceai().records.get_entity(caller.organization_id, entity_id)
+    entity = await bundle().records.get_entity(caller.organization_id, entity_id)
     if entity is None:
         raise ToolFailure("NOT_FOUND", f"No record with id {entity_id!r} exists.")
     return entity
@@ -158,7 +158,7 @@ async def lookup_entity(caller: Caller, args: dict[str, Any]) -> ToolResult:
     entity_type = _text(args, "entityType")
     entity_type = entity_type.lower() if entity_type else None
     limit = int(args.get("limit") or 5)
-    records = serviceai().records
+    records = bundle().records
     matches = await records.search_entities(caller.organization_id, query=query, entity_type=entity_type, limit=limit)
     if not matches and entity_type and entity_type.endswith("s"):  # "customers" said for "customer"
         matches = await records.search_entities(caller.organization_id, query=query, entity_type=entity_type[:-1],
@@ -190,7 +190,7 @@ async def search_knowledge_base(caller: Caller, args: dict[str, Any]) -> ToolRes
     if query is None:
         raise ToolFailure("INVALID_ARGUMENTS", "query must not be empty.")
     limit = int(args.get("limit") or 3)
-    articles = await serviceai().records.list_articles(caller.organization_id)
+    articles = await bundle().records.list_articles(caller.organization_id)
     terms = set(_tokens(query))
     docs = [(a, Counter(_tokens(a.title) * 3 + _tokens(a.body) + [t.lower() for t in a.tags] * 2)) for a in articles]
     n = len(docs)
@@ -223,7 +223,7 @@ async def create_ticket(caller: Caller, args: dict[str, Any]) -> ToolResult:
     if entity_id:
         await _entity_or_fail(caller, entity_id)
     priority = args.get("priority") or "normal"
-    ticket = await serviceai().records.create_ticket(
+    ticket = await bundle().records.create_ticket(
         organization_id=caller.organization_id, created_by=caller.user_id, title=title,
         description=str(args.get("description") or "").strip(), priority=priority, entity_id=entity_id, now=utcnow())
     return ToolResult(f"Created ticket {ticket.ticket_id}: {ticket.title} ({ticket.priority} priority).",
@@ -234,7 +234,7 @@ async def list_tickets(caller: Caller, args: dict[str, Any]) -> ToolResult:
     entity_id = _text(args, "entityId")
     if entity_id:
         await _entity_or_fail(caller, entity_id)
-    tickets = await serviceai().records.list_tickets(caller.organization_id, status=args.get("status"),
+    tickets = await bundle().records.list_tickets(caller.organization_id, status=args.get("status"),
                                                      entity_id=entity_id, limit=int(args.get("limit") or 10))
     if not tickets:
         message = "There are no matching tickets."
@@ -250,7 +250,7 @@ async def create_note(caller: Caller, args: dict[str, Any]) -> ToolResult:
         raise ToolFailure("INVALID_ARGUMENTS", "content must not be empty.")
     entity_id = _text(args, "entityId")
     target = await _entity_or_fail(caller, entity_id) if entity_id else None
-    note = await serviceai().records.create_note(organization_id=caller.organization_id, author_id=caller.user_id,
+    note = await bundle().records.create_note(organization_id=caller.organization_id, author_id=caller.user_id,
                                                  entity_id=entity_id, content=content, now=utcnow())
     where = f" on {_describe(target)}" if target else ""
     return ToolResult(f"Saved the note{where}.", _note_json(note))
@@ -260,7 +260,7 @@ async def list_notes(caller: Caller, args: dict[str, Any]) -> ToolResult:
     entity_id = _text(args, "entityId")
     if entity_id:
         await _entity_or_fail(caller, entity_id)
-    notes = await serviceai().records.list_notes(caller.organization_id, entity_id=entity_id,
+    notes = await bundle().records.list_notes(caller.organization_id, entity_id=entity_id,
                                                  limit=int(args.get("limit") or 10))
     message = (f"{len(notes)} note{'s' if len(notes) != 1 else ''}, newest first: "
                + "; ".join(n.content[:120] for n in notes) + ".") if notes else "There are no notes."
@@ -270,7 +270,7 @@ async def list_notes(caller: Caller, args: dict[str, Any]) -> ToolResult:
 async def update_job_stage(caller: Caller, args: dict[str, Any]) -> ToolResult:
     job_id = _text(args, "jobId") or ""
     wanted = _text(args, "stage") or ""
-    records = serviceai().records
+    records = bundle().records
     stages = await records.list_stages(caller.organization_id)
     if not stages:
         raise ToolFailure("INVALID_ARGUMENTS", "No workflow stages are configured for this organisation.")

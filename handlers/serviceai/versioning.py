@@ -32,8 +32,8 @@ import yaml
 from connexion import request
 
 from core.settings import ROOT
-from handlers.deps import services
 from handlers.errors import ApiError
+from handlers.serviceai.bundle import bundle
 
 ENTITLEMENT = "chatty-voice"
 CLIENT_VERSION_HEADER = "X-Client-Version"
@@ -90,7 +90,7 @@ def api_version() -> str:
 
 
 def min_client_version() -> str:
-    return services().settings.serviceai_min_client_version
+    return bundle().settings.serviceai_min_client_version
 
 
 @dataclass(frozen=True)

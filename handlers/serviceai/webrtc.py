@@ -28,9 +28,8 @@ from starlette.responses import Response
 from adapters.providers.base import ProviderError, VoiceSettings
 from adapters.realtime.loop import CALL_SPEAKING_RATE, SpeechLoop
 from adapters.realtime.peer import InvalidOffer, PeerLimitReached
-from handlers.deps import services
 from handlers.errors import ApiError
-from handlers.serviceai.bundle import serviceai
+from handlers.serviceai.bundle import bundle
 from handlers.serviceai.context import build_context
 from handlers.serviceai.realtime import consume_csrf_token, mint_session
 from handlers.serviceai.versioning import chatty, json_body
@@ -46,7 +45,7 @@ def _client_ip() -> str:
 
 
 def _charge_ip() -> None:
-    decision = services().limiter.hit(f"serviceai:webrtc:{_client_ip()}", PER_IP_PER_MINUTE)
+    decision = bundle().limiter.hit(f"serviceai:webrtc:{_client_ip()}", PER_IP_PER_MINUTE)
     if not decision.allowed:
         raise ApiError(429, "RATE_LIMITED", f"At most {PER_IP_PER_MINUTE} SDP exchanges per minute per client IP.",
                        details={"limit": decision.limit})
@@ -57,7 +56,7 @@ async def _no_op(_event: dict[str, Any]) -> None:
 
 
 async def _local_answer(sdp: str, token_info: dict[str, Any]) -> Response:
-    s = services()
+    s = bundle()
     context = await build_context(token_info)
     from adapters.providers.llm import ChatMessage
 
@@ -78,7 +77,7 @@ async def _local_answer(sdp: str, token_info: dict[str, Any]) -> Response:
 
 
 async def _upstream_answer(sdp: str, token_info: dict[str, Any]) -> Response:
-    backend = serviceai().realtime
+    backend = bundle().realtime
     try:
         session = await mint_session(token_info)
     except ProviderError as exc:
@@ -110,6 +109,6 @@ async def exchange_realtime_webrtc_sdp(token_info: dict[str, Any], body: dict[st
         raise ApiError(403, "CSRF_INVALID", "X-CSRF-Token is missing, expired, already used or not yours")
     if not isinstance(sdp, str) or not sdp.startswith("v=0"):
         raise ApiError(400, "INVALID_SDP", "Invalid SDP format: an SDP offer starts with 'v=0'")
-    if serviceai().realtime is None:
+    if bundle().realtime is None:
         return await _local_answer(sdp, token_info)
     return await _upstream_answer(sdp, token_info)

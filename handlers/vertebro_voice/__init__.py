@@ -1,14 +1,19 @@
 """SiteLLM Vertebro Voice API handlers (specs/vertebro-voice): one function per operationId.
 
-Background work (started by the gateway's lifespan): the audio-cache cleaner and the voice
-training worker (:mod:`adapters.vertebro_workers`); jobs interrupted by a restart resume.
+``plugin`` is what the gateway reads: the FastAPI-style envelope, the ``HTTPBasic`` check, the
+bundle (:mod:`.bundle`) and its background work (the audio-cache cleaner and the voice training
+worker, :mod:`adapters.storage.vertebro_voice.workers`; jobs interrupted by a restart resume).
 """
+
+from handlers.plugin import ApiPlugin
+from handlers.vertebro_voice.bundle import API, VertebroVoice, build, on_shutdown, on_startup
+from handlers.vertebro_voice.envelope import VertebroEnvelope
 
 from handlers.vertebro_voice.analytics import get_project_analytics
 from handlers.vertebro_voice.dialog import detect_intent, generate_dialog_response
 from handlers.vertebro_voice.sessions import delete_session, get_session, get_session_history, start_session
 from handlers.vertebro_voice.speech import get_audio, recognize_speech, synthesize_speech
-from handlers.vertebro_voice.state import vertebro
+from handlers.vertebro_voice.security import basic_info
 from handlers.vertebro_voice.training import (
     delete_voice_sample,
     get_training_status,
@@ -20,21 +25,15 @@ from handlers.vertebro_voice.training import (
 from handlers.vertebro_voice.ws import voice_web_socket
 
 
-async def on_startup(services) -> None:
-    """Start the audio-cache cleaner and the training worker (which resumes interrupted jobs)."""
-    bundle = vertebro(services)
-    bundle.make_workers()
-    bundle.cleaner.start()
-    bundle.worker.start()
-
-
-async def on_shutdown(services) -> None:
-    """Stop the background tasks; running jobs stay persisted in their state and resume later."""
-    bundle = vertebro(services)
-    if bundle.worker is not None:
-        await bundle.worker.stop()
-    if bundle.cleaner is not None:
-        await bundle.cleaner.stop()
+plugin: ApiPlugin[VertebroVoice] = ApiPlugin(
+    name=API,
+    envelope=VertebroEnvelope(),
+    validation_status=422,
+    build=build,
+    security={"HTTPBasic": basic_info},
+    on_startup=on_startup,
+    on_shutdown=on_shutdown,
+)
 
 
 __all__ = [
@@ -49,8 +48,7 @@ __all__ = [
     "get_training_status",
     "list_training_jobs",
     "list_voice_samples",
-    "on_shutdown",
-    "on_startup",
+    "plugin",
     "recognize_speech",
     "start_session",
     "start_training",

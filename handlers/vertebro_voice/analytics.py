@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from handlers.vertebro_voice.state import guarded, vertebro
+from handlers.vertebro_voice.bundle import bundle
+from handlers.vertebro_voice.guard import guarded
 
 
 @guarded
@@ -12,13 +13,13 @@ async def get_project_analytics(project: str, user: str | None = None):
     (history items of those sessions), ``active_sessions`` (live now), and the WebSocket limits
     ``ws_max_connections`` / ``ws_ping_interval`` (seconds) in force. Zero counters for a
     project without sessions (never 404)."""
-    bundle = vertebro()
-    total, live = await bundle.sessions.counts(project, bundle.now())
+    vertebro = bundle()
+    total, live = await vertebro.sessions.counts(project, vertebro.now())
     return {
         "project": project,
         "sessions_total": total,
-        "interactions_total": await bundle.history.count(project),
+        "interactions_total": await vertebro.history.count(project),
         "active_sessions": live,
-        "ws_max_connections": bundle.settings.ws_max_connections,
-        "ws_ping_interval": bundle.settings.ws_ping_interval,
+        "ws_max_connections": vertebro.settings.ws_max_connections,
+        "ws_ping_interval": vertebro.settings.ws_ping_interval,
     }, 200

@@ -1,8 +1,8 @@
 """Vertebro dialog: detectIntent and generateDialogResponse (also used by the WebSocket).
 
 Intent detection is offline (sentence embeddings + character n-grams against per-project
-intent examples; :mod:`adapters.vertebro_intents`). Answers come from the shared language
-model (``services().providers.llm()``: an OpenAI-compatible endpoint when ``LLM_BASE_URL`` is
+intent examples; :mod:`adapters.providers.intents`). Answers come from the shared language
+model (``bundle().providers.llm()``: an OpenAI-compatible endpoint when ``LLM_BASE_URL`` is
 set, else the offline retrieval model) prompted with the project's site sections and
 knowledge snippets; the answer is synthesized into the audio cache.
 """
@@ -17,14 +17,14 @@ import anyio.to_thread
 
 from adapters.providers.base import ProviderError
 from adapters.providers.embeddings import EmbeddingModelMissing
-from adapters.storage.vertebro_sessions import VoiceSessionRecord
-from adapters.vertebro_intents import DEFAULT_SECTIONS, Example, IntentResult, Section, detect_language
+from adapters.storage.vertebro_voice.sessions import VoiceSessionRecord
+from adapters.providers.intents import DEFAULT_SECTIONS, Example, IntentResult, Section, detect_language
 from generated.models.vertebro_voice import DialogRequest, IntentRequest
-from handlers.deps import services
 from handlers.errors import ApiError, parse_request
 from handlers.vertebro_voice.sessions import touch
 from handlers.vertebro_voice.speech import audio_url, record, synthesize_cached
-from handlers.vertebro_voice.state import guarded, vertebro
+from handlers.vertebro_voice.bundle import bundle
+from handlers.vertebro_voice.guard import guarded
 
 logger = logging.getLogger("handlers.vertebro_voice.dialog")
 
@@ -37,7 +37,7 @@ ACTION_TYPES = ("navigate", "scroll_to_top", "search", "contact")
 async def project_sections(project: str) -> list[Section]:
     """The default site sections overridden/extended by the project's own."""
     by_key = {s.key: s for s in DEFAULT_SECTIONS}
-    for row in await vertebro().intents.sections(project):
+    for row in await bundle().intents.sections(project):
         by_key[row.key] = Section(row.key, row.url, row.title, tuple(k.lower() for k in row.keywords),
                                   row.description)
     return list(by_key.values())
@@ -45,14 +45,14 @@ async def project_sections(project: str) -> list[Section]:
 
 async def classify(text: str, project: str | None, current_page: str | None = None) -> IntentResult:
     """Intent of ``text`` with the project's examples and sections (503 if the model is missing)."""
-    bundle = vertebro()
+    vertebro = bundle()
     examples: list[Example] = []
     sections = list(DEFAULT_SECTIONS)
     if project:
-        examples = [Example(e.intent, e.text, e.action) for e in await bundle.intents.examples(project)]
+        examples = [Example(e.intent, e.text, e.action) for e in await vertebro.intents.examples(project)]
         sections = await project_sections(project)
     try:
-        engine = await anyio.to_thread.run_sync(bundle.intent_engine)
+        engine = await anyio.to_thread.run_sync(vertebro.intent_engine)
         return await anyio.to_thread.run_sync(
             lambda: engine.classify(text, extra_examples=examples, sections=sections, current_page=current_page))
     except EmbeddingModelMissing as exc:
@@ -123,7 +123,7 @@ def _language_model():
     try:
         from adapters.providers.llm import ChatMessage
 
-        return ChatMessage, services().providers.llm()
+        return ChatMessage, bundle().providers.llm()
     except (ImportError, AttributeError, ProviderError) as exc:
         raise ApiError(503, "dialog_engine_unavailable", f"no language model: {exc}") from None
 
@@ -132,15 +132,15 @@ async def converse(session: VoiceSessionRecord, text: str, metadata: dict[str, A
     """One dialog turn on a live session: records the user turn, the intent, the synthesis and
     the assistant turn. Raises 503 ``dialog_engine_unavailable`` when the language model fails."""
     ChatMessage, llm = _language_model()
-    bundle = vertebro()
+    vertebro = bundle()
     language = detect_language(text)
-    previous = list(reversed(await bundle.history.recent(session.session_id, 50)))
+    previous = list(reversed(await vertebro.history.recent(session.session_id, 50)))
     await record(session, "user", {"text": text, **({"metadata": metadata} if metadata else {})})
     intent = await classify(text, session.project, session.context.get("current_page"))
     await record(session, "intent", {"text": text, **intent_json(intent)})
     sections = await project_sections(session.project)
-    knowledge = await bundle.intents.knowledge(session.project)
-    engine = await anyio.to_thread.run_sync(bundle.intent_engine)
+    knowledge = await vertebro.intents.knowledge(session.project)
+    engine = await anyio.to_thread.run_sync(vertebro.intent_engine)
     sources: list[dict[str, Any]] = []
     relevant: list = []
     if knowledge:

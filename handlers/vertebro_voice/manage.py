@@ -20,10 +20,9 @@ import getpass
 import json
 
 from core.clock import utcnow
-from core.settings import get_settings
-from handlers import deps
+from handlers.cli import api_bundle
 from handlers.vertebro_voice.security import hash_password
-from handlers.vertebro_voice.state import vertebro
+from handlers.vertebro_voice.bundle import API, VertebroVoice, build
 
 
 def _password(args) -> str:
@@ -65,30 +64,30 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "hash-password":
         print(hash_password(_password(args)))
         return 0
-    services = deps.Services.build(get_settings())
-    services.db.migrate()
-    deps.install(services)
-    bundle = vertebro(services)
+    with api_bundle(API, build) as vertebro:
+        _run(parser, args, vertebro)
+    return 0
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, vertebro: VertebroVoice) -> None:
     now = utcnow()
     if args.command == "add-user":
-        asyncio.run(bundle.users.put(args.user, hash_password(_password(args)), now))
+        asyncio.run(vertebro.users.put(args.user, hash_password(_password(args)), now))
         print(f"user {args.user}: stored")
     elif args.command == "add-intent":
         action = json.loads(args.action) if args.action else None
         if action is not None and not isinstance(action, dict):
             parser.error("--action must be a JSON object")
-        record = asyncio.run(bundle.intents.add_example(args.project, args.intent, args.text, action, now))
+        record = asyncio.run(vertebro.intents.add_example(args.project, args.intent, args.text, action, now))
         print(f"project {args.project}: example {record.id} of intent {args.intent} stored")
     elif args.command == "add-section":
         keywords = [k.strip().lower() for k in args.keywords.split(",") if k.strip()]
-        asyncio.run(bundle.intents.put_section(args.project, args.key, args.url, args.title, keywords,
+        asyncio.run(vertebro.intents.put_section(args.project, args.key, args.url, args.title, keywords,
                                                args.description, now))
         print(f"project {args.project}: section {args.key} → {args.url} stored")
     else:
-        record = asyncio.run(bundle.intents.add_knowledge(args.project, args.title, args.url, args.text, now))
+        record = asyncio.run(vertebro.intents.add_knowledge(args.project, args.title, args.url, args.text, now))
         print(f"project {args.project}: knowledge snippet {record.id} stored")
-    services.close()
-    return 0
 
 
 if __name__ == "__main__":

@@ -20,9 +20,9 @@ import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from adapters.storage.vertebro_db import StorageUnavailable
+from adapters.storage.database import StorageUnavailable
 from handlers.errors import ApiError
-from handlers.vertebro_voice.state import vertebro
+from handlers.vertebro_voice.bundle import bundle
 
 _hasher = PasswordHasher()
 _KEY = secrets.token_bytes(32)
@@ -42,8 +42,8 @@ def _digest(username: str, password: str, stored_hash: str) -> bytes:
 
 async def verify(username: str, password: str) -> bool:
     """True when ``username`` exists and ``password`` matches its hash."""
-    bundle = vertebro()
-    stored = bundle.settings.vertebro_basic_users.get(username) or await bundle.users.password_hash(username)
+    vertebro = bundle()
+    stored = vertebro.settings.vertebro_basic_users.get(username) or await vertebro.users.password_hash(username)
     if not stored:
         return False
     digest = _digest(username, password, stored)

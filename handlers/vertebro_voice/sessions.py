@@ -7,11 +7,12 @@ from typing import Any
 
 from connexion import request
 
-from adapters.storage.vertebro_sessions import SessionLimitReached, VoiceSessionRecord
+from adapters.storage.vertebro_voice.sessions import SessionLimitReached, VoiceSessionRecord
 from core.clock import isoformat
 from generated.models.vertebro_voice import VoiceSessionRequest
 from handlers.errors import ApiError, parse_request
-from handlers.vertebro_voice.state import MOUNT, guarded, vertebro
+from handlers.vertebro_voice.bundle import MOUNT, bundle
+from handlers.vertebro_voice.guard import guarded
 
 GREETING_EN = "Voice assistant ready. How can I help you today?"
 GREETING_RU = "Голосовой ассистент готов. Чем могу помочь?"
@@ -28,8 +29,8 @@ def session_not_found() -> ApiError:
 
 async def live_session(session_id: str) -> VoiceSessionRecord:
     """The live session ``session_id``, or 404 ``voice_session_not_found``."""
-    bundle = vertebro()
-    record = await bundle.sessions.get_live(session_id, bundle.now())
+    vertebro = bundle()
+    record = await vertebro.sessions.get_live(session_id, vertebro.now())
     if record is None:
         raise session_not_found()
     return record
@@ -37,8 +38,8 @@ async def live_session(session_id: str) -> VoiceSessionRecord:
 
 async def touch(session_id: str, context: dict[str, Any] | None = None) -> VoiceSessionRecord:
     """Record activity on a live session (extends ``expires_at``); 404 if it is not live."""
-    bundle = vertebro()
-    record = await bundle.sessions.touch(session_id, bundle.now(), bundle.settings.voice_session_timeout, context)
+    vertebro = bundle()
+    record = await vertebro.sessions.touch(session_id, vertebro.now(), vertebro.settings.voice_session_timeout, context)
     if record is None:
         raise session_not_found()
     return record
@@ -72,7 +73,7 @@ async def start_session(body: dict[str, Any], user: str | None = None):
     defaults to ``anonymous``. 503 ``voice_concurrency_limit`` when
     ``VOICE_MAX_CONCURRENT_SESSIONS`` sessions are live.
     """
-    bundle = vertebro()
+    vertebro = bundle()
     req = parse_request(VoiceSessionRequest, body)
     if not req.project.strip():
         raise ApiError(400, "VALIDATION_ERROR", "project must not be blank",
@@ -80,11 +81,11 @@ async def start_session(body: dict[str, Any], user: str | None = None):
                                  "type": "value_error"}])
     preference = req.voice_preference.model_dump(mode="json", exclude_none=True) if req.voice_preference else None
     try:
-        record = await bundle.sessions.create(
+        record = await vertebro.sessions.create(
             session_id=uuid.uuid4().hex, project=req.project.strip(), user_id=req.user_id or "anonymous",
-            language=req.language or "ru-RU", voice_preference=preference, now=bundle.now(),
-            timeout_seconds=bundle.settings.voice_session_timeout,
-            max_live=bundle.settings.voice_max_concurrent_sessions)
+            language=req.language or "ru-RU", voice_preference=preference, now=vertebro.now(),
+            timeout_seconds=vertebro.settings.voice_session_timeout,
+            max_live=vertebro.settings.voice_max_concurrent_sessions)
     except SessionLimitReached:
         raise ApiError(503, "voice_concurrency_limit", "Too many concurrent voice sessions") from None
     return session_json(record), 201
@@ -101,8 +102,8 @@ async def get_session(session_id: str, user: str | None = None):
 async def delete_session(session_id: str, user: str | None = None):
     """``DELETE /session/{session_id}`` (deleteSession) → 204; afterwards the session is gone
     (404 everywhere, its WebSocket closes). 404 if it is not live."""
-    bundle = vertebro()
-    if not await bundle.sessions.end(session_id, bundle.now()):
+    vertebro = bundle()
+    if not await vertebro.sessions.end(session_id, vertebro.now()):
         raise session_not_found()
     return None, 204
 
@@ -114,7 +115,7 @@ async def get_session_history(session_id: str, limit: int = 50, user: str | None
     user_id, timestamp, type, content}`` with ``type`` recognition | synthesis | intent | user |
     assistant. 404 for a session that is not live."""
     await live_session(session_id)
-    items = await vertebro().history.recent(session_id, limit)
+    items = await bundle().history.recent(session_id, limit)
     return {
         "session_id": session_id,
         "items": [{"session_id": i.session_id, "project": i.project, "user_id": i.user_id,

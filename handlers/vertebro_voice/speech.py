@@ -24,13 +24,13 @@ from starlette.responses import Response
 
 from adapters.providers import audio as codec
 from adapters.providers.base import AudioDecodeError, ProviderError, VoiceSettings
-from adapters.storage.vertebro_files import FileNotStored
-from adapters.storage.vertebro_sessions import AudioRecord, VoiceSessionRecord
+from adapters.storage.vertebro_voice.files import FileNotStored
+from adapters.storage.vertebro_voice.sessions import AudioRecord, VoiceSessionRecord
 from generated.models.vertebro_voice import RecognitionRequest, SynthesisRequest
-from handlers.deps import services
 from handlers.errors import ApiError, parse_request
 from handlers.vertebro_voice.sessions import touch
-from handlers.vertebro_voice.state import MOUNT, guarded, vertebro
+from handlers.vertebro_voice.bundle import MOUNT, bundle
+from handlers.vertebro_voice.guard import guarded
 
 ASR_RATE = 16000
 DEFAULT_SAMPLE_RATE = 22050
@@ -46,8 +46,8 @@ def validation_error(loc: list[Any], msg: str) -> ApiError:
 async def record(session: VoiceSessionRecord | None, type_: str, content: dict[str, Any]) -> None:
     """Add a history item to ``session`` (no-op without a session)."""
     if session is not None:
-        bundle = vertebro()
-        await bundle.history.add(session, type_, content, bundle.now())
+        vertebro = bundle()
+        await vertebro.history.add(session, type_, content, vertebro.now())
 
 
 def _language_of(transcript_language: str | None, requested: str) -> str:
@@ -99,7 +99,7 @@ async def recognize_speech(body: dict[str, Any], user: str | None = None):
         text, confidence, result_language, source = "", 0.0, language, "none"
     else:
         try:
-            engine = services().providers.asr(vertebro().settings.voice_asr_provider)
+            engine = bundle().providers.asr(bundle().settings.voice_asr_provider)
             transcript = await engine.transcribe(pcm, language, False)
         except ProviderError as exc:
             raise ApiError(503, "stt_unavailable", f"speech recogniser failed: {exc}") from None
@@ -141,31 +141,31 @@ async def synthesize_cached(text: str, *, voice: str = "default", language: str 
 
     Raises ApiError 422 for bad options, 503 ``tts_unavailable`` when the engine fails.
     """
-    bundle = vertebro()
+    vertebro = bundle()
     rate, sample_rate = _options(dict(options or {}))
     options = {**(options or {}), "rate": rate, "sample_rate": sample_rate}  # defaults explicit in the key
     key = cache_key(text, voice, language, emotion, options)
-    hit = await bundle.audio.hit(key, bundle.now(), bundle.audio_fresh_after())
+    hit = await vertebro.audio.hit(key, vertebro.now(), vertebro.audio_fresh_after())
     if hit is not None:
         return hit, True
     try:
-        engine = services().providers.tts(bundle.settings.voice_tts_provider)
+        engine = bundle().providers.tts(vertebro.settings.voice_tts_provider)
         synthesis = await engine.synthesize(text, VoiceSettings(voice_id=None if voice == "default" else voice,
                                                                 language=language, rate=rate), sample_rate)
     except ProviderError as exc:
         raise ApiError(503, "tts_unavailable", f"speech synthesiser failed: {exc}") from None
     mp3 = await anyio.to_thread.run_sync(codec.encode_mp3, synthesis.pcm, synthesis.sample_rate)
-    file_id = await bundle.files.put("audio", mp3)
-    now = bundle.now()
+    file_id = await vertebro.files.put("audio", mp3)
+    now = vertebro.now()
     entry = AudioRecord(audio_id=uuid.uuid4().hex, cache_key=key, text=text, voice=voice, language=language,
                         emotion=emotion, options=options, format="mp3", file_id=file_id, size_bytes=len(mp3),
                         duration_seconds=round(synthesis.duration, 4), created_at=now, accessed_at=now)
-    stored, stale = await bundle.audio.add(entry, bundle.audio_fresh_after())
+    stored, stale = await vertebro.audio.add(entry, vertebro.audio_fresh_after())
     if stored.audio_id != entry.audio_id:  # a concurrent request cached the same key first
-        await bundle.files.delete(file_id)
+        await vertebro.files.delete(file_id)
         return stored, True
     if stale:
-        await bundle.files.delete(stale)
+        await vertebro.files.delete(stale)
     return stored, False
 
 
@@ -201,12 +201,12 @@ async def get_audio(audio_id: str, user: str | None = None):
     ``Content-Disposition: inline; filename="{audio_id}.mp3"``; each access keeps the entry
     cached for another ``VOICE_AUDIO_CACHE_TTL`` seconds. 404 ``audio_not_found`` when unknown
     or expired."""
-    bundle = vertebro()
-    entry = await bundle.audio.get(audio_id, bundle.now(), bundle.audio_fresh_after())
+    vertebro = bundle()
+    entry = await vertebro.audio.get(audio_id, vertebro.now(), vertebro.audio_fresh_after())
     if entry is None:
         raise ApiError(404, "audio_not_found", "Unknown or expired audio")
     try:
-        data = await bundle.files.get(entry.file_id)
+        data = await vertebro.files.get(entry.file_id)
     except FileNotStored:
         raise ApiError(404, "audio_not_found", "Unknown or expired audio") from None
     media = codec.mime_type(entry.format)

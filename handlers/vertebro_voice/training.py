@@ -2,7 +2,7 @@
 listTrainingJobs, getTrainingStatus, startTraining.
 
 Samples are stored in the file store (``VOICE_FILE_STORAGE_DIR``); their metadata and the jobs
-in the database. Jobs run in the background training worker (:mod:`adapters.vertebro_workers`):
+in the database. Jobs run in the background training worker (:mod:`adapters.storage.vertebro_voice.workers`):
 queued → preparing → training → validating → completed | failed, with persisted progress, and
 they resume after a restart.
 """
@@ -16,9 +16,10 @@ import anyio.to_thread
 
 from adapters.providers import audio as codec
 from adapters.providers.base import AudioDecodeError
-from adapters.storage.vertebro_training import JobInProgress, JobRecord, NotEnoughSamples, SampleRecord
+from adapters.storage.vertebro_voice.training import JobInProgress, JobRecord, NotEnoughSamples, SampleRecord
 from handlers.errors import ApiError
-from handlers.vertebro_voice.state import guarded, vertebro
+from handlers.vertebro_voice.bundle import bundle
+from handlers.vertebro_voice.guard import guarded
 
 ACCEPTED_TYPES = frozenset({"audio/mpeg", "audio/mp3", "audio/wav", "audio/x-wav", "audio/flac", "audio/x-flac",
                             "audio/ogg", "audio/webm", "audio/aac", "audio/m4a"})
@@ -54,7 +55,7 @@ def job_json(j: JobRecord) -> dict[str, Any]:
 
 
 async def _samples(project: str) -> dict[str, Any]:
-    return {"samples": [sample_json(s) for s in await vertebro().samples.list(project)]}
+    return {"samples": [sample_json(s) for s in await bundle().samples.list(project)]}
 
 
 @guarded
@@ -89,13 +90,13 @@ async def upload_voice_samples(body: dict[str, Any] | None = None, files: list |
     600 s (else 415 ``unsupported_audio_format``). ``duration_seconds`` is measured by
     decoding. No files → 400 ``files_required``; empty project → 400 ``project_required``.
     """
-    bundle = vertebro()
+    vertebro = bundle()
     body = body or {}
     project = _project(body.get("project", ""))
     uploads = [f for f in (files or body.get("files") or []) if hasattr(f, "read")]
     if not uploads:
         raise ApiError(400, "files_required", "at least one file is required")
-    limit = bundle.settings.voice_sample_max_bytes
+    limit = vertebro.settings.voice_sample_max_bytes
     checked = []
     for upload in uploads:
         content_type = _content_type(upload)
@@ -112,13 +113,13 @@ async def upload_voice_samples(body: dict[str, Any] | None = None, files: list |
     stored = []
     try:
         for filename, content_type, data, duration in checked:
-            file_id = await bundle.files.put("samples", data)
+            file_id = await vertebro.files.put("samples", data)
             stored.append({"file_id": file_id, "filename": filename[:500], "content_type": content_type,
                            "size_bytes": len(data), "duration_seconds": duration})
-        await bundle.samples.add_many(project, stored, bundle.now())
+        await vertebro.samples.add_many(project, stored, vertebro.now())
     except BaseException:
         for item in stored:
-            await bundle.files.delete(item["file_id"])
+            await vertebro.files.delete(item["file_id"])
         raise
     return await _samples(project), 200
 
@@ -127,12 +128,12 @@ async def upload_voice_samples(body: dict[str, Any] | None = None, files: list |
 async def delete_voice_sample(sample_id: str, project: str | None = "default", user: str | None = None):
     """``DELETE /samples/{sample_id}`` (deleteVoiceSample) → 200 the project's remaining samples;
     the file is removed from the file store. 404 ``sample_not_found``; 400 ``project_required``."""
-    bundle = vertebro()
+    vertebro = bundle()
     name = _project(project)
-    removed = await bundle.samples.delete(name, sample_id)
+    removed = await vertebro.samples.delete(name, sample_id)
     if removed is None:
         raise ApiError(404, "sample_not_found", "Unknown voice sample")
-    await bundle.files.delete(removed.file_id)
+    await vertebro.files.delete(removed.file_id)
     return await _samples(name), 200
 
 
@@ -140,7 +141,7 @@ async def delete_voice_sample(sample_id: str, project: str | None = "default", u
 async def list_training_jobs(project: str | None = "default", limit: int = 10, user: str | None = None):
     """``GET /jobs`` (listTrainingJobs) → 200 ``{jobs}``: the project's ``limit`` (1..25) newest
     jobs; times in epoch seconds. 400 ``project_required``."""
-    jobs = await vertebro().jobs.list(_project(project), limit)
+    jobs = await bundle().jobs.list(_project(project), limit)
     return {"jobs": [job_json(j) for j in jobs]}, 200
 
 
@@ -148,7 +149,7 @@ async def list_training_jobs(project: str | None = "default", limit: int = 10, u
 async def get_training_status(project: str | None = "default", user: str | None = None):
     """``GET /status`` (getTrainingStatus) → 200 ``{job}``: the project's latest job, or
     ``{"job": null}`` when it has none. 400 ``project_required``."""
-    jobs = await vertebro().jobs.list(_project(project), 1)
+    jobs = await bundle().jobs.list(_project(project), 1)
     return {"job": job_json(jobs[0]) if jobs else None}, 200
 
 
@@ -162,16 +163,16 @@ async def start_training(body: dict[str, Any] | None = None, user: str | None = 
     ``detail: job_resumed``. A new job answers ``detail: job_queued``; the background worker
     runs it.
     """
-    bundle = vertebro()
+    vertebro = bundle()
     project = _project((body or {}).get("project", ""))
-    settings = bundle.settings
+    settings = vertebro.settings
     try:
-        job, detail = await bundle.jobs.start(project, min_samples=settings.voice_min_sample_count,
-                                              stale_after=settings.voice_training_stale_seconds, now=bundle.now())
+        job, detail = await vertebro.jobs.start(project, min_samples=settings.voice_min_sample_count,
+                                              stale_after=settings.voice_training_stale_seconds, now=vertebro.now())
     except NotEnoughSamples as exc:
         raise ApiError(400, f"not_enough_samples:{exc.have}/{exc.need}", str(exc)) from None
     except JobInProgress:
         raise ApiError(409, "job_in_progress", "The project already has an active training job") from None
-    if bundle.worker is not None:
-        bundle.worker.wake()
+    if vertebro.worker is not None:
+        vertebro.worker.wake()
     return {"job": job_json(job), "detail": detail}, 200

@@ -39,14 +39,14 @@ from typing import Any
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from adapters.storage.vertebro_db import StorageUnavailable
+from adapters.storage.database import StorageUnavailable
 from core.jsontext import JSONRejected
 from core.jsontext import loads as strict_json
 from handlers.errors import ApiError
 from handlers.vertebro_voice.dialog import converse
 from handlers.vertebro_voice.security import authenticate_header
 from handlers.vertebro_voice.sessions import greeting
-from handlers.vertebro_voice.state import vertebro
+from handlers.vertebro_voice.bundle import bundle
 
 logger = logging.getLogger("handlers.vertebro_voice.ws")
 
@@ -74,10 +74,10 @@ def _lang(language: str) -> str:
 
 async def voice_web_socket(websocket: WebSocket, session_id: str) -> None:
     """``GET /ws/{session_id}`` with ``Upgrade: websocket`` (voiceWebSocket); see the module doc."""
-    bundle = vertebro()
+    vertebro = bundle()
     try:
         user = await authenticate_header(websocket.headers.get("authorization"))
-        session = await bundle.sessions.get_live(session_id, bundle.now()) if user else None
+        session = await vertebro.sessions.get_live(session_id, vertebro.now()) if user else None
     except StorageUnavailable:
         await _deny(websocket, 503, "mongo_unavailable")
         return
@@ -87,10 +87,10 @@ async def voice_web_socket(websocket: WebSocket, session_id: str) -> None:
     if session is None:
         await _deny(websocket, 404, "voice_session_not_found")
         return
-    if bundle.ws_open >= bundle.settings.ws_max_connections:
+    if vertebro.ws_open >= vertebro.settings.ws_max_connections:
         await _deny(websocket, 503, "ws_connection_limit")
         return
-    bundle.ws_open += 1
+    vertebro.ws_open += 1
     try:
         await websocket.accept()
         await websocket.send_json({"type": "status", "status": "ready", "message": greeting(session.language)})
@@ -103,7 +103,7 @@ async def voice_web_socket(websocket: WebSocket, session_id: str) -> None:
         logger.exception("voice WebSocket %s failed", session_id)
         await _close(websocket, 1011, "Internal error")
     finally:
-        bundle.ws_open -= 1
+        vertebro.ws_open -= 1
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:
@@ -115,8 +115,8 @@ async def _close(websocket: WebSocket, code: int, reason: str) -> None:
 
 
 async def _touch(session_id: str, context: dict[str, Any] | None = None):
-    bundle = vertebro()
-    session = await bundle.sessions.touch(session_id, bundle.now(), bundle.settings.voice_session_timeout, context)
+    vertebro = bundle()
+    session = await vertebro.sessions.touch(session_id, vertebro.now(), vertebro.settings.voice_session_timeout, context)
     if session is None:
         raise SessionGone(session_id)
     return session
@@ -131,12 +131,12 @@ async def _serve(websocket: WebSocket, session_id: str) -> None:
 
 
 async def _serve_frames(websocket: WebSocket, session_id: str, audio: "AudioPath") -> None:
-    bundle = vertebro()
+    vertebro = bundle()
     while True:
-        session = await bundle.sessions.get_live(session_id, bundle.now())
+        session = await vertebro.sessions.get_live(session_id, vertebro.now())
         if session is None:
             raise SessionGone(session_id)
-        remaining = max(1.0, (session.expires_at - bundle.now()).total_seconds())
+        remaining = max(1.0, (session.expires_at - vertebro.now()).total_seconds())
         try:
             message = await asyncio.wait_for(websocket.receive(), timeout=min(remaining, 60.0))
         except asyncio.TimeoutError:
@@ -202,8 +202,8 @@ async def _navigation(websocket: WebSocket, session_id: str, frame: dict[str, An
     if action in ("navigate", "open") and isinstance(params.get("url"), str):
         context = {"current_page": params["url"]}
     session = await _touch(session_id, context)
-    bundle = vertebro()
-    await bundle.history.add(session, "user", {"navigation": {"action": action, "params": params}}, bundle.now())
+    vertebro = bundle()
+    await vertebro.history.add(session, "user", {"navigation": {"action": action, "params": params}}, vertebro.now())
     await websocket.send_json({"type": "status", "status": "navigation",
                                "message": f"navigation_command {action!r} received"})
 
@@ -224,9 +224,8 @@ class AudioPath:
 
     def _make_loop(self, session):
         from adapters.realtime.loop import SpeechLoop
-        from handlers.deps import services
-
-        providers = services().providers
+        
+        providers = bundle().providers
 
         async def respond(text: str) -> tuple[str, dict[str, Any]]:
             live = await _touch(self.session_id)

@@ -2,9 +2,13 @@
 
 Modules: accounts (users, API keys, organization), agents, providers (catalog and admin),
 sip (trunks, dispatch rules, phone numbers), calls, webhooks (LiveKit webhooks, transcripts),
-analysis (post-call analysis), tts. Adapters come from :func:`context.vs`.
+analysis (post-call analysis), tts. Adapters come from :func:`bundle.bundle`; ``plugin`` is what
+the gateway reads (envelope, security, bundle; the provider catalog is seeded when it is built).
 """
 
+from handlers.plugin import ApiPlugin
+from handlers.virstack_voiceai.bundle import API, Virstack, build, on_shutdown
+from handlers.virstack_voiceai.envelope import VirstackEnvelope
 from handlers.virstack_voiceai.accounts import (
     add_team_member,
     create_api_key,
@@ -63,6 +67,7 @@ from handlers.virstack_voiceai.sip import (
     purchase_phone_number,
     update_phone_number,
 )
+from handlers.virstack_voiceai.security import api_key_info, bearer_info
 from handlers.virstack_voiceai.tts import (
     generate_filler_transcript,
     generate_tts_audio,
@@ -71,23 +76,17 @@ from handlers.virstack_voiceai.tts import (
 from handlers.virstack_voiceai.webhooks import receive_livekit_webhook, store_call_transcript
 
 
-async def on_startup(services) -> None:
-    """Build the Virstack adapters at start-up: the provider catalog is seeded on an install's first start."""
-    from handlers.virstack_voiceai.context import EXTENSION, build
-
-    services.extension(EXTENSION, build)
-
-
-async def on_shutdown(services) -> None:
-    """Release the telephony backend."""
-    from handlers.virstack_voiceai.context import EXTENSION
-
-    bundle = services.extensions.get(EXTENSION)
-    if bundle is not None:
-        await bundle.telephony.close()
+plugin: ApiPlugin[Virstack] = ApiPlugin(
+    name=API,
+    envelope=VirstackEnvelope(),
+    validation_status=400,
+    build=build,
+    security={"BearerAuth": bearer_info, "LiveKitWebhook": api_key_info},
+    on_shutdown=on_shutdown,
+)
 
 __all__ = [
-    "add_team_member", "admin_create_provider", "admin_create_provider_model", "admin_delete_provider",
+    "plugin", "add_team_member", "admin_create_provider", "admin_create_provider_model", "admin_delete_provider",
     "admin_delete_provider_model", "admin_list_provider_models", "admin_list_providers", "admin_update_provider",
     "admin_update_provider_model", "create_agent", "create_api_key", "create_dispatch_rule", "create_sip_trunk",
     "delete_agent", "delete_call", "delete_dispatch_rule", "delete_phone_number", "delete_sip_trunk", "end_call",

@@ -8,12 +8,12 @@ from typing import Any
 
 from connexion import request
 
-from adapters.storage.virstack_accounts import EmailTaken, OrganizationRecord, UserRecord
+from adapters.storage.virstack_voiceai.accounts import EmailTaken, OrganizationRecord, UserRecord
 from core.clock import utcnow
 from generated.models.virstack_voiceai import CreateApiKeyBody
 from handlers.errors import ApiError, parse_request
 from handlers.virstack_voiceai.common import check_email, not_found, ok, require_admin, ts
-from handlers.virstack_voiceai.context import vs
+from handlers.virstack_voiceai.bundle import bundle
 from handlers.virstack_voiceai.security import decode_login_token, mint_login_token
 
 
@@ -43,7 +43,7 @@ async def register_user(body: dict[str, Any]):
     """
     email = check_email(_text(body, "email"))
     try:
-        org, user = await vs().accounts.register(
+        org, user = await bundle().accounts.register(
             organization_name=_text(body, "organization_name"), first_name=_text(body, "first_name"),
             last_name=_text(body, "last_name"), email=email, password=body["password"], now=utcnow())
     except EmailTaken:
@@ -55,7 +55,7 @@ async def login(body: dict[str, Any]):
     """``POST /v1/users/login`` (login, open) → 200 ``data: {token, token_type, expires_at,
     expires_in, user, organization}``. The token is an HS256 JWT valid ``VIRSTACK_JWT_TTL_MINUTES``
     (default 1440) to use as ``Authorization: Bearer``. 401 wrong email or password."""
-    v = vs()
+    v = bundle()
     email = check_email(_text(body, "email"))
     user = await v.accounts.authenticate(email, body["password"])
     if user is None:
@@ -77,7 +77,7 @@ async def logout():
     revoked until its expiry: it stops working at once (``revoked: true``). Without a valid login
     token (none, expired, an API key) there is nothing to revoke (``revoked: false``).
     """
-    v = vs()
+    v = bundle()
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     revoked = False
@@ -97,7 +97,7 @@ async def add_team_member(body: dict[str, Any], token_info: dict[str, Any]):
     require_admin(token_info)
     email = check_email(_text(body, "email"))
     try:
-        user = await vs().accounts.add_member(
+        user = await bundle().accounts.add_member(
             org_id=token_info["org_id"], first_name=_text(body, "first_name"), last_name=_text(body, "last_name"),
             email=email, password=body["password"], role=body.get("role") or "member", now=utcnow())
     except EmailTaken:
@@ -107,7 +107,7 @@ async def add_team_member(body: dict[str, Any], token_info: dict[str, Any]):
 
 async def list_team_members(token_info: dict[str, Any]):
     """``GET /v1/users/members`` (listTeamMembers) → 200 ``data`` array of the organization's users."""
-    members = await vs().accounts.list_members(token_info["org_id"])
+    members = await bundle().accounts.list_members(token_info["org_id"])
     return ok([user_json(u) for u in members], 200, "Members retrieved successfully")
 
 
@@ -117,7 +117,7 @@ async def create_api_key(body: dict[str, Any], token_info: dict[str, Any]):
     ``api_key`` (``vk-`` + 32 hex) is shown only here; the server keeps its SHA-256 only. The key
     acts for the caller's organization with the caller's role."""
     req = parse_request(CreateApiKeyBody, body or {})
-    record, raw = await vs().accounts.create_api_key(org_id=token_info["org_id"], user_id=token_info["sub"],
+    record, raw = await bundle().accounts.create_api_key(org_id=token_info["org_id"], user_id=token_info["sub"],
                                                      role=token_info["role"], name=req.name, now=utcnow())
     data = {"key_id": record.key_id, "api_key": raw, "name": record.name, "created_at": ts(record.created_at)}
     return ok(data, 201, "API key created")
@@ -126,7 +126,7 @@ async def create_api_key(body: dict[str, Any], token_info: dict[str, Any]):
 async def revoke_api_key(key_id: str, token_info: dict[str, Any]):
     """``DELETE /v1/auth/api-keys/{key_id}`` (revokeApiKey) → 200 ``data: null``; the key stops
     working at once. 404 unknown key or another organization's."""
-    if not await vs().accounts.revoke_api_key(token_info["org_id"], key_id):
+    if not await bundle().accounts.revoke_api_key(token_info["org_id"], key_id):
         raise not_found("API key", key_id)
     return ok(None, 200, "API key revoked")
 
@@ -135,7 +135,7 @@ async def get_organization_worker_name(token_info: dict[str, Any]):
     """``GET /v1/organizations/worker-name`` (getOrganizationWorkerName) → 200 ``data: {worker_name}``:
     the organization's ``agent_server_name``, the LiveKit agent worker its rooms dispatch to
     (assigned once at registration, unique)."""
-    org = await vs().accounts.get_organization(token_info["org_id"])
+    org = await bundle().accounts.get_organization(token_info["org_id"])
     if org is None:
         raise ApiError(401, "UNAUTHORIZED", "Organization no longer exists")
     return ok({"worker_name": org.agent_server_name}, 200, "Agent server name retrieved successfully")

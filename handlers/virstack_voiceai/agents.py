@@ -15,15 +15,14 @@ from typing import Any
 
 from adapters.providers.base import ProviderError
 from adapters.providers.llm import ChatMessage
-from adapters.storage.virstack_agents import AgentRecord, AgentVersionRecord
+from adapters.storage.virstack_voiceai.agents import AgentRecord, AgentVersionRecord
 from adapters.telephony.base import TelephonyError
 from core.clock import utcnow
 from core.mapping import deep_merge
 from generated.models.virstack_voiceai import CreateAgentBody, PublishAgentBody, UpdateAgentBody
-from handlers.deps import services
 from handlers.errors import ApiError, parse_request
 from handlers.virstack_voiceai.common import not_found, ok, page, ts
-from handlers.virstack_voiceai.context import vs
+from handlers.virstack_voiceai.bundle import bundle
 
 logger = logging.getLogger("handlers.virstack_voiceai.agents")
 MAX_FILLER_VARIANTS = 5
@@ -79,7 +78,7 @@ async def _prompt_texts(settings: dict[str, Any], tool: dict[str, Any], entries:
     """``variants_count`` filler lines per prompt entry: from the shared language model when it is a
     generative one, else distinct lines of the offline template bank (tool-specific first)."""
     wanted = [(e, max(1, e.get("variants_count") or 1)) for e in entries]
-    model = services().providers.llm()
+    model = bundle().providers.llm()
     if getattr(model, "generative", False):
         persona = (settings.get("behavior") or {}).get("system_prompt", {}).get("persona", "")
         language = ((settings.get("engine") or {}).get("voice_settings") or {}).get("language", "en")
@@ -139,7 +138,7 @@ def version_json(version: AgentVersionRecord) -> dict[str, Any]:
 
 async def owned_agent(agent_id: str, token_info: dict[str, Any]) -> AgentRecord:
     """The caller's organization's agent, else 404 (also for another organization's id)."""
-    agent = await vs().agents.get(token_info["org_id"], agent_id)
+    agent = await bundle().agents.get(token_info["org_id"], agent_id)
     if agent is None:
         raise not_found("Agent", agent_id)
     return agent
@@ -149,7 +148,7 @@ async def create_agent(body: dict[str, Any], token_info: dict[str, Any]):
     """``POST /v1/agent`` (createAgent) → 201 ``AgentResponse`` (``agent_id``: 16-character nanoid,
     ``version`` 0, ``is_published`` false). 400 when ``agent_settings`` breaks the contract."""
     settings = await fill_speech_texts(validated_settings(body["agent_settings"]))
-    agent = await vs().agents.create(token_info["org_id"], settings, utcnow())
+    agent = await bundle().agents.create(token_info["org_id"], settings, utcnow())
     return ok(agent_json(agent), 201, "Agent created successfully")
 
 
@@ -157,7 +156,7 @@ async def list_agents(token_info: dict[str, Any], limit: int | None = None, offs
     """``GET /v1/agent/list`` (listAgents) → 200 ``data`` array of agents, newest first
     (``limit`` default 10, at most 100; ``offset`` default 0)."""
     limit, offset = page(limit, offset)
-    agents = await vs().agents.list(token_info["org_id"], limit, offset)
+    agents = await bundle().agents.list(token_info["org_id"], limit, offset)
     return ok([agent_json(a) for a in agents])
 
 
@@ -176,7 +175,7 @@ async def update_agent(agent_id: str, body: dict[str, Any], token_info: dict[str
     agent = await owned_agent(agent_id, token_info)
     settings = await fill_speech_texts(validated_settings(deep_merge(agent.settings, body["agent_settings"])),
                                        agent.settings)
-    updated = await vs().agents.replace_settings(token_info["org_id"], agent_id, settings, utcnow())
+    updated = await bundle().agents.replace_settings(token_info["org_id"], agent_id, settings, utcnow())
     if updated is None:
         raise not_found("Agent", agent_id)
     return ok(agent_json(updated), 200, "Agent updated successfully")
@@ -187,7 +186,7 @@ async def delete_agent(agent_id: str, token_info: dict[str, Any]):
 
     Cascades: the agent's active calls are ended (rooms torn down), phone numbers answering
     with it are deactivated and unbound, its version snapshots are deleted. 404 unknown."""
-    v = vs()
+    v = bundle()
     org_id = token_info["org_id"]
     await owned_agent(agent_id, token_info)
     now = utcnow()
@@ -210,7 +209,7 @@ async def publish_agent_version(agent_id: str, token_info: dict[str, Any], body:
     latest snapshot already equals the current configuration it is returned unchanged
     (idempotent, message says so). 404 unknown agent."""
     req = parse_request(PublishAgentBody, body or {})
-    result = await vs().agents.publish(token_info["org_id"], agent_id, req.version_description, utcnow())
+    result = await bundle().agents.publish(token_info["org_id"], agent_id, req.version_description, utcnow())
     if result is None:
         raise not_found("Agent", agent_id)
     snapshot, created = result
@@ -223,7 +222,7 @@ async def list_agent_versions(agent_id: str, token_info: dict[str, Any], limit: 
     """``GET /v1/agent/{agent_id}/versions`` (listAgentVersions) → 200 ``data`` array of
     snapshots, newest first. 404 unknown agent."""
     limit, offset = page(limit, offset)
-    versions = await vs().agents.list_versions(token_info["org_id"], agent_id, limit, offset)
+    versions = await bundle().agents.list_versions(token_info["org_id"], agent_id, limit, offset)
     if versions is None:
         raise not_found("Agent", agent_id)
     return ok([version_json(v) for v in versions])

@@ -7,11 +7,10 @@ from typing import Any
 
 from adapters.providers.llm import LLMError
 from core.clock import isoformat, utcnow
-from handlers.deps import services
 from handlers.errors import ApiError
 from handlers.virstack_voiceai.calls import owned_call
 from handlers.virstack_voiceai.common import ok
-from handlers.virstack_voiceai.context import vs
+from handlers.virstack_voiceai.bundle import bundle
 
 TYPES = {"string": "string", "text": "string", "number": "number", "integer": "integer", "boolean": "boolean",
          "bool": "boolean", "enum": "string", "array": "array", "list": "array"}
@@ -64,13 +63,13 @@ async def test_post_call_analysis(call_id: str, token_info: dict[str, Any]):
     else the offline extractor, which fills every field from the transcript's own words) and
     stores the result on the call (``call_analysis``). 404 unknown call; 400 invalid analysis
     schema; 503 the language model failed."""
-    v = vs()
+    v = bundle()
     call = await owned_call(call_id, token_info)
     agent = await v.agents.get(token_info["org_id"], call.agent_id)
     items = ((agent.settings.get("capabilities") or {}).get("post_call_analysis_schema") or []) if agent else []
     schema = analysis_schema([i for i in items if isinstance(i, dict)])
     transcript = (call.transcripts or {}).get("transcript") or ""
-    model = services().providers.llm()
+    model = bundle().providers.llm()
     instructions = "Analyse this phone/web call between a voice agent and a caller."
     try:
         result = await model.extract(transcript, schema, instructions=instructions)

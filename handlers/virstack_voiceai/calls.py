@@ -1,7 +1,7 @@
 """Virstack calls: initiateWebCall, initiatePhoneCall, listCalls, listCallsViaPost, getCall,
 updateCallMetadata, deleteCall, endCall.
 
-State machine (adapters/storage/virstack_calls.py): ``initiated`` → ``ringing`` (outbound SIP
+State machine (adapters/storage/virstack_voiceai/calls.py): ``initiated`` → ``ringing`` (outbound SIP
 participant dialling) / ``in_progress`` (caller in the room) → ``ended`` (endCall, or LiveKit
 webhooks: participant_left of the caller, room_finished). Rooms of web calls are named
 ``call-<unix seconds>-<agent_id>`` (seed 004's example), of phone calls ``call-<call_id>``.
@@ -17,15 +17,15 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from adapters.storage.virstack_calls import STATUSES, CallFilter, CallRecord, RoomTaken
+from adapters.storage.virstack_voiceai.calls import STATUSES, CallFilter, CallRecord, RoomTaken
 from adapters.telephony.base import AgentDispatch, TelephonyError
 from core.clock import utcnow
 from generated.models.virstack_voiceai import InitiateOutboundCallBody, InitiateWebCallBody
 from handlers.errors import ApiError, parse_request
 from handlers.virstack_voiceai.agents import owned_agent
 from handlers.virstack_voiceai.common import not_found, ok, page, ts
-from handlers.virstack_voiceai.context import vs
-from handlers.virstack_voiceai.sip import telephony_error
+from handlers.virstack_voiceai.bundle import bundle
+from handlers.virstack_voiceai.provisioning import telephony_error
 
 logger = logging.getLogger("handlers.virstack_voiceai.calls")
 
@@ -56,7 +56,7 @@ def call_json(c: CallRecord) -> dict[str, Any]:
 
 
 async def owned_call(call_id: str, token_info: dict[str, Any]) -> CallRecord:
-    call = await vs().calls.get(token_info["org_id"], call_id)
+    call = await bundle().calls.get(token_info["org_id"], call_id)
     if call is None:
         raise not_found("Call", call_id)
     return call
@@ -64,7 +64,7 @@ async def owned_call(call_id: str, token_info: dict[str, Any]) -> CallRecord:
 
 async def _dispatch(org_id: str, call_id: str, agent_id: str, version: int | None,
                     dynamic_variables: dict[str, Any], metadata: dict[str, Any]) -> AgentDispatch:
-    org = await vs().accounts.get_organization(org_id)
+    org = await bundle().accounts.get_organization(org_id)
     return AgentDispatch(agent_name=org.agent_server_name if org else "",
                          metadata={"call_id": call_id, "agent_id": agent_id, "agent_version": version,
                                    "organization_id": org_id, "dynamic_variables": dynamic_variables,
@@ -75,7 +75,7 @@ async def _web_room_name(agent_id: str) -> str:
     """``call-<unix seconds>-<agent_id>``; a suffix ``-2``, ``-3``… only if that name is taken."""
     base = f"call-{int(time.time())}-{agent_id}"
     name, n = base, 1
-    while await vs().calls.room_in_use(name):
+    while await bundle().calls.room_in_use(name):
         n += 1
         name = f"{base}-{n}"
     return name
@@ -90,7 +90,7 @@ async def initiate_web_call(body: dict[str, Any], token_info: dict[str, Any]):
     for ``participant_identity`` (generated ``user-<random>`` when absent), valid one hour; and
     ``livekit_url`` to connect to. 404 unknown agent; 503 telephony backend unreachable."""
     req = parse_request(InitiateWebCallBody, body)
-    v = vs()
+    v = bundle()
     org_id = token_info["org_id"]
     agent = await owned_agent(req.agent_id, token_info)
     identity = (req.participant_identity or "").strip() or f"user-{secrets.token_hex(6)}"
@@ -134,7 +134,7 @@ async def initiate_phone_call(body: dict[str, Any], token_info: dict[str, Any]):
     an outbound SIP participant dials ``to_number`` (E.164) through the trunk. 404 unknown
     number or agent; 400 number inactive / without outbound trunk; 503 backend unreachable."""
     req = parse_request(InitiateOutboundCallBody, body)
-    v = vs()
+    v = bundle()
     org_id = token_info["org_id"]
     number = next((n for n in await v.sip.list_numbers(org_id) if n.number == req.from_number), None)
     if number is None:
@@ -235,7 +235,7 @@ def call_filter(filters: dict[str, Any] | None) -> CallFilter:
 async def list_calls(token_info: dict[str, Any], limit: int | None = None, offset: int | None = None):
     """``GET /v1/call/list`` (listCalls) → 200 ``data`` array of calls, newest first."""
     limit, offset = page(limit, offset)
-    calls = await vs().calls.list(token_info["org_id"], limit, offset)
+    calls = await bundle().calls.list(token_info["org_id"], limit, offset)
     return ok([call_json(c) for c in calls])
 
 
@@ -244,7 +244,7 @@ async def list_calls_via_post(token_info: dict[str, Any], body: dict[str, Any] |
     ``filters`` (see :func:`call_filter`), newest first; ``limit``/``offset`` as GET."""
     body = body or {}
     limit, offset = page(body.get("limit"), body.get("offset"))
-    calls = await vs().calls.list(token_info["org_id"], limit, offset, call_filter(body.get("filters")))
+    calls = await bundle().calls.list(token_info["org_id"], limit, offset, call_filter(body.get("filters")))
     return ok([call_json(c) for c in calls])
 
 
@@ -257,7 +257,7 @@ async def get_call(call_id: str, token_info: dict[str, Any]):
 async def update_call_metadata(call_id: str, body: dict[str, Any], token_info: dict[str, Any]):
     """``PATCH /v1/call/{call_id}`` (updateCallMetadata) → 200 ``CallResponse``; the keys of
     ``metadata`` are merged into the call's metadata. 404 unknown."""
-    call = await vs().calls.merge_metadata(token_info["org_id"], call_id, (body or {}).get("metadata") or {},
+    call = await bundle().calls.merge_metadata(token_info["org_id"], call_id, (body or {}).get("metadata") or {},
                                            utcnow())
     if call is None:
         raise not_found("Call", call_id)
@@ -265,7 +265,7 @@ async def update_call_metadata(call_id: str, body: dict[str, Any], token_info: d
 
 
 async def _end(call: CallRecord, reason: str) -> CallRecord:
-    v = vs()
+    v = bundle()
     if call.status != "ended":
         try:
             await v.telephony.delete_room(call.room_name)
@@ -287,6 +287,6 @@ async def delete_call(call_id: str, token_info: dict[str, Any]):
     is ended first (its room torn down). 404 unknown."""
     call = await owned_call(call_id, token_info)
     await _end(call, "deleted")
-    if await vs().calls.delete(token_info["org_id"], call_id) is None:
+    if await bundle().calls.delete(token_info["org_id"], call_id) is None:
         raise not_found("Call", call_id)
     return ok({"call_id": call_id}, 200, "Call deleted")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.storage.virstack_catalog import DuplicateEntry, ModelRecord, ProviderRecord
+from adapters.storage.virstack_voiceai.catalog import DuplicateEntry, ModelRecord, ProviderRecord
 from generated.models.virstack_voiceai import (
     CreateProviderBody,
     CreateProviderModelBody,
@@ -21,7 +21,7 @@ from generated.models.virstack_voiceai import (
 )
 from handlers.errors import ApiError, parse_request
 from handlers.virstack_voiceai.common import not_found, ok, require_admin, ts
-from handlers.virstack_voiceai.context import vs
+from handlers.virstack_voiceai.bundle import bundle
 
 
 def provider_json(p: ProviderRecord) -> dict[str, Any]:
@@ -51,7 +51,7 @@ def admin_model_json(m: ModelRecord) -> dict[str, Any]:
 async def require_catalog_admin(token_info: dict[str, Any]) -> None:
     """403 unless the caller may edit the global catalog (see module docstring)."""
     require_admin(token_info)
-    v = vs()
+    v = bundle()
     if token_info["org_id"] == await v.accounts.operator_org_id():
         return
     allowed = {e.strip().lower() for e in v.settings.virstack_catalog_admin_emails}
@@ -65,13 +65,13 @@ async def require_catalog_admin(token_info: dict[str, Any]) -> None:
 
 async def list_providers(token_info: dict[str, Any]):  # noqa: ARG001
     """``GET /v1/providers`` (listProviders) → 200 ``data`` array of active providers."""
-    return ok([provider_json(p) for p in await vs().catalog.list_providers(active_only=True)])
+    return ok([provider_json(p) for p in await bundle().catalog.list_providers(active_only=True)])
 
 
 async def get_provider(provider_id: str, token_info: dict[str, Any]):  # noqa: ARG001
     """``GET /v1/providers/{provider_id}`` (getProvider) → 200 ``ProviderDetailResponse`` with a
     summary of its active models (``voice_count``). 404 unknown or inactive."""
-    provider = await vs().catalog.get_provider(provider_id, active_only=True)
+    provider = await bundle().catalog.get_provider(provider_id, active_only=True)
     if provider is None:
         raise not_found("Provider", provider_id)
     return ok(provider_detail_json(provider))
@@ -80,7 +80,7 @@ async def get_provider(provider_id: str, token_info: dict[str, Any]):  # noqa: A
 async def list_provider_models(provider_id: str, token_info: dict[str, Any]):  # noqa: ARG001
     """``GET /v1/providers/{provider_id}/models`` (listProviderModels) → 200 ``data`` array of
     active models with capabilities, voices and validation rules. 404 unknown provider."""
-    provider = await vs().catalog.get_provider(provider_id, active_only=True)
+    provider = await bundle().catalog.get_provider(provider_id, active_only=True)
     if provider is None:
         raise not_found("Provider", provider_id)
     return ok([model_json(m) for m in provider.models])
@@ -89,7 +89,7 @@ async def list_provider_models(provider_id: str, token_info: dict[str, Any]):  #
 async def get_provider_model(provider_id: str, model_id: str, token_info: dict[str, Any]):  # noqa: ARG001
     """``GET /v1/providers/{provider_id}/models/{model_id}`` (getProviderModel) → 200
     ``ProviderModelResponse``. 404 unknown or inactive."""
-    model = await vs().catalog.get_model(provider_id, model_id, active_only=True)
+    model = await bundle().catalog.get_model(provider_id, model_id, active_only=True)
     if model is None:
         raise not_found("Model", f"{provider_id}/{model_id}")
     return ok(model_json(model))
@@ -102,7 +102,7 @@ async def admin_list_providers(token_info: dict[str, Any]):
     """``GET /v1/admin/providers`` (adminListProviders) → 200 ``data`` array of every provider,
     inactive ones too, with all their models summarised."""
     await require_catalog_admin(token_info)
-    return ok([admin_provider_json(p) for p in await vs().catalog.list_providers(active_only=False)])
+    return ok([admin_provider_json(p) for p in await bundle().catalog.list_providers(active_only=False)])
 
 
 async def admin_create_provider(body: dict[str, Any], token_info: dict[str, Any]):
@@ -110,7 +110,7 @@ async def admin_create_provider(body: dict[str, Any], token_info: dict[str, Any]
     await require_catalog_admin(token_info)
     req = parse_request(CreateProviderBody, body)
     try:
-        provider = await vs().catalog.create_provider(req.provider_id, req.display_name, req.is_active)
+        provider = await bundle().catalog.create_provider(req.provider_id, req.display_name, req.is_active)
     except DuplicateEntry:
         raise ApiError(409, "CONFLICT", f"Provider {req.provider_id} already exists") from None
     return ok(admin_provider_json(provider), 201, "Provider created")
@@ -121,7 +121,7 @@ async def admin_update_provider(provider_id: str, body: dict[str, Any], token_in
     (``display_name``, ``is_active``). 404 unknown."""
     await require_catalog_admin(token_info)
     parse_request(UpdateProviderBody, body)
-    provider = await vs().catalog.update_provider(provider_id, body)
+    provider = await bundle().catalog.update_provider(provider_id, body)
     if provider is None:
         raise not_found("Provider", provider_id)
     return ok(admin_provider_json(provider), 200, "Provider updated")
@@ -131,7 +131,7 @@ async def admin_delete_provider(provider_id: str, token_info: dict[str, Any]):
     """``DELETE /v1/admin/providers/{provider_id}`` (adminDeleteProvider) → 200 ``data:
     {provider_id, models_deleted}``: the provider and all its models. 404 unknown."""
     await require_catalog_admin(token_info)
-    deleted = await vs().catalog.delete_provider(provider_id)
+    deleted = await bundle().catalog.delete_provider(provider_id)
     if deleted is None:
         raise not_found("Provider", provider_id)
     return ok({"provider_id": provider_id, "models_deleted": deleted}, 200, "Provider deleted")
@@ -141,7 +141,7 @@ async def admin_list_provider_models(provider_id: str, token_info: dict[str, Any
     """``GET /v1/admin/providers/{provider_id}/models`` (adminListProviderModels) → 200 ``data``
     array of every model of the provider, inactive ones too. 404 unknown provider."""
     await require_catalog_admin(token_info)
-    provider = await vs().catalog.get_provider(provider_id, active_only=False)
+    provider = await bundle().catalog.get_provider(provider_id, active_only=False)
     if provider is None:
         raise not_found("Provider", provider_id)
     return ok([admin_model_json(m) for m in provider.models])
@@ -155,7 +155,7 @@ async def admin_create_provider_model(provider_id: str, body: dict[str, Any], to
     parse_request(CreateProviderModelBody, body)
     values = {"is_active": True, "is_default": False, **body}
     try:
-        model = await vs().catalog.create_model(provider_id, values)
+        model = await bundle().catalog.create_model(provider_id, values)
     except DuplicateEntry:
         raise ApiError(409, "CONFLICT", f"Model {body['model_id']} already exists for {provider_id}") from None
     if model is None:
@@ -169,7 +169,7 @@ async def admin_update_provider_model(provider_id: str, model_id: str, body: dic
     → 200 the model (fields given replace the stored ones). 404 unknown."""
     await require_catalog_admin(token_info)
     parse_request(UpdateProviderModelBody, body)
-    model = await vs().catalog.update_model(provider_id, model_id, body)
+    model = await bundle().catalog.update_model(provider_id, model_id, body)
     if model is None:
         raise not_found("Model", f"{provider_id}/{model_id}")
     return ok(admin_model_json(model), 200, "Model updated")
@@ -179,6 +179,6 @@ async def admin_delete_provider_model(provider_id: str, model_id: str, token_inf
     """``DELETE /v1/admin/providers/{provider_id}/models/{model_id}`` (adminDeleteProviderModel)
     → 200 ``data: {provider_id, model_id}``. 404 unknown."""
     await require_catalog_admin(token_info)
-    if not await vs().catalog.delete_model(provider_id, model_id):
+    if not await bundle().catalog.delete_model(provider_id, model_id):
         raise not_found("Model", f"{provider_id}/{model_id}")
     return ok({"provider_id": provider_id, "model_id": model_id}, 200, "Model deleted")

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.storage.virstack_sip import Conflict, PhoneNumberRecord
+from adapters.storage.virstack_voiceai.sip import Conflict, PhoneNumberRecord
 from adapters.telephony.base import AgentDispatch, TelephonyError
 from adapters.telephony.carriers import CarrierError, CarrierNotConfigured, Carriers
 from core.clock import utcnow
 from handlers.errors import ApiError
-from handlers.virstack_voiceai.context import vs
+from handlers.virstack_voiceai.bundle import bundle
+from handlers.virstack_voiceai.provisioning import telephony_error, undo_provisioning
 
 ROOM_PREFIX = "call-"
 
 
 def carriers() -> Carriers:
-    v = vs()
+    v = bundle()
     if "carriers" not in v.cache:
         s = v.settings
         v.cache["carriers"] = Carriers(twilio_account_sid=s.twilio_account_sid, twilio_auth_token=s.twilio_auth_token,
@@ -26,9 +27,7 @@ def carriers() -> Carriers:
 async def purchase(org_id: str, body: dict[str, Any], dispatch: AgentDispatch) -> PhoneNumberRecord:
     """Buy a number in ``area_code`` from ``provider`` and provision it. 400 when the carrier is
     not configured (naming the setting) or has no number there; 503 when the carrier fails."""
-    from handlers.virstack_voiceai.sip import _undo, telephony_error
-
-    v = vs()
+    v = bundle()
     area_code = str(body["area_code"]).strip()
     if not (area_code.isdigit() and len(area_code) == 3):
         raise ApiError(400, "VALIDATION_ERROR", "area_code: a 3-digit US area code is required")
@@ -55,7 +54,7 @@ async def purchase(org_id: str, body: dict[str, Any], dispatch: AgentDispatch) -
                                       outbound_agent_id=body.get("outbound_agent_id"), provider=bought.provider,
                                       nickname=body.get("nickname"), now=utcnow(), provisioned=True)
     except (Conflict, TelephonyError) as exc:
-        await _undo(org_id, created)
+        await undo_provisioning(org_id, created)
         if isinstance(exc, Conflict):
             raise ApiError(409, "CONFLICT", str(exc)) from None
         raise telephony_error(exc) from None

@@ -25,7 +25,7 @@ import jwt
 
 from adapters.telephony.webhooks import InvalidSignature, verify_token
 from core.clock import utcnow
-from handlers.virstack_voiceai.context import vs
+from handlers.virstack_voiceai.bundle import bundle
 
 ALGORITHM = "HS256"
 ISSUER = "virstack"
@@ -54,7 +54,7 @@ def decode_login_token(token: str, secret: str) -> dict[str, Any] | None:
 
 async def resolve_token(token: str) -> dict[str, Any] | None:
     """``token_info`` for an API key or a live login JWT, else None."""
-    v = vs()
+    v = bundle()
     if token.startswith("vk-"):
         key = await v.accounts.find_api_key(token)
         if key is None:
@@ -78,7 +78,7 @@ async def bearer_info(token: str) -> dict[str, Any] | None:
 def api_key_info(api_key: str, required_scopes=None) -> dict[str, Any] | None:  # noqa: ARG001
     """connexion hook of ``LiveKitWebhook``: the header's JWT verifies with the LiveKit key and
     secret and carries a ``sha256`` claim → ``{kind: livekit_webhook, sha256}``; else None (401)."""
-    settings = vs().settings
+    settings = bundle().settings
     try:
         digest = verify_token(api_key, settings.livekit_api_key, settings.livekit_api_secret)
     except InvalidSignature:

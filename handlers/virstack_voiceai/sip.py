@@ -4,7 +4,7 @@ getPhoneNumber, updatePhoneNumber, deletePhoneNumber.
 
 Trunks and rules go through the telephony backend (``TELEPHONY_BACKEND``); numbers are
 registrations of the organization binding a number to its trunks, dispatch rule and agents.
-Inbound calls to a number are routed with LiveKit's semantics (adapters/telephony/routing.py)
+Inbound calls to a number are routed with LiveKit's semantics (adapters/sip/routing.py)
 and answered by the number's ``inbound_agent_id``.
 """
 
@@ -12,13 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.storage.virstack_sip import Conflict, PhoneNumberRecord, RuleRecord, TrunkRecord
-from adapters.telephony.base import AgentDispatch, TelephonyConflict, TelephonyError, TelephonyRejected
+from adapters.storage.virstack_voiceai.sip import Conflict, PhoneNumberRecord, RuleRecord, TrunkRecord
+from adapters.telephony.base import AgentDispatch, TelephonyError
 from core.clock import utcnow
 from generated.models.virstack_voiceai import CreateDispatchRuleBody, CreateTrunkBody, UpdatePhoneNumberBody
 from handlers.errors import ApiError, parse_request
 from handlers.virstack_voiceai.common import not_found, ok, ts
-from handlers.virstack_voiceai.context import vs
+from handlers.virstack_voiceai.bundle import bundle
+from handlers.virstack_voiceai.provisioning import telephony_error, undo_provisioning
+from handlers.virstack_voiceai.purchase import purchase
 
 IMPORT_ROOM_PREFIX = "call-"
 
@@ -56,21 +58,13 @@ def number_json(n: PhoneNumberRecord, agents: dict[str, dict[str, Any]] | None =
     return out
 
 
-def telephony_error(exc: TelephonyError) -> ApiError:
-    if isinstance(exc, TelephonyConflict):
-        return ApiError(409, "CONFLICT", str(exc))
-    if isinstance(exc, TelephonyRejected):
-        return ApiError(400, "TELEPHONY_REJECTED", str(exc))
-    return ApiError(503, "TELEPHONY_UNAVAILABLE", str(exc))
-
-
 async def _agent_exists(org_id: str, agent_id: str | None) -> None:
-    if agent_id is not None and await vs().agents.get(org_id, agent_id) is None:
+    if agent_id is not None and await bundle().agents.get(org_id, agent_id) is None:
         raise not_found("Agent", agent_id)
 
 
 async def _agent_summaries(org_id: str, numbers: list[PhoneNumberRecord]) -> dict[str, dict[str, Any]]:
-    v = vs()
+    v = bundle()
     out: dict[str, dict[str, Any]] = {}
     for agent_id in {a for n in numbers for a in (n.inbound_agent_id, n.outbound_agent_id) if a}:
         agent = await v.agents.get(org_id, agent_id)
@@ -82,7 +76,7 @@ async def _agent_summaries(org_id: str, numbers: list[PhoneNumberRecord]) -> dic
 
 
 async def _dispatch(org_id: str) -> AgentDispatch:
-    org = await vs().accounts.get_organization(org_id)
+    org = await bundle().accounts.get_organization(org_id)
     return AgentDispatch(agent_name=org.agent_server_name if org else "", metadata={"organization_id": org_id})
 
 
@@ -97,7 +91,7 @@ async def create_sip_trunk(body: dict[str, Any], token_info: dict[str, Any]):
     number is already served by another inbound trunk; 503 telephony backend unreachable."""
     req = parse_request(CreateTrunkBody, body or {})
     try:
-        trunk = await vs().telephony.create_inbound_trunk(
+        trunk = await bundle().telephony.create_inbound_trunk(
             token_info["org_id"], name=req.name or "", numbers=list(dict.fromkeys((body or {}).get("numbers") or [])),
             auth_username=req.auth_username or None, auth_password=req.auth_password or None)
     except Conflict as exc:
@@ -110,14 +104,14 @@ async def create_sip_trunk(body: dict[str, Any], token_info: dict[str, Any]):
 async def list_sip_trunks(token_info: dict[str, Any]):
     """``GET /v1/sip/trunks`` (listSipTrunks) → 200 ``data`` array of the organization's trunks
     (inbound, and outbound ones created by number imports)."""
-    return ok([trunk_json(t) for t in await vs().sip.list_trunks(token_info["org_id"])], 200, "Trunks retrieved")
+    return ok([trunk_json(t) for t in await bundle().sip.list_trunks(token_info["org_id"])], 200, "Trunks retrieved")
 
 
 async def delete_sip_trunk(id_: str, token_info: dict[str, Any]):
     """``DELETE /v1/sip/trunks/{id}`` (deleteSipTrunk) → 200 ``data: {trunk_id}``; phone numbers
     using it lose the reference. 404 unknown or another organization's."""
     try:
-        deleted = await vs().telephony.delete_trunk(token_info["org_id"], id_)
+        deleted = await bundle().telephony.delete_trunk(token_info["org_id"], id_)
     except TelephonyError as exc:
         raise telephony_error(exc) from None
     if not deleted:
@@ -137,7 +131,7 @@ async def create_dispatch_rule(body: dict[str, Any], token_info: dict[str, Any])
     the same trunks already exists."""
     req = parse_request(CreateDispatchRuleBody, body or {})
     org_id = token_info["org_id"]
-    v = vs()
+    v = bundle()
     trunk_ids = list(dict.fromkeys(req.trunk_ids or []))
     for trunk_id in trunk_ids:
         trunk = await v.sip.get_trunk(org_id, trunk_id)
@@ -156,7 +150,7 @@ async def create_dispatch_rule(body: dict[str, Any], token_info: dict[str, Any])
 
 async def list_dispatch_rules(token_info: dict[str, Any]):
     """``GET /v1/sip/dispatch-rules`` (listDispatchRules) → 200 ``data`` array of the organization's rules."""
-    return ok([rule_json(r) for r in await vs().sip.list_rules(token_info["org_id"])], 200,
+    return ok([rule_json(r) for r in await bundle().sip.list_rules(token_info["org_id"])], 200,
               "Dispatch rules retrieved")
 
 
@@ -164,7 +158,7 @@ async def delete_dispatch_rule(id_: str, token_info: dict[str, Any]):
     """``DELETE /v1/sip/dispatch-rules/{id}`` (deleteDispatchRule) → 200 ``data: {dispatch_rule_id}``.
     404 unknown or another organization's."""
     try:
-        deleted = await vs().telephony.delete_dispatch_rule(token_info["org_id"], id_)
+        deleted = await bundle().telephony.delete_dispatch_rule(token_info["org_id"], id_)
     except TelephonyError as exc:
         raise telephony_error(exc) from None
     if not deleted:
@@ -176,7 +170,7 @@ async def delete_dispatch_rule(id_: str, token_info: dict[str, Any]):
 
 
 async def _register_existing(org_id: str, body: dict[str, Any]) -> PhoneNumberRecord:
-    v = vs()
+    v = bundle()
     number = body["number"]
     trunk = await v.sip.get_trunk(org_id, body["trunk_id"])
     if trunk is None or trunk.kind != "inbound":
@@ -221,8 +215,6 @@ async def purchase_phone_number(body: dict[str, Any], token_info: dict[str, Any]
     if all(k in body for k in ("number", "trunk_id", "dispatch_rule_id")):
         record = await _register_existing(org_id, body)
     elif "area_code" in body and body.get("provider") in ("twilio", "telnyx"):
-        from handlers.virstack_voiceai.purchase import purchase
-
         record = await purchase(org_id, body, await _dispatch(org_id))
     else:
         raise ApiError(400, "VALIDATION_ERROR", "Send either number, trunk_id and dispatch_rule_id, or area_code "
@@ -235,7 +227,7 @@ async def list_phone_numbers(token_info: dict[str, Any], active: str | None = No
     """``GET /v1/sip/phone-numbers`` (listPhoneNumbers) → 200 ``data`` array, filtered by
     ``active`` (``true``/``false``) and ``inbound_agent_id``."""
     org_id = token_info["org_id"]
-    numbers = await vs().sip.list_numbers(org_id, None if active is None else active == "true", inbound_agent_id)
+    numbers = await bundle().sip.list_numbers(org_id, None if active is None else active == "true", inbound_agent_id)
     agents = await _agent_summaries(org_id, numbers)
     return ok([number_json(n, agents) for n in numbers], 200, "Phone numbers retrieved")
 
@@ -248,7 +240,7 @@ async def import_phone_number(body: dict[str, Any], token_info: dict[str, Any]):
     to ``termination_uri`` (for outbound calls from the number), and an individual dispatch rule
     (rooms ``call-_<caller>_<random>``) are provisioned; deleting the number removes them.
     404 unknown agent; 409 number already registered or served by another trunk."""
-    v = vs()
+    v = bundle()
     org_id = token_info["org_id"]
     number = body["phone_number"]
     await _agent_exists(org_id, body["inbound_agent_id"])
@@ -280,7 +272,7 @@ async def import_phone_number(body: dict[str, Any], token_info: dict[str, Any]):
                                         outbound_agent_id=body.get("outbound_agent_id"), provider="custom",
                                         nickname=body.get("nickname"), now=utcnow(), provisioned=True)
     except (Conflict, TelephonyError) as exc:
-        await _undo(org_id, created)
+        await undo_provisioning(org_id, created)
         if isinstance(exc, Conflict):
             raise ApiError(409, "CONFLICT", str(exc)) from None
         raise telephony_error(exc) from None
@@ -288,24 +280,11 @@ async def import_phone_number(body: dict[str, Any], token_info: dict[str, Any]):
               "Phone number imported and provisioned")
 
 
-async def _undo(org_id: str, created: list[tuple[str, str]]) -> None:
-    """Remove what a failed provisioning had created (best effort)."""
-    v = vs()
-    for kind, ident in reversed(created):
-        try:
-            if kind == "trunk":
-                await v.telephony.delete_trunk(org_id, ident)
-            else:
-                await v.telephony.delete_dispatch_rule(org_id, ident)
-        except TelephonyError:
-            pass
-
-
 async def get_phone_number(id_: str, token_info: dict[str, Any]):
     """``GET /v1/sip/phone-numbers/{id}`` (getPhoneNumber) → 200 ``PhoneNumberResponse`` with
     ``inbound_agent`` / ``outbound_agent`` summaries. 404 unknown."""
     org_id = token_info["org_id"]
-    record = await vs().sip.get_number(org_id, id_)
+    record = await bundle().sip.get_number(org_id, id_)
     if record is None:
         raise not_found("Phone number", id_)
     return ok(number_json(record, await _agent_summaries(org_id, [record])), 200, "Phone number retrieved")
@@ -316,7 +295,7 @@ async def update_phone_number(id_: str, body: dict[str, Any], token_info: dict[s
     agent bindings, nickname, is_active. 404 unknown number or agent."""
     parse_request(UpdatePhoneNumberBody, body or {})
     org_id = token_info["org_id"]
-    v = vs()
+    v = bundle()
     if await v.sip.get_number(org_id, id_) is None:
         raise not_found("Phone number", id_)
     await _agent_exists(org_id, body.get("inbound_agent_id"))
@@ -331,10 +310,10 @@ async def delete_phone_number(id_: str, token_info: dict[str, Any]):
     """``DELETE /v1/sip/phone-numbers/{id}`` (deletePhoneNumber) → 200 ``data: {_id, number}``.
     Trunks and rule provisioned for it (import / purchase) are removed too. 404 unknown."""
     org_id = token_info["org_id"]
-    record = await vs().sip.delete_number(org_id, id_)
+    record = await bundle().sip.delete_number(org_id, id_)
     if record is None:
         raise not_found("Phone number", id_)
     if record.provisioned:
-        await _undo(org_id, [(k, i) for k, i in (("trunk", record.trunk_id), ("trunk", record.outbound_trunk_id),
+        await undo_provisioning(org_id, [(k, i) for k, i in (("trunk", record.trunk_id), ("trunk", record.outbound_trunk_id),
                                                  ("rule", record.dispatch_rule_id)) if i])
     return ok({"_id": record.id, "number": record.number}, 200, "Phone number deleted")

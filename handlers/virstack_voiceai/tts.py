@@ -1,7 +1,7 @@
 """Virstack TTS utilities: generateFillerTranscript, generateTtsAudio, generateTtsAudioFullPrompt.
 
 Engines, in order: the named cloud provider (``gemini`` with ``GEMINI_API_KEY``, ``grok`` with
-``XAI_API_KEY``); otherwise the built-in offline engine (espeak-ng, ``services().providers.
+``XAI_API_KEY``); otherwise the built-in offline engine (espeak-ng, ``bundle().providers.
 tts("mock")``), unless ``VIRSTACK_TTS_STRICT`` is on - then 503 naming the missing key. The
 audio answers are WAV (RIFF, mono 16-bit PCM) and carry ``X-TTS-Engine`` naming the engine.
 
@@ -21,10 +21,9 @@ from adapters.providers import audio as codec
 from adapters.providers.base import ProviderError, ProviderNotConfigured, VoiceSettings
 from adapters.providers.cloud.prompted_tts import GeminiTTS, XaiTTS
 from adapters.providers.llm import ChatMessage, LLMError, OpenAICompatibleLanguageModel
-from handlers.deps import services
 from handlers.errors import ApiError
 from handlers.virstack_voiceai.common import ok
-from handlers.virstack_voiceai.context import vs
+from handlers.virstack_voiceai.bundle import bundle
 
 OFFLINE_RATE = 24000
 CHAT_ENDPOINTS = {
@@ -56,7 +55,7 @@ ENTHUSIASTIC = re.compile(r"\b(enthusias\w*|excit\w*|energetic|upbeat|cheer\w*)\
 
 
 def _key(provider: str) -> str | None:
-    settings = vs().settings
+    settings = bundle().settings
     return settings.gemini_api_key if provider == "gemini" else settings.xai_api_key
 
 
@@ -92,10 +91,10 @@ async def generate_filler_transcript(body: dict[str, Any], token_info: dict[str,
     if _key(provider):
         base_url, model_name, _setting = CHAT_ENDPOINTS[provider]
         model = OpenAICompatibleLanguageModel(base_url, _key(provider), model_name)
-    elif vs().settings.virstack_tts_strict:
+    elif bundle().settings.virstack_tts_strict:
         raise _strict_missing(provider)
     else:
-        shared = services().providers.llm()
+        shared = bundle().providers.llm()
         if getattr(shared, "generative", False):
             model = shared
     if model is None:
@@ -123,7 +122,7 @@ async def _speak(provider: str, prompt: str, transcript: str, voice_id: str, rat
     """WAV of ``prompt`` by the cloud provider, or of ``transcript`` by espeak-ng."""
     if len(transcript) > MAX_TEXT:
         raise ApiError(400, "VALIDATION_ERROR", f"transcript: at most {MAX_TEXT} characters")
-    v = vs()
+    v = bundle()
     key = _key(provider)
     if not transcript.strip():  # nothing to say: an empty (header-only) WAV
         if not key and v.settings.virstack_tts_strict:
@@ -145,7 +144,7 @@ async def _speak(provider: str, prompt: str, transcript: str, voice_id: str, rat
         raise _strict_missing(provider)
     else:
         try:
-            synthesis = await services().providers.tts("mock").synthesize(transcript, VoiceSettings(rate=rate),
+            synthesis = await bundle().providers.tts("mock").synthesize(transcript, VoiceSettings(rate=rate),
                                                                           OFFLINE_RATE)
         except (ProviderError, ValueError) as exc:
             raise ApiError(503, "PROVIDER_UNAVAILABLE", f"offline speech engine failed: {exc}") from None

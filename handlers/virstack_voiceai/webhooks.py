@@ -8,13 +8,13 @@ from typing import Any
 
 from connexion import request
 
-from adapters.storage.virstack_calls import RoomTaken
+from adapters.storage.virstack_voiceai.calls import RoomTaken
 from adapters.telephony.session_report import parse_session_report
 from adapters.telephony.webhooks import InvalidEvent, LiveKitEvent, body_matches, parse
 from core.clock import utcnow
 from handlers.errors import ApiError
 from handlers.virstack_voiceai.common import not_found, ok
-from handlers.virstack_voiceai.context import vs
+from handlers.virstack_voiceai.bundle import bundle
 
 logger = logging.getLogger("handlers.virstack_voiceai.webhooks")
 
@@ -22,7 +22,7 @@ logger = logging.getLogger("handlers.virstack_voiceai.webhooks")
 async def _inbound_call(event: LiveKitEvent):
     """A SIP caller joined a room no call knows: an inbound call to a registered number (the room
     was created by a dispatch rule). Record it for the number's organization and inbound agent."""
-    v = vs()
+    v = bundle()
     called = event.participant_attributes.get("sip.trunkPhoneNumber")
     number = await v.sip.find_number(called) if called else None
     if number is None or not number.is_active or number.inbound_agent_id is None:
@@ -46,7 +46,7 @@ async def _inbound_call(event: LiveKitEvent):
 async def _apply(event: LiveKitEvent) -> str | None:
     """Move the call of ``event.room_name`` along its state machine → the call id, if any.
     An inbound SIP caller joining an unknown room creates the inbound call (see _inbound_call)."""
-    v = vs()
+    v = bundle()
     if not event.room_name:
         return None
     call = await v.calls.get_by_room(event.room_name)
@@ -92,7 +92,7 @@ async def receive_livekit_webhook(token_info: dict[str, Any]):
         event = parse(raw)
     except InvalidEvent as exc:
         raise ApiError(400, "VALIDATION_ERROR", str(exc)) from None
-    v = vs()
+    v = bundle()
     call = await v.calls.get_by_room(event.room_name) if event.room_name else None
     event_id = event.id or f"{event.event}:{event.room_sid or event.room_name}:{event.created_at}"
     new = await v.calls.record_event(event_id=event_id, event=event.event, room_name=event.room_name,
@@ -112,7 +112,7 @@ async def store_call_transcript(room_name: str, body: dict[str, Any], token_info
     ``transcript`` (text), ``transcript_object`` and ``transcript_with_tool_calls``
     (adapters/telephony/session_report.py), which are stored on the call with the raw report.
     Sending it again replaces them. 404 no call of the organization uses that room."""
-    v = vs()
+    v = bundle()
     call = await v.calls.get_by_room(room_name)
     if call is None or call.org_id != token_info["org_id"]:
         raise not_found("Call for room", room_name)

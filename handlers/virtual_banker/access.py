@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.storage.vb_sessions import SessionRecord
-from adapters.storage.vb_voice import VoiceSessionRecord
+from adapters.storage.virtual_banker.sessions import SessionRecord
+from adapters.storage.virtual_banker.voice import VoiceSessionRecord
 from core.clock import utcnow
-from handlers.deps import services
+from handlers.virtual_banker.bundle import bundle
 from handlers.errors import ApiError
 
 
@@ -23,7 +23,7 @@ async def owned_live_session(session_id: str, token_info: dict[str, Any]) -> Ses
     """
     if token_info.get("kind") == "ephemeral" and token_info.get("session_id") != session_id:
         raise session_not_found(session_id)
-    record = await services().vb_sessions.get_live(session_id, utcnow())
+    record = await bundle().sessions.get_live(session_id, utcnow())
     if record is None or record.tenant_id != token_info["tenant_id"] or record.user_id != token_info["sub"]:
         raise session_not_found(session_id)
     return record
@@ -33,7 +33,7 @@ async def owned_voice_session(session_id: str, token_info: dict[str, Any]) -> Vo
     """The voice session of the caller's live session ``session_id``; 404 when the session is
     not the caller's or has no voice session yet (createVoiceSession first)."""
     await owned_live_session(session_id, token_info)
-    voice = await services().vb_voice.get(session_id)
+    voice = await bundle().voice.get(session_id)
     if voice is None:
         raise ApiError(404, "VOICE_SESSION_NOT_FOUND",
                        f"Session {session_id} has no voice session; create one with POST /v1/voice/sessions")

@@ -29,7 +29,7 @@ def default_config(settings: Settings) -> dict[str, Any]:
 
 async def tenant_config(tenant_id: str) -> dict[str, Any]:
     """The effective configuration of ``tenant_id`` (defaults + its stored overrides)."""
-    from handlers.deps import services
+    from handlers.virtual_banker.bundle import bundle
 
-    s = services()
-    return deep_merge(default_config(s.settings), await s.vb_tenants.get_overrides(tenant_id))
+    s = bundle()
+    return deep_merge(default_config(s.settings), await s.tenants.get_overrides(tenant_id))

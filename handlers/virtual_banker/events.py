@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from core.clock import isoformat, utcnow
-from handlers.deps import services
+from handlers.virtual_banker.bundle import bundle
 
 logger = logging.getLogger("handlers.virtual_banker.events")
 
@@ -27,8 +27,8 @@ EVENTS = (
 
 async def emit(tenant_id: str, event: str, data: dict[str, Any]) -> None:
     """Queue ``event`` for every webhook of ``tenant_id`` subscribed to it (no-op otherwise)."""
-    s = services()
+    s = bundle()
     now = utcnow()
     body = json.dumps({"event": event, "timestamp": isoformat(now), "data": data}, separators=(",", ":"))
-    if await s.vb_webhooks.enqueue(tenant_id, event, body, now):
-        s.webhook_dispatcher.wake()
+    if await s.webhooks.enqueue(tenant_id, event, body, now):
+        s.dispatcher.wake()

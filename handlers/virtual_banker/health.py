@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 
 from core.clock import isoformat, utcnow
-from handlers.deps import services
+from handlers.virtual_banker.bundle import bundle
 
 
 async def get_health():
@@ -15,7 +15,7 @@ async def get_health():
     speech engine is unavailable, else ``healthy``. ``redis`` is ``not_configured``
     unless ``REDIS_URL`` is set.
     """
-    s = services()
+    s = bundle()
     db_ok = await anyio.to_thread.run_sync(s.db.ping)
     providers = s.providers
     engines = {

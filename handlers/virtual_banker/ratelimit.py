@@ -6,7 +6,7 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from handlers.deps import services
+from handlers.virtual_banker.bundle import bundle
 from handlers.errors import ApiError
 from handlers.virtual_banker.config import tenant_config
 
@@ -32,7 +32,7 @@ def rate_limited(handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaita
         info = kwargs["token_info"]
         config = await tenant_config(info["tenant_id"])
         per_minute = int(config.get("policy", {}).get("rate_limit_per_minute") or 1)
-        decision = services().limiter.hit(f"vb:{info['tenant_id']}:{info['sub']}", per_minute)
+        decision = bundle().limiter.hit(f"vb:{info['tenant_id']}:{info['sub']}", per_minute)
         headers = _headers(decision)
         if not decision.allowed:
             raise ApiError(429, "RATE_LIMITED", f"Rate limit of {decision.limit} requests per minute exceeded",

@@ -31,7 +31,7 @@ from adapters.realtime.loop import CALL_SPEAKING_RATE, SpeechLoop
 from adapters.realtime.peer import InvalidOffer, PeerLimitReached
 from core.clock import isoformat, utcnow
 from core.jsontext import loads as strict_json
-from handlers.deps import services
+from handlers.virtual_banker.bundle import bundle
 from handlers.virtual_banker.events import emit
 from handlers.virtual_banker.security import bearer_info
 from handlers.virtual_banker.voice_state import activity
@@ -58,7 +58,7 @@ async def _authorize(token: str | None, session_id: str):
         return None, (401, "UNAUTHORIZED")
     if info.get("kind") == "ephemeral" and info.get("session_id") != session_id:
         return None, (404, "SESSION_NOT_FOUND")
-    record = await services().vb_sessions.get_live(session_id, utcnow())
+    record = await bundle().sessions.get_live(session_id, utcnow())
     if record is None or record.tenant_id != info["tenant_id"] or record.user_id != info["sub"]:
         return None, (404, "SESSION_NOT_FOUND")
     return record, None
@@ -67,7 +67,7 @@ async def _authorize(token: str | None, session_id: str):
 async def webrtc_signaling(websocket: WebSocket, session_id: str) -> None:
     """WebSocket handler of ``webrtcSignaling`` (see the module docstring for the protocol)."""
     token = websocket.query_params.get("token")
-    s = services()
+    s = bundle()
     if token is not None:
         record, refusal = await _authorize(token, session_id)
         if refusal:
@@ -76,7 +76,7 @@ async def webrtc_signaling(websocket: WebSocket, session_id: str) -> None:
                                                               status_code=status))
             return
     else:
-        if await s.vb_sessions.get_live(session_id, utcnow()) is None:
+        if await s.sessions.get_live(session_id, utcnow()) is None:
             await websocket.send_denial_response(
                 JSONResponse(_error_body("SESSION_NOT_FOUND", f"Session {session_id} not found"), status_code=404))
             return
@@ -172,8 +172,8 @@ class Signaling:
         if self.peer is not None:
             await self.send({"type": "error", "code": "ALREADY_CONNECTED", "message": "one offer per socket"})
             return
-        s = services()
-        voice = await s.vb_voice.get(self.record.session_id)
+        s = bundle()
+        voice = await s.voice.get(self.record.session_id)
         try:
             asr = s.providers.asr(voice.asr_provider if voice else "mock")
             tts = s.providers.tts(voice.tts_provider if voice else "mock")
@@ -218,7 +218,7 @@ class Signaling:
     async def _watch_session(self) -> None:
         while True:
             await asyncio.sleep(SESSION_POLL)
-            if await services().vb_sessions.get_live(self.record.session_id, utcnow()) is None:
+            if await bundle().sessions.get_live(self.record.session_id, utcnow()) is None:
                 await self.send({"type": "closed", "reason": "session_ended"})
                 await self.hang_up()
                 try:

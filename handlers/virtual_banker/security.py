@@ -13,7 +13,7 @@ from typing import Any
 import jwt
 
 from core.clock import utcnow
-from handlers.deps import services
+from handlers.virtual_banker.bundle import bundle
 
 ALGORITHM = "HS256"
 
@@ -48,14 +48,14 @@ def mint_jwt(tenant_id: str, user_id: str, secret: str, ttl_seconds: int = 3600)
 
 async def bearer_info(token: str) -> dict[str, Any] | None:
     """connexion bearer hook: token info ``{sub, tenant_id, kind, session_id?}`` or None (→ 401)."""
-    s = services()
+    s = bundle()
     if token.count(".") == 2:
         try:
             claims = decode_jwt(token, s.settings.virtual_banker_jwt_secret)
         except InvalidAssertion:
             return None
         return {"sub": claims["sub"], "tenant_id": claims["tenant_id"], "kind": "jwt"}
-    record = await s.vb_sessions.find_live_by_token(token, utcnow())
+    record = await s.sessions.find_live_by_token(token, utcnow())
     if record is None:
         return None
     return {"sub": record.user_id, "tenant_id": record.tenant_id, "kind": "ephemeral", "session_id": record.session_id}

@@ -7,7 +7,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from adapters.storage.vb_sessions import SessionRecord
+from adapters.storage.virtual_banker.sessions import SessionRecord
 from core.clock import isoformat, utcnow
 from generated.models.virtual_banker import (
     BaseResponse,
@@ -18,7 +18,7 @@ from generated.models.virtual_banker import (
     SessionListResponse,
     SessionResponse,
 )
-from handlers.deps import services
+from handlers.virtual_banker.bundle import bundle
 from handlers.errors import ApiError, parse_request
 from handlers.virtual_banker.access import owned_live_session, session_not_found
 from handlers.virtual_banker.config import tenant_config
@@ -64,7 +64,7 @@ async def create_session(body: dict[str, Any], token_info: dict[str, Any]):
     caller must be that same tenant+user (403). ``expires_at`` = now + the tenant's
     ``policy.max_session_duration_minutes``.
     """
-    s = services()
+    s = bundle()
     request = parse_request(CreateSessionRequest, body)
     tenant_id, user_id = request.tenant_id, request.user_id
     try:
@@ -79,7 +79,7 @@ async def create_session(body: dict[str, Any], token_info: dict[str, Any]):
     now = utcnow()
     minutes = int(config["policy"]["max_session_duration_minutes"])
     token = _new_token()
-    record = await s.vb_sessions.create(
+    record = await s.sessions.create(
         session_id=f"sess-{secrets.token_hex(12)}",
         tenant_id=tenant_id,
         user_id=user_id,
@@ -96,7 +96,7 @@ async def create_session(body: dict[str, Any], token_info: dict[str, Any]):
 async def list_sessions(token_info: dict[str, Any]):
     """``GET /v1/sessions`` (listSessions) → 200 the caller's live sessions (only its own
     session under an ephemeral token)."""
-    records = await services().vb_sessions.list_live(token_info["tenant_id"], token_info["sub"], utcnow())
+    records = await bundle().sessions.list_live(token_info["tenant_id"], token_info["sub"], utcnow())
     if token_info.get("kind") == "ephemeral":
         records = [r for r in records if r.session_id == token_info["session_id"]]
     data = Data(sessions=[_session(r) for r in records])
@@ -113,7 +113,7 @@ async def get_session(session_id: str, token_info: dict[str, Any]):
 
 async def _end(session_id: str, token_info: dict[str, Any]) -> SessionRecord:
     await owned_live_session(session_id, token_info)
-    record = await services().vb_sessions.end(session_id, utcnow())
+    record = await bundle().sessions.end(session_id, utcnow())
     if record is None:
         raise session_not_found(session_id)
     await emit(record.tenant_id, "session.ended", {"session_id": session_id, "user_id": record.user_id})
@@ -145,7 +145,7 @@ async def refresh_token(session_id: str, token_info: dict[str, Any]):
     now = utcnow()
     minutes = int(record.config.get("policy", {}).get("max_session_duration_minutes", 30))
     token = _new_token()
-    updated = await services().vb_sessions.rotate_token(session_id, token, now + timedelta(minutes=minutes), now)
+    updated = await bundle().sessions.rotate_token(session_id, token, now + timedelta(minutes=minutes), now)
     if updated is None:
         raise session_not_found(session_id)
     # The contract's refreshToken response is an inline schema (no generated model).

@@ -32,7 +32,7 @@ from generated.models.virtual_banker import (
     VoiceSession,
     VoiceSessionResponse,
 )
-from handlers.deps import services
+from handlers.virtual_banker.bundle import bundle
 from handlers.errors import ApiError, parse_request
 from handlers.virtual_banker.access import owned_live_session, owned_voice_session
 from handlers.virtual_banker.events import emit
@@ -83,14 +83,14 @@ def _provider_error(exc: Exception) -> ApiError:
 
 def _tts(name: str):
     try:
-        return services().providers.tts(name)
+        return bundle().providers.tts(name)
     except ProviderError as exc:
         raise _provider_error(exc) from None
 
 
 def _asr(name: str):
     try:
-        return services().providers.asr(name)
+        return bundle().providers.asr(name)
     except ProviderError as exc:
         raise _provider_error(exc) from None
 
@@ -120,10 +120,10 @@ async def create_voice_session(body: dict[str, Any], token_info: dict[str, Any])
     tts_name = _value(req.provider.tts) if req.provider and req.provider.tts else "mock"
     _asr(asr_name)
     _tts(tts_name)
-    s = services()
-    existed = await s.vb_voice.get(parent.session_id)
+    s = bundle()
+    existed = await s.voice.get(parent.session_id)
     voice_config = req.voice_config.model_dump(mode="json", exclude_none=True) if req.voice_config else {}
-    record = await s.vb_voice.upsert(session_id=parent.session_id, tenant_id=parent.tenant_id,
+    record = await s.voice.upsert(session_id=parent.session_id, tenant_id=parent.tenant_id,
                                      user_id=parent.user_id, asr_provider=asr_name, tts_provider=tts_name,
                                      voice_config=voice_config, now=utcnow())
     if existed is None:
@@ -256,7 +256,7 @@ async def _visemes_for(text: str, synthesis: Synthesis, voice_config: dict[str, 
     if not synthesis.pcm:
         return []
     if not phonemes:
-        reference = await services().providers.espeak.synthesize(text, _voice_settings(voice_config), 16000)
+        reference = await bundle().providers.espeak.synthesize(text, _voice_settings(voice_config), 16000)
         scale = synthesis.duration / reference.duration if reference.duration else 1.0
         phonemes = [type(p)(p.phoneme, p.start * scale, p.end * scale) for p in reference.phonemes]
     return visemes_from_phonemes(phonemes, synthesis.duration)
@@ -392,7 +392,7 @@ async def get_visemes(session_id: str, body: dict[str, Any], token_info: dict[st
     phoneme timing for ``text`` in the session's voice; contiguous from 0 to ``duration``."""
     voice = await owned_voice_session(session_id, token_info)
     text = _text(body)
-    espeak = services().providers.espeak
+    espeak = bundle().providers.espeak
     synthesis = Synthesis(b"", 16000, [])
     if text.strip():
         async with activity.activity(session_id, voice.tenant_id, "thinking"):
@@ -409,7 +409,7 @@ async def get_visemes(session_id: str, body: dict[str, Any], token_info: dict[st
 
 
 def _provider_state(session_id: str, kind: str, name: str) -> str:
-    if activity.failed(session_id, kind) or not services().providers.is_available(kind, name):
+    if activity.failed(session_id, kind) or not bundle().providers.is_available(kind, name):
         return "error"
     busy = "listening" if kind == "asr" else "speaking"
     return "active" if activity.busy(session_id, busy) else "inactive"
@@ -440,6 +440,6 @@ async def list_voice_providers(token_info: dict[str, Any]):
     ``available`` (its engine can run), ``configured`` (credentials present) and features."""
     return {
         "success": True,
-        "data": {"providers": services().providers.catalog()},
+        "data": {"providers": bundle().providers.catalog()},
         "timestamp": isoformat(_now()),
     }, 200

@@ -10,7 +10,7 @@ import anyio
 from adapters.webhooks import UnsafeDestination, check_destination
 from core.clock import utcnow
 from generated.models.virtual_banker import RegisterWebhookRequest, Webhook, WebhookResponse
-from handlers.deps import services
+from handlers.virtual_banker.bundle import bundle
 from handlers.errors import ApiError, parse_request
 from handlers.virtual_banker.ratelimit import rate_limited
 
@@ -28,14 +28,14 @@ async def register_voice_webhook(body: dict[str, Any], token_info: dict[str, Any
     if token_info.get("kind") != "jwt":
         raise ApiError(403, "FORBIDDEN", "Webhooks are registered with a user JWT, not a session's ephemeral token")
     req = parse_request(RegisterWebhookRequest, body)
-    s = services()
+    s = bundle()
     try:
         await anyio.to_thread.run_sync(
             partial(check_destination, str(req.url), s.settings.webhook_allowed_networks, require_resolvable=False)
         )
     except UnsafeDestination as exc:
         raise ApiError(403, "UNSAFE_WEBHOOK_URL", str(exc)) from None
-    record = await s.vb_webhooks.create(tenant_id=token_info["tenant_id"], url=str(body["url"]),
+    record = await s.webhooks.create(tenant_id=token_info["tenant_id"], url=str(body["url"]),
                                         events=[getattr(e, "value", e) for e in req.events], secret=req.secret,
                                         active=req.active, now=utcnow())
     data = Webhook(webhook_id=record.webhook_id, url=record.url, events=record.events, active=record.active,

@@ -12,13 +12,12 @@ from __future__ import annotations
 import asyncio
 
 from core.clock import utcnow
-from handlers.serviceai.bundle import build
 from handlers.serviceai.versioning import api_version
 
 
 def headers(app, settings) -> dict[str, str]:
     """``Authorization`` and ``X-Client-Version`` for ``serviceai.*`` operations."""
-    bundle = build(app.services)
+    bundle = app.bundles["serviceai"]
 
     async def mint() -> str:
         await bundle.users.upsert_user(user_id="conformance-user", organization_id="conformance-org", now=utcnow(),

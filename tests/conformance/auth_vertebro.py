@@ -8,7 +8,6 @@ import base64
 import anyio
 
 from handlers.vertebro_voice.security import hash_password
-from handlers.vertebro_voice.state import vertebro
 
 USER, PASSWORD = "conformance", "conformance-password-0123456789"
 
@@ -17,5 +16,5 @@ def headers(app, settings) -> dict[str, str]:
     """``Authorization: Basic …`` for ``vertebro.*`` operations."""
     from core.clock import utcnow
 
-    anyio.run(vertebro(app.services).users.put, USER, hash_password(PASSWORD), utcnow())
+    anyio.run(app.bundles["vertebro-voice"].users.put, USER, hash_password(PASSWORD), utcnow())
     return {"Authorization": "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()}

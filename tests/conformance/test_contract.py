@@ -55,6 +55,14 @@ CONFIG = SchemathesisConfig.from_dict(
         # Vertebro startTraining answers its documented 400 not_enough_samples:N/3 for a project
         # without samples (a state precondition no schema can express).
         "operations": [
+            # Rules the contract states in prose, which JSON Schema cannot express: custom tool
+            # names are unique within an agent, and the prompt-mode filler variants sum to at most
+            # 5 (their documented 400). A schema-valid agent may break them.
+            {
+                "include-operation-id": ["virstack.createAgent", "virstack.updateAgent"],
+                "checks": {"positive_data_acceptance": {
+                    "expected-statuses": ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]}},
+            },
             {
                 "include-operation-id": ["vertebro.recognizeSpeech", "vertebro.uploadVoiceSamples",
                                          "vertebro.startTraining"],

@@ -74,9 +74,24 @@ def test_vertebro_envelope(make_settings):
     assert isinstance(detail, list) and {"loc", "msg", "type"} <= set(detail[0])
 
 
-def test_unknown_path_is_404_json(client):
-    r = client.get("/v1/definitely-not-here")
-    assert r.status_code == 404 and r.headers["content-type"].startswith("application/json")
+def test_unknown_path_no_api_owns_is_a_problem(client):
+    """``/v1`` is shared by Virtual Banker and Virstack: no envelope is right, so RFC 9457."""
+    for path in ("/v1/definitely-not-here", "/nowhere", "/api/nowhere"):
+        r = client.get(path)
+        assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json"), path
+        assert r.json()["status"] == 404 and r.json()["title"] == "Not Found"
+
+
+@pytest.mark.parametrize("path, envelope", [
+    ("/v1/agent/x/y/z", lambda b: b["success"] is False and b["code"] == 404 and b["data"] is None),
+    ("/v1/sessions/x/y/z", lambda b: b["error"]["code"] == "NOT_FOUND" and "timestamp" in b),
+    ("/api/v1/voice/nope", lambda b: b == {"detail": "Not Found"}),
+    ("/api/chatty-voice/nope", lambda b: b["error"]["code"] == "NOT_FOUND"),
+])
+def test_unknown_path_under_one_api_gets_its_envelope(client, path, envelope):
+    r = client.get(path)
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/json"), r.text
+    assert envelope(r.json()), r.text
 
 
 def test_documents_served(client):

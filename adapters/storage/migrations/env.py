@@ -1,11 +1,10 @@
 """Alembic environment: runs on the connection handed over by Database.migrate()."""
 
 from alembic import context
-from sqlmodel import SQLModel
 
-import adapters.storage.models  # noqa: F401 - registers the tables on SQLModel.metadata
+from adapters.storage.tables import register_all
 
-target_metadata = SQLModel.metadata
+target_metadata = register_all()
 connection = context.config.attributes.get("connection")
 if connection is None:
     from sqlalchemy import create_engine

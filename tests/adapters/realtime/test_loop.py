@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 
-from adapters.providers import audio as codec
 from adapters.providers.base import VoiceSettings
 from adapters.providers.espeak import EspeakTTS
 from adapters.providers.llm import ChatMessage, OfflineLanguageModel

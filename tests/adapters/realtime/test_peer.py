@@ -9,7 +9,7 @@ import pytest
 from aiortc import RTCPeerConnection
 
 from adapters.realtime.peer import InvalidOffer, PeerLimitReached, PeerManager
-from tests.adapters.realtime.helpers import Caller
+from tools.caller import Caller
 
 
 async def _noop(_event):

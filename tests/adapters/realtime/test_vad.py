@@ -2,7 +2,6 @@
 
 import asyncio
 
-from adapters.providers import audio as codec
 from adapters.providers.base import VoiceSettings
 from adapters.providers.espeak import EspeakTTS
 from adapters.realtime.vad import FRAME_BYTES, SpeechStarted, Utterance, UtteranceDetector

@@ -15,8 +15,8 @@ from livekit import api
 
 from adapters.secretbox import SecretBox
 from adapters.storage.database import Database
-from adapters.storage.virstack_accounts import AccountStore
-from adapters.storage.virstack_sip import SipStore
+from adapters.storage.virstack_voiceai.accounts import AccountStore
+from adapters.storage.virstack_voiceai.sip import SipStore
 from adapters.telephony.base import AgentDispatch, TelephonyConflict, TelephonyError, TelephonyRejected
 from adapters.telephony.livekit import LiveKitTelephony
 from core.clock import utcnow

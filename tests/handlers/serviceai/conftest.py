@@ -11,7 +11,7 @@ from datetime import datetime
 import pytest
 
 from core.clock import utcnow
-from handlers.serviceai.bundle import ServiceaiBundle, build
+from handlers.serviceai.bundle import ServiceaiBundle
 from handlers.serviceai.manage import import_data
 
 ORG = "acme-plumbing"
@@ -53,7 +53,7 @@ def run(coro):
 @pytest.fixture
 def sai(app) -> ServiceaiBundle:
     """The app's ServiceAi bundle (same stores the handlers use)."""
-    return app.services.extension("serviceai", build)
+    return app.bundles["serviceai"]
 
 
 @pytest.fixture

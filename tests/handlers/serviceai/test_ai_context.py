@@ -45,10 +45,9 @@ def test_budget_keeps_whole_articles_and_lists_the_rest(make_settings, tmp_path)
 
     from core.clock import utcnow
     from gateway.app import create_app
-    from handlers.serviceai.bundle import build
 
     app = create_app(make_settings(serviceai_ai_context_max_chars=3000))
-    bundle = app.services.extension("serviceai", build)
+    bundle = app.bundles["serviceai"]
 
     async def setup():
         await bundle.users.upsert_user(user_id="u", organization_id="o", now=utcnow(), entitlements=["chatty-voice"])

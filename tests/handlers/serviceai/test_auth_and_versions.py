@@ -125,10 +125,9 @@ def test_soft_upgrade_hint_against_a_raised_minimum(make_settings):
     from starlette.testclient import TestClient
 
     from gateway.app import create_app
-    from handlers.serviceai.bundle import build
 
     app = create_app(make_settings(serviceai_min_client_version="2.4.1"))
-    bundle = app.services.extension("serviceai", build)
+    bundle = app.bundles["serviceai"]
 
     async def token():
         await bundle.users.upsert_user(user_id="u", organization_id="o", now=utcnow(), entitlements=["chatty-voice"])

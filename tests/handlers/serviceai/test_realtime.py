@@ -13,7 +13,6 @@ from starlette.testclient import TestClient
 
 from core.clock import utcnow
 from gateway.app import create_app
-from handlers.serviceai.bundle import build
 from tests.handlers.serviceai.conftest import ORG, run
 
 REALTIME = {"serviceai_realtime_api_key": "sk-test-secret-key", "serviceai_realtime_base_url": "https://rt.test/v1",
@@ -52,7 +51,7 @@ class Upstream:
 def realtime_app(make_settings):
     def make(upstream: Upstream, **settings):
         app = create_app(make_settings(**{**REALTIME, **settings}))
-        bundle = app.services.extension("serviceai", build)
+        bundle = app.bundles["serviceai"]
         bundle.realtime._transport = httpx.MockTransport(upstream)
 
         async def token(user="alice", role="member", org=ORG):
@@ -131,7 +130,7 @@ def test_unreachable_backend_is_500_with_fallback(realtime_app):
         raise httpx.ConnectError("connection refused", request=request)
 
     app, auth = realtime_app(Upstream())
-    app.services.extension("serviceai", build).realtime._transport = httpx.MockTransport(down)
+    app.bundles["serviceai"].realtime._transport = httpx.MockTransport(down)
     with TestClient(app) as c:
         r = c.post("/api/realtime-token", json={"directWebRTC": True}, headers=auth())
     assert r.status_code == 500 and r.json()["fallback"] is True

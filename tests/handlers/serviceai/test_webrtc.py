@@ -9,7 +9,7 @@ import pytest
 
 from adapters.providers.whisper import WhisperASR
 from adapters.providers.wer import word_error_rate
-from tests.adapters.realtime.helpers import Caller, speech_48k
+from tools.caller import Caller, speech_48k
 from tests.handlers.serviceai.conftest import ORG
 
 
@@ -109,9 +109,8 @@ async def test_upstream_errors_pass_through_and_mint_failure_is_502(make_setting
         return answers["mint" if request.url.path.endswith("/sessions") else "sdp"]
 
     app = create_app(make_settings(serviceai_realtime_api_key="sk-test", serviceai_realtime_base_url="http://upstream/v1"))
-    from handlers.serviceai.bundle import build
 
-    bundle = app.services.extension("serviceai", build)
+    bundle = app.bundles["serviceai"]
     bundle.realtime._transport = httpx.MockTransport(handler)
     from handlers.serviceai.manage import import_data  # noqa: F401
     with LiveServer(app) as server:

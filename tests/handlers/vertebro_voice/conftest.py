@@ -46,10 +46,9 @@ def settings(make_settings, vertebro_overrides):
 
 @pytest.fixture
 def clock(app):
-    from handlers.vertebro_voice.state import vertebro
 
     c = Clock()
-    vertebro(app.services).clock = c
+    app.bundles["vertebro-voice"].clock = c
     return c
 
 
@@ -78,9 +77,8 @@ def knowledge(app):
     import anyio
 
     from core.clock import utcnow
-    from handlers.vertebro_voice.state import vertebro
 
-    intents = vertebro(app.services).intents
+    intents = app.bundles["vertebro-voice"].intents
     for title, url, text in [
         ("Delivery terms", "/delivery", "Delivery takes two to three business days and is free for orders over 50 euros."),
         ("Returns", "/returns", "Q: Can I return a product? A: Yes, any product can be returned within 30 days."),

@@ -122,10 +122,10 @@ def test_unknown_session_on_speech_and_intent_is_404(client):
 
 
 def test_storage_down_is_503_mongo_unavailable(client, app, monkeypatch):
-    from sqlalchemy.exc import OperationalError
+    from adapters.storage.database import StorageUnavailable
 
-    async def down(*_args, **_kwargs):
-        raise OperationalError("SELECT 1", {}, Exception("unable to open database file"))
+    async def down(*_args, **_kwargs):  # what Database.run raises when the driver cannot reach the database
+        raise StorageUnavailable("unable to open database file")
 
     monkeypatch.setattr(app.services.db, "run", down)
     for method, path, kwargs in (("post", "session/start", {"json": {"project": "demo"}}),

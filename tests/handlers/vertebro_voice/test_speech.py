@@ -100,9 +100,8 @@ def _stored_file(bundle, url: str, clock) -> Path:
 def test_audio_cache_expires_by_last_access(client, app, clock):
     """7-day TTL counted from the last access (synthesis hit or download), enforced on read and
     by the cleaner, which also removes the file."""
-    from handlers.vertebro_voice.state import vertebro
 
-    bundle = vertebro(app.services)
+    bundle = app.bundles["vertebro-voice"]
     body = client.post(f"{API}/synthesize", json={"text": "Expiring audio", "language": "en-US"}, auth=AUTH).json()
     url = body["audio_url"]
     stored = _stored_file(bundle, url, clock)
@@ -137,13 +136,12 @@ def fast_cleaner_client(make_settings, vertebro_overrides):
 
 
 def test_background_cleaner_removes_expired_audio(fast_cleaner_client):
-    from handlers.vertebro_voice.state import vertebro
     from tests.handlers.vertebro_voice.conftest import Clock
 
     app, client = fast_cleaner_client
     clock = Clock()
-    vertebro(app.services).clock = clock
-    files = Path(vertebro(app.services).settings.voice_file_storage_dir) / "audio"
+    app.bundles["vertebro-voice"].clock = clock
+    files = Path(app.bundles["vertebro-voice"].settings.voice_file_storage_dir) / "audio"
     url = client.post(f"{API}/synthesize", json={"text": "Cleaned in the background"}, auth=AUTH).json()["audio_url"]
     assert sum(p.is_file() for p in files.rglob("*")) == 1
     time.sleep(0.3)

@@ -119,10 +119,9 @@ def test_training_runs_to_completion(client, wavs):
 
 
 def test_training_with_a_deleted_sample_fails(client, app, wavs):
-    from handlers.vertebro_voice.state import vertebro
 
     samples = _upload(client, "gone", [("files", (f"{i}.wav", w, "audio/wav")) for i, w in enumerate(wavs[:3])])
-    bundle = vertebro(app.services)
+    bundle = app.bundles["vertebro-voice"]
     anyio.run(bundle.worker.stop)  # keep the job queued while its sample disappears
     client.post(f"{API}/train", data={"project": "gone"}, auth=AUTH)
     client.delete(f"{API}/samples/{samples.json()['samples'][0]['id']}", params={"project": "gone"}, auth=AUTH)
@@ -133,10 +132,9 @@ def test_training_with_a_deleted_sample_fails(client, app, wavs):
 
 
 def test_stale_job_is_resumed(client, app, clock, wavs):
-    from handlers.vertebro_voice.state import vertebro
 
     _upload(client, "stale", [("files", (f"{i}.wav", w, "audio/wav")) for i, w in enumerate(wavs[:3])])
-    anyio.run(vertebro(app.services).worker.stop)  # nobody runs the queue: the job makes no progress
+    anyio.run(app.bundles["vertebro-voice"].worker.stop)  # nobody runs the queue: the job makes no progress
     job = client.post(f"{API}/train", data={"project": "stale"}, auth=AUTH).json()["job"]
     clock.advance(seconds=10)
     assert client.post(f"{API}/train", data={"project": "stale"}, auth=AUTH).status_code == 409
@@ -156,9 +154,8 @@ def test_training_job_survives_a_restart_mid_run(make_settings, vertebro_overrid
         job = client.post(f"{API}/train", data={"project": "restart"}, auth=AUTH).json()["job"]
         mid, _ = _wait_for(client, "restart", lambda j: j["status"] == "training" and j["progress"] >= 45)
     # the server is gone; the job is left mid-run in storage
-    from handlers.vertebro_voice.state import vertebro
 
-    interrupted = anyio.run(vertebro(first.services).jobs.get, job["id"])
+    interrupted = anyio.run(first.bundles["vertebro-voice"].jobs.get, job["id"])
     assert interrupted.status == "training" and 45 <= interrupted.progress < 90
     epoch_at_stop = interrupted.checkpoint["epoch"]
     assert 0 < epoch_at_stop < 8
@@ -169,7 +166,7 @@ def test_training_job_survives_a_restart_mid_run(make_settings, vertebro_overrid
         done, seen = _wait_for(client, "restart", lambda j: j["status"] in ("completed", "failed"))
     assert done["status"] == "completed" and done["started_at"] == mid["started_at"]
     assert [j["progress"] for j in seen] == sorted(j["progress"] for j in seen)
-    final = anyio.run(vertebro(second.services).jobs.get, job["id"])
+    final = anyio.run(second.bundles["vertebro-voice"].jobs.get, job["id"])
     assert final.attempts == 2
     assert len(final.result["inertia"]) == 8  # every epoch ran exactly once across the two servers
     assert final.result["inertia"] == sorted(final.result["inertia"], reverse=True)  # k-means never gets worse

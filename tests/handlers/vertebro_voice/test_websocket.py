@@ -196,10 +196,9 @@ def test_audio_chunks_over_a_live_socket_and_the_reply_audio_says_the_reply(app,
     from adapters.providers.whisper import WhisperASR
 
     from core.clock import utcnow
-    from handlers.vertebro_voice.state import vertebro
 
     parking = "Parking is free for visitors in the car park behind the main building."
-    anyio.run(vertebro(app.services).intents.add_knowledge, "demo", "Parking", "/visit", parking, utcnow())
+    anyio.run(app.bundles["vertebro-voice"].intents.add_knowledge, "demo", "Parking", "/visit", parking, utcnow())
     spoken = "Where can visitors park their car?"
     with wave.open(io.BytesIO(speech_wav(app, spoken))) as w:
         pcm = w.readframes(w.getnframes())

@@ -5,8 +5,7 @@ from __future__ import annotations
 import anyio
 from sqlalchemy import text
 
-from adapters.telephony.routing import InboundCall
-from handlers.virstack_voiceai.context import EXTENSION
+from adapters.sip.routing import InboundCall
 
 
 def test_trunk_password_is_never_returned_and_stored_sealed(app, org):
@@ -19,7 +18,7 @@ def test_trunk_password_is_never_returned_and_stored_sealed(app, org):
     with app.services.db.engine.connect() as conn:
         sealed = conn.execute(text("SELECT auth_password_sealed FROM vs_sip_trunk")).scalar_one()
     assert sealed and "s3cret-pass" not in sealed
-    sip = app.services.extensions[EXTENSION].sip
+    sip = app.bundles["virstack-voiceai"].sip
     assert anyio.run(sip.trunk_password, r.json()["data"]["trunk_id"]) == "s3cret-pass"
 
 
@@ -53,7 +52,7 @@ def test_numbers_bind_agents_and_route_inbound_calls(app, org, make_agent):
     assert org.post("/v1/sip/phone-numbers", json=body).status_code == 409
     # the trunk now serves the registered number too
     assert "+14155550000" in org.get("/v1/sip/trunks").json()["data"][0]["numbers"]
-    telephony = app.services.extensions[EXTENSION].telephony
+    telephony = app.bundles["virstack-voiceai"].telephony
     route, registration = anyio.run(telephony.route_inbound, InboundCall("+14155550000", "+15105551111"))
     assert route.trunk.trunk_id == trunk["trunk_id"] and route.rule.rule_id == rule["dispatch_rule_id"]
     assert route.room_name.startswith("inbound-_+15105551111_")

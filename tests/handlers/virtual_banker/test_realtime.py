@@ -11,8 +11,7 @@ import websockets
 
 from adapters.providers.whisper import WhisperASR
 from adapters.providers.wer import word_error_rate
-from tests.adapters.realtime.helpers import Caller, speech_48k
-from tests.handlers.virtual_banker.conftest import Receiver
+from tools.caller import Caller, speech_48k
 
 
 def _new_session(base: str, token: str) -> dict:

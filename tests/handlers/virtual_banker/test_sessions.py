@@ -163,7 +163,7 @@ def test_tenant_policy_overrides_rate_limit(make_settings, vb_jwt):
     from gateway.app import create_app
 
     app = create_app(make_settings(vb_default_rate_limit_per_minute=100))
-    asyncio.run(app.services.vb_tenants.set_overrides("tenant-123", {"policy": {"rate_limit_per_minute": 1}}, utcnow()))
+    asyncio.run(app.bundles["virtual-banker"].tenants.set_overrides("tenant-123", {"policy": {"rate_limit_per_minute": 1}}, utcnow()))
     with TestClient(app) as c:
         headers = {"Authorization": f"Bearer {vb_jwt()}"}
         assert [c.get("/v1/sessions", headers=headers).status_code for _ in range(2)] == [200, 429]

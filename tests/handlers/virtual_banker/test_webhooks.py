@@ -69,7 +69,7 @@ def test_retry_until_success_delivers_once(hook_settings, vb_jwt):
             time.sleep(0.3)  # nothing more may arrive
             import asyncio
 
-            log = asyncio.run(app.services.vb_webhooks.deliveries(hook["webhook_id"]))
+            log = asyncio.run(app.bundles["virtual-banker"].webhooks.deliveries(hook["webhook_id"]))
         assert len(receiver.attempts) == 3 and len(receiver.accepted) == 1
         ids = {r["headers"]["X-VB-Delivery"] for r in receiver.attempts}
         assert len(ids) == 1  # the same delivery, retried

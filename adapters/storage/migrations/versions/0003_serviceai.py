@@ -12,7 +12,7 @@ import adapters.storage.types
 
 revision = '0003_serviceai'
 down_revision = '0002'
-branch_labels = None
+branch_labels = ('serviceai',)
 depends_on = None
 
 

@@ -12,7 +12,7 @@ import adapters.storage.types
 
 revision = '0003_vertebro'
 down_revision = '0002'
-branch_labels = None
+branch_labels = ('vertebro-voice',)
 depends_on = None
 
 

@@ -1,0 +1,1 @@
+"""SiteLLM Vertebro Voice storage: sessions, history, audio cache, intents, samples, training jobs, files, background workers."""

@@ -1,0 +1,397 @@
+"""Vertebro Voice stores: Basic users, voice sessions, interaction history, the audio cache index,
+and per-project intent examples and site sections. Every time is an aware UTC datetime passed
+in by the caller (so a test can drive the clock)."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from adapters.storage.database import Database
+from adapters.storage.vertebro_voice.tables import (
+    VertebroAudio,
+    VertebroIntentExample,
+    VertebroInteraction,
+    VertebroKnowledge,
+    VertebroSection,
+    VertebroSession,
+    VertebroUser,
+)
+
+
+class SessionLimitReached(Exception):
+    """``VOICE_MAX_CONCURRENT_SESSIONS`` live sessions exist already."""
+
+
+@dataclass(frozen=True)
+class VoiceSessionRecord:
+    session_id: str
+    project: str
+    user_id: str
+    language: str
+    voice_preference: dict[str, Any] | None
+    context: dict[str, Any]
+    created_at: datetime
+    last_activity_at: datetime
+    expires_at: datetime
+
+
+def _session(row: VertebroSession) -> VoiceSessionRecord:
+    return VoiceSessionRecord(row.session_id, row.project, row.user_id, row.language,
+                              copy.deepcopy(row.voice_preference), copy.deepcopy(row.context or {}),
+                              row.created_at, row.last_activity_at, row.expires_at)
+
+
+@dataclass(frozen=True)
+class InteractionRecord:
+    id: int
+    session_id: str
+    project: str
+    user_id: str
+    type: str
+    content: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class AudioRecord:
+    audio_id: str
+    cache_key: str
+    text: str
+    voice: str
+    language: str
+    emotion: str
+    options: dict[str, Any]
+    format: str
+    file_id: str
+    size_bytes: int
+    duration_seconds: float
+    created_at: datetime
+    accessed_at: datetime
+
+
+def _audio(row: VertebroAudio) -> AudioRecord:
+    return AudioRecord(row.audio_id, row.cache_key, row.text, row.voice, row.language, row.emotion,
+                       copy.deepcopy(row.options), row.format, row.file_id, row.size_bytes, row.duration_seconds,
+                       row.created_at, row.accessed_at)
+
+
+@dataclass(frozen=True)
+class IntentExampleRecord:
+    id: int
+    project: str
+    intent: str
+    text: str
+    action: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class KnowledgeRecord:
+    id: int
+    project: str
+    title: str
+    url: str
+    text: str
+
+
+@dataclass(frozen=True)
+class SectionRecord:
+    project: str
+    key: str
+    url: str
+    title: str
+    keywords: list[str]
+    description: str
+
+
+def _live(now: datetime):
+    return (col(VertebroSession.ended_at).is_(None), VertebroSession.expires_at > now)
+
+
+class VertebroUserStore:
+    """Basic-auth users added at run time (besides those in ``VERTEBRO_BASIC_USERS``)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def put(self, username: str, password_hash: str, now: datetime) -> None:
+        """Create or replace ``username`` with an argon2 ``password_hash``."""
+
+        def work(s: Session) -> None:
+            row = s.get(VertebroUser, username) or VertebroUser(username=username, password_hash="", created_at=now)
+            row.password_hash = password_hash
+            s.add(row)
+
+        await self.db.run(work)
+
+    async def password_hash(self, username: str) -> str | None:
+        def work(s: Session) -> str | None:
+            row = s.get(VertebroUser, username)
+            return row.password_hash if row else None
+
+        return await self.db.run(work)
+
+
+class VertebroSessionStore:
+    """Voice sessions. Live = not deleted and ``expires_at`` in the future."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._create_lock = asyncio.Lock()
+
+    async def create(self, *, session_id: str, project: str, user_id: str, language: str,
+                     voice_preference: dict[str, Any] | None, now: datetime, timeout_seconds: int,
+                     max_live: int) -> VoiceSessionRecord:
+        """Create a session expiring ``timeout_seconds`` after ``now``. Raises
+        :class:`SessionLimitReached` when ``max_live`` sessions are live already (the count and
+        the insert run in one transaction, serialised within this process)."""
+
+        def work(s: Session) -> VoiceSessionRecord:
+            live = s.exec(select(func.count()).select_from(VertebroSession).where(*_live(now))).one()
+            if live >= max_live:
+                raise SessionLimitReached(f"{live} live sessions")
+            row = VertebroSession(session_id=session_id, project=project, user_id=user_id, language=language,
+                                  voice_preference=voice_preference, context={}, created_at=now,
+                                  last_activity_at=now, expires_at=now + timedelta(seconds=timeout_seconds))
+            s.add(row)
+            s.flush()
+            return _session(row)
+
+        async with self._create_lock:
+            return await self.db.run(work)
+
+    async def get_live(self, session_id: str, now: datetime) -> VoiceSessionRecord | None:
+        def work(s: Session) -> VoiceSessionRecord | None:
+            row = s.exec(select(VertebroSession).where(VertebroSession.session_id == session_id, *_live(now))).first()
+            return _session(row) if row else None
+
+        return await self.db.run(work)
+
+    async def touch(self, session_id: str, now: datetime, timeout_seconds: int,
+                    context: dict[str, Any] | None = None) -> VoiceSessionRecord | None:
+        """Record activity on a live session: ``expires_at`` = now + timeout (and merge
+        ``context`` into its context). None when the session is not live."""
+
+        def work(s: Session) -> VoiceSessionRecord | None:
+            row = s.exec(select(VertebroSession).where(VertebroSession.session_id == session_id, *_live(now))).first()
+            if row is None:
+                return None
+            row.last_activity_at = now
+            row.expires_at = now + timedelta(seconds=timeout_seconds)
+            if context:
+                row.context = {**(row.context or {}), **context}
+            s.add(row)
+            s.flush()
+            return _session(row)
+
+        return await self.db.run(work)
+
+    async def end(self, session_id: str, now: datetime) -> bool:
+        """Delete a live session (kept as an ended row for analytics). False if not live."""
+
+        def work(s: Session) -> bool:
+            row = s.exec(select(VertebroSession).where(VertebroSession.session_id == session_id, *_live(now))).first()
+            if row is None:
+                return False
+            row.ended_at = now
+            s.add(row)
+            return True
+
+        return await self.db.run(work)
+
+    async def counts(self, project: str, now: datetime) -> tuple[int, int]:
+        """``(sessions ever started, sessions live now)`` of ``project``."""
+
+        def work(s: Session) -> tuple[int, int]:
+            total = s.exec(select(func.count()).select_from(VertebroSession)
+                           .where(VertebroSession.project == project)).one()
+            live = s.exec(select(func.count()).select_from(VertebroSession)
+                          .where(VertebroSession.project == project, *_live(now))).one()
+            return int(total), int(live)
+
+        return await self.db.run(work)
+
+
+class VertebroHistoryStore:
+    """The interaction log of sessions."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add(self, session: VoiceSessionRecord, type_: str, content: dict[str, Any],
+                  now: datetime) -> InteractionRecord:
+        def work(s: Session) -> InteractionRecord:
+            row = VertebroInteraction(session_id=session.session_id, project=session.project,
+                                      user_id=session.user_id, type=type_, content=content, created_at=now)
+            s.add(row)
+            s.flush()
+            return InteractionRecord(row.id, row.session_id, row.project, row.user_id, row.type,
+                                     copy.deepcopy(row.content), row.created_at)
+
+        return await self.db.run(work)
+
+    async def recent(self, session_id: str, limit: int) -> list[InteractionRecord]:
+        """The ``limit`` newest items of a session, newest first."""
+
+        def work(s: Session) -> list[InteractionRecord]:
+            rows = s.exec(select(VertebroInteraction).where(VertebroInteraction.session_id == session_id)
+                          .order_by(col(VertebroInteraction.id).desc()).limit(limit)).all()
+            return [InteractionRecord(r.id, r.session_id, r.project, r.user_id, r.type, copy.deepcopy(r.content),
+                                      r.created_at) for r in rows]
+
+        return await self.db.run(work)
+
+    async def count(self, project: str) -> int:
+        def work(s: Session) -> int:
+            return int(s.exec(select(func.count()).select_from(VertebroInteraction)
+                              .where(VertebroInteraction.project == project)).one())
+
+        return await self.db.run(work)
+
+
+class VertebroAudioStore:
+    """Index of cached synthesized audio (the bytes are in the file store)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def hit(self, cache_key: str, now: datetime, fresh_after: datetime) -> AudioRecord | None:
+        """The cached entry for ``cache_key`` (its ``accessed_at`` set to ``now``), or None when
+        there is none or it was last accessed before ``fresh_after`` (expired, awaiting cleanup)."""
+
+        def work(s: Session) -> AudioRecord | None:
+            row = s.exec(select(VertebroAudio).where(VertebroAudio.cache_key == cache_key)).first()
+            if row is None or row.accessed_at < fresh_after:
+                return None
+            row.accessed_at = now
+            s.add(row)
+            s.flush()
+            return _audio(row)
+
+        return await self.db.run(work)
+
+    async def add(self, record: AudioRecord, fresh_after: datetime) -> tuple[AudioRecord, str | None]:
+        """Index a new entry; if another request cached the same key meanwhile, that one wins
+        (returned) and the caller removes its own file. Returns ``(entry, stale file id)``: an
+        expired entry of the same key is replaced and its file id returned for removal."""
+
+        def work(s: Session) -> tuple[AudioRecord, str | None]:
+            existing = s.exec(select(VertebroAudio).where(VertebroAudio.cache_key == record.cache_key)).first()
+            if existing is not None and existing.accessed_at >= fresh_after:
+                return _audio(existing), None
+            stale = None
+            if existing is not None:  # expired, not yet cleaned: replaced
+                stale = existing.file_id
+                s.delete(existing)
+                s.flush()
+            row = VertebroAudio(**record.__dict__)
+            s.add(row)
+            s.flush()
+            return _audio(row), stale
+
+        return await self.db.run(work)
+
+    async def get(self, audio_id: str, now: datetime, fresh_after: datetime) -> AudioRecord | None:
+        """The entry ``audio_id`` (its ``accessed_at`` set to ``now``), or None when there is none
+        or it expired (last accessed before ``fresh_after``)."""
+
+        def work(s: Session) -> AudioRecord | None:
+            row = s.get(VertebroAudio, audio_id)
+            if row is None or row.accessed_at < fresh_after:
+                return None
+            row.accessed_at = now
+            s.add(row)
+            s.flush()
+            return _audio(row)
+
+        return await self.db.run(work)
+
+    async def expired(self, accessed_before: datetime, limit: int = 500) -> list[AudioRecord]:
+        def work(s: Session) -> list[AudioRecord]:
+            rows = s.exec(select(VertebroAudio).where(VertebroAudio.accessed_at < accessed_before)
+                          .order_by(VertebroAudio.accessed_at).limit(limit)).all()
+            return [_audio(r) for r in rows]
+
+        return await self.db.run(work)
+
+    async def remove_if_expired(self, audio_id: str, accessed_before: datetime) -> bool:
+        """Delete the index entry unless it was accessed meanwhile. True when removed."""
+
+        def work(s: Session) -> bool:
+            row = s.get(VertebroAudio, audio_id)
+            if row is None or row.accessed_at >= accessed_before:
+                return False
+            s.delete(row)
+            return True
+
+        return await self.db.run(work)
+
+
+class VertebroIntentStore:
+    """Per-project intent examples, site sections (added to the built-in defaults) and knowledge."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add_example(self, project: str, intent: str, text: str, action: dict[str, Any] | None,
+                          now: datetime) -> IntentExampleRecord:
+        def work(s: Session) -> IntentExampleRecord:
+            row = VertebroIntentExample(project=project, intent=intent, text=text, action=action, created_at=now)
+            s.add(row)
+            s.flush()
+            return IntentExampleRecord(row.id, row.project, row.intent, row.text, row.action)
+
+        return await self.db.run(work)
+
+    async def examples(self, project: str) -> list[IntentExampleRecord]:
+        def work(s: Session) -> list[IntentExampleRecord]:
+            rows = s.exec(select(VertebroIntentExample).where(VertebroIntentExample.project == project)
+                          .order_by(VertebroIntentExample.id)).all()
+            return [IntentExampleRecord(r.id, r.project, r.intent, r.text, copy.deepcopy(r.action)) for r in rows]
+
+        return await self.db.run(work)
+
+    async def put_section(self, project: str, key: str, url: str, title: str, keywords: list[str],
+                          description: str, now: datetime) -> SectionRecord:
+        def work(s: Session) -> SectionRecord:
+            row = s.get(VertebroSection, (project, key)) or VertebroSection(
+                project=project, key=key, url=url, title=title, created_at=now)
+            row.url, row.title, row.keywords, row.description = url, title, list(keywords), description
+            s.add(row)
+            s.flush()
+            return SectionRecord(row.project, row.key, row.url, row.title, list(row.keywords), row.description)
+
+        return await self.db.run(work)
+
+    async def sections(self, project: str) -> list[SectionRecord]:
+        def work(s: Session) -> list[SectionRecord]:
+            rows = s.exec(select(VertebroSection).where(VertebroSection.project == project)
+                          .order_by(VertebroSection.key)).all()
+            return [SectionRecord(r.project, r.key, r.url, r.title, list(r.keywords), r.description) for r in rows]
+
+        return await self.db.run(work)
+
+    async def add_knowledge(self, project: str, title: str, url: str, text: str, now: datetime) -> KnowledgeRecord:
+        """Add a knowledge snippet (a fact, or ``Q: … A: …``) to ``project``."""
+
+        def work(s: Session) -> KnowledgeRecord:
+            row = VertebroKnowledge(project=project, title=title, url=url, text=text, created_at=now)
+            s.add(row)
+            s.flush()
+            return KnowledgeRecord(row.id, row.project, row.title, row.url, row.text)
+
+        return await self.db.run(work)
+
+    async def knowledge(self, project: str) -> list[KnowledgeRecord]:
+        def work(s: Session) -> list[KnowledgeRecord]:
+            rows = s.exec(select(VertebroKnowledge).where(VertebroKnowledge.project == project)
+                          .order_by(VertebroKnowledge.id)).all()
+            return [KnowledgeRecord(r.id, r.project, r.title, r.url, r.text) for r in rows]
+
+        return await self.db.run(work)

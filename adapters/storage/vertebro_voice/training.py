@@ -1,0 +1,235 @@
+"""Vertebro Voice training stores: voice samples (metadata; bytes in the file store) and training
+jobs with their persisted progress and checkpoint. Times are aware UTC datetimes from the caller."""
+
+from __future__ import annotations
+
+import copy
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from adapters.storage.database import Database
+from adapters.storage.vertebro_voice.tables import VertebroSample, VertebroTrainingJob
+
+#: Job states in which a job is still to run or running.
+ACTIVE = ("queued", "preparing", "training", "validating")
+FINAL = ("completed", "failed")
+
+
+@dataclass(frozen=True)
+class SampleRecord:
+    id: str
+    project: str
+    file_id: str
+    filename: str
+    content_type: str
+    size_bytes: int
+    duration_seconds: float | None
+    uploaded_at: datetime
+
+
+def _sample(row: VertebroSample) -> SampleRecord:
+    return SampleRecord(row.id, row.project, row.file_id, row.filename, row.content_type, row.size_bytes,
+                        row.duration_seconds, row.uploaded_at)
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    id: str
+    project: str
+    status: str
+    progress: float
+    message: str
+    checkpoint: dict[str, Any]
+    result: dict[str, Any] | None
+    attempts: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    heartbeat_at: datetime
+
+
+def _job(row: VertebroTrainingJob) -> JobRecord:
+    return JobRecord(row.id, row.project, row.status, row.progress, row.message, copy.deepcopy(row.checkpoint or {}),
+                     copy.deepcopy(row.result), row.attempts, row.created_at, row.started_at, row.finished_at,
+                     row.heartbeat_at)
+
+
+class NotEnoughSamples(Exception):
+    def __init__(self, have: int, need: int) -> None:
+        super().__init__(f"not_enough_samples:{have}/{need}")
+        self.have, self.need = have, need
+
+
+class JobInProgress(Exception):
+    def __init__(self, job: JobRecord) -> None:
+        super().__init__(f"job {job.id} is {job.status}")
+        self.job = job
+
+
+class VertebroSampleStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add_many(self, project: str, samples: list[dict[str, Any]], now: datetime) -> list[SampleRecord]:
+        """Store several samples in one transaction (all or none). Each dict has ``file_id``,
+        ``filename``, ``content_type``, ``size_bytes``, ``duration_seconds``."""
+
+        def work(s: Session) -> list[SampleRecord]:
+            rows = []
+            for i, item in enumerate(samples):
+                row = VertebroSample(id=secrets.token_hex(12), project=project, uploaded_at=now
+                                     + timedelta(microseconds=i), **item)
+                s.add(row)
+                rows.append(row)
+            s.flush()
+            return [_sample(r) for r in rows]
+
+        return await self.db.run(work)
+
+    async def list(self, project: str) -> list[SampleRecord]:
+        """The project's samples, oldest first."""
+
+        def work(s: Session) -> list[SampleRecord]:
+            rows = s.exec(select(VertebroSample).where(VertebroSample.project == project)
+                          .order_by(VertebroSample.uploaded_at, VertebroSample.id)).all()
+            return [_sample(r) for r in rows]
+
+        return await self.db.run(work)
+
+    async def get(self, sample_id: str) -> SampleRecord | None:
+        def work(s: Session) -> SampleRecord | None:
+            row = s.get(VertebroSample, sample_id)
+            return _sample(row) if row else None
+
+        return await self.db.run(work)
+
+    async def delete(self, project: str, sample_id: str) -> SampleRecord | None:
+        """Remove the project's sample ``sample_id``; None when the project has no such sample."""
+
+        def work(s: Session) -> SampleRecord | None:
+            row = s.get(VertebroSample, sample_id)
+            if row is None or row.project != project:
+                return None
+            record = _sample(row)
+            s.delete(row)
+            return record
+
+        return await self.db.run(work)
+
+
+class VertebroJobStore:
+    """Training jobs: queued → preparing → training → validating → completed | failed."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def start(self, project: str, *, min_samples: int, stale_after: float,
+                    now: datetime) -> tuple[JobRecord, str]:
+        """Queue a training job for ``project`` in one transaction.
+
+        Returns ``(job, "job_queued")`` for a new job, or ``(job, "job_resumed")`` when the
+        project's active job made no progress for ``stale_after`` seconds and was requeued.
+        Raises :class:`NotEnoughSamples` (fewer than ``min_samples``) or :class:`JobInProgress`.
+        """
+
+        def work(s: Session) -> tuple[JobRecord, str]:
+            have = int(s.exec(select(func.count()).select_from(VertebroSample)
+                              .where(VertebroSample.project == project)).one())
+            if have < min_samples:
+                raise NotEnoughSamples(have, min_samples)
+            active = s.exec(select(VertebroTrainingJob).where(VertebroTrainingJob.project == project,
+                                                              col(VertebroTrainingJob.status).in_(ACTIVE))
+                            .order_by(col(VertebroTrainingJob.created_at).desc())).first()
+            if active is not None:
+                if (now - active.heartbeat_at).total_seconds() < stale_after:
+                    raise JobInProgress(_job(active))
+                active.status, active.message, active.heartbeat_at = "queued", "Job requeued after stalling", now
+                s.add(active)
+                s.flush()
+                return _job(active), "job_resumed"
+            row = VertebroTrainingJob(id=secrets.token_hex(12), project=project, status="queued", progress=0.0,
+                                      message="Job queued", checkpoint={}, created_at=now, heartbeat_at=now)
+            s.add(row)
+            s.flush()
+            return _job(row), "job_queued"
+
+        return await self.db.run(work)
+
+    async def get(self, job_id: str) -> JobRecord | None:
+        def work(s: Session) -> JobRecord | None:
+            row = s.get(VertebroTrainingJob, job_id)
+            return _job(row) if row else None
+
+        return await self.db.run(work)
+
+    async def list(self, project: str, limit: int) -> list[JobRecord]:
+        """The project's jobs, newest first."""
+
+        def work(s: Session) -> list[JobRecord]:
+            rows = s.exec(select(VertebroTrainingJob).where(VertebroTrainingJob.project == project)
+                          .order_by(col(VertebroTrainingJob.created_at).desc()).limit(limit)).all()
+            return [_job(r) for r in rows]
+
+        return await self.db.run(work)
+
+    async def active(self) -> list[JobRecord]:
+        """Every job still to run or interrupted mid-run, oldest first."""
+
+        def work(s: Session) -> list[JobRecord]:
+            rows = s.exec(select(VertebroTrainingJob).where(col(VertebroTrainingJob.status).in_(ACTIVE))
+                          .order_by(VertebroTrainingJob.created_at)).all()
+            return [_job(r) for r in rows]
+
+        return await self.db.run(work)
+
+    async def begin(self, job_id: str, now: datetime) -> JobRecord | None:
+        """Mark an active job as (re)started by a worker: ``attempts`` + 1, ``started_at`` set once.
+        None when the job is no longer active."""
+
+        def work(s: Session) -> JobRecord | None:
+            row = s.get(VertebroTrainingJob, job_id)
+            if row is None or row.status not in ACTIVE:
+                return None
+            row.attempts += 1
+            row.started_at = row.started_at or now
+            row.heartbeat_at = now
+            s.add(row)
+            s.flush()
+            return _job(row)
+
+        return await self.db.run(work)
+
+    async def advance(self, job_id: str, *, status: str, progress: float, message: str,
+                      checkpoint: dict[str, Any], now: datetime) -> None:
+        """Persist a step: new state, progress (never lowered), message and checkpoint."""
+
+        def work(s: Session) -> None:
+            row = s.get(VertebroTrainingJob, job_id)
+            if row is None or row.status not in ACTIVE:
+                return
+            row.status, row.message, row.checkpoint, row.heartbeat_at = status, message, checkpoint, now
+            row.progress = max(row.progress, round(progress, 2))
+            s.add(row)
+
+        await self.db.run(work)
+
+    async def finish(self, job_id: str, *, status: str, message: str, result: dict[str, Any] | None,
+                     now: datetime) -> None:
+        """Final state ``completed`` (progress 100) or ``failed``."""
+
+        def work(s: Session) -> None:
+            row = s.get(VertebroTrainingJob, job_id)
+            if row is None:
+                return
+            row.status, row.message, row.result, row.finished_at, row.heartbeat_at = status, message[:500], result, \
+                now, now
+            if status == "completed":
+                row.progress = 100.0
+            s.add(row)
+
+        await self.db.run(work)

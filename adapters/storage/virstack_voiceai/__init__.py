@@ -1,0 +1,1 @@
+"""Virstack VoiceAI storage: accounts, agents, provider catalog, SIP, calls (tables in ``tables``)."""

@@ -1,0 +1,1 @@
+"""Virtual Banker storage: sessions, tenant overrides, voice sessions, webhooks (tables in ``tables``)."""

@@ -1,0 +1,181 @@
+"""Virtual Banker sessions and tenant configuration: persistence only, no HTTP, no policy."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from adapters.storage.database import Database
+from adapters.storage.virtual_banker.tables import VbSession, VbTenant
+
+
+def token_hash(token: str) -> str:
+    """SHA-256 hex digest of an opaque high-entropy token (what is stored instead of the token)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """A stored session, detached from the ORM."""
+
+    session_id: str
+    tenant_id: str
+    user_id: str
+    portal_context: dict[str, Any] | None
+    config: dict[str, Any]
+    created_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None
+
+    def is_live(self, now: datetime) -> bool:
+        """True when neither ended nor expired at ``now``."""
+        return self.ended_at is None and self.expires_at > now
+
+
+def _record(row: VbSession) -> SessionRecord:
+    return SessionRecord(
+        row.session_id,
+        row.tenant_id,
+        row.user_id,
+        copy.deepcopy(row.portal_context),
+        copy.deepcopy(row.config),
+        row.created_at,
+        row.expires_at,
+        row.ended_at,
+    )
+
+
+class VbSessionStore:
+    """Sessions keyed by id and by token hash; every read is filtered by liveness at ``now``."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(
+        self,
+        *,
+        session_id: str,
+        tenant_id: str,
+        user_id: str,
+        token: str,
+        portal_context: dict[str, Any] | None,
+        config: dict[str, Any],
+        created_at: datetime,
+        expires_at: datetime,
+    ) -> SessionRecord:
+        """Insert a session; the token is stored hashed. Returns the stored record."""
+
+        def work(s: Session) -> SessionRecord:
+            row = VbSession(
+                session_id=session_id,
+                tenant_id=tenant_id,
+                user_id=user_id,
+                token_hash=token_hash(token),
+                portal_context=portal_context,
+                config=config,
+                created_at=created_at,
+                expires_at=expires_at,
+            )
+            s.add(row)
+            s.flush()
+            return _record(row)
+
+        return await self.db.run(work)
+
+    async def get_live(self, session_id: str, now: datetime) -> SessionRecord | None:
+        """The session if it exists and is live at ``now``, else None."""
+
+        def work(s: Session) -> SessionRecord | None:
+            row = s.get(VbSession, session_id)
+            record = _record(row) if row else None
+            return record if record and record.is_live(now) else None
+
+        return await self.db.run(work)
+
+    async def find_live_by_token(self, token: str, now: datetime) -> SessionRecord | None:
+        """The live session whose current ephemeral token is ``token``, else None."""
+
+        def work(s: Session) -> SessionRecord | None:
+            row = s.exec(select(VbSession).where(VbSession.token_hash == token_hash(token))).first()
+            record = _record(row) if row else None
+            return record if record and record.is_live(now) else None
+
+        return await self.db.run(work)
+
+    async def list_live(self, tenant_id: str, user_id: str, now: datetime) -> list[SessionRecord]:
+        """Live sessions of one tenant's user, oldest first."""
+
+        def work(s: Session) -> list[SessionRecord]:
+            rows = s.exec(
+                select(VbSession)
+                .where(VbSession.tenant_id == tenant_id, VbSession.user_id == user_id)
+                .where(VbSession.ended_at.is_(None), VbSession.expires_at > now)  # type: ignore[union-attr]
+                .order_by(VbSession.created_at, VbSession.session_id)
+            ).all()
+            return [_record(r) for r in rows]
+
+        return await self.db.run(work)
+
+    async def end(self, session_id: str, now: datetime) -> SessionRecord | None:
+        """Mark a live session ended at ``now``; None when it was not live."""
+
+        def work(s: Session) -> SessionRecord | None:
+            row = s.get(VbSession, session_id, with_for_update=True)
+            if row is None or not _record(row).is_live(now):
+                return None
+            row.ended_at = now
+            s.add(row)
+            s.flush()
+            return _record(row)
+
+        return await self.db.run(work)
+
+    async def rotate_token(self, session_id: str, new_token: str, expires_at: datetime, now: datetime):
+        """Replace the token hash of a live session (the old token stops working at once)."""
+
+        def work(s: Session) -> SessionRecord | None:
+            row = s.get(VbSession, session_id, with_for_update=True)
+            if row is None or not _record(row).is_live(now):
+                return None
+            row.token_hash = token_hash(new_token)
+            row.expires_at = expires_at
+            s.add(row)
+            s.flush()
+            return _record(row)
+
+        return await self.db.run(work)
+
+
+class VbTenantStore:
+    """Per-tenant configuration overrides."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get_overrides(self, tenant_id: str) -> dict[str, Any]:
+        """The tenant's stored overrides, ``{}`` when none."""
+
+        def work(s: Session) -> dict[str, Any]:
+            row = s.get(VbTenant, tenant_id)
+            return copy.deepcopy(row.config) if row else {}
+
+        return await self.db.run(work)
+
+    async def set_overrides(self, tenant_id: str, config: dict[str, Any], now: datetime) -> None:
+        """Replace the tenant's overrides."""
+
+        def work(s: Session) -> None:
+            row = s.get(VbTenant, tenant_id)
+            if row is None:
+                row = VbTenant(tenant_id=tenant_id, config=config, updated_at=now)
+            else:
+                row.config = config
+                row.updated_at = now
+            s.add(row)
+
+        await self.db.run(work)

@@ -1,0 +1,99 @@
+"""The adapters every API shares, built once per server by the gateway.
+
+An API's own stores and engines live in its service bundle (``handlers/<api>/bundle.py``),
+built from these by the API's plugin; handlers reach both through their bundle only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from adapters.providers.registry import ProviderRegistry
+from adapters.ratelimit import RateLimiter
+from adapters.realtime.peer import PeerManager
+from adapters.storage.database import Database
+from core.settings import Settings
+
+
+@dataclass
+class Services:
+    """Settings and the shared adapter instances: database, voice providers, rate limiter,
+    realtime peers."""
+
+    settings: Settings
+    db: Database
+    providers: ProviderRegistry
+    limiter: RateLimiter
+    peers: PeerManager
+
+    @classmethod
+    def build(cls, settings: Settings) -> Services:
+        """Create the shared adapters for ``settings`` (no I/O beyond opening the database engine)."""
+        return cls(
+            settings=settings,
+            db=Database(settings.database_url),
+            providers=ProviderRegistry(
+                asr_model_dir=settings.asr_model_dir,
+                asr_threads=settings.asr_threads,
+                llm={"base_url": settings.llm_base_url, "api_key": settings.llm_api_key, "model": settings.llm_model},
+                credentials={
+                    "ELEVENLABS_API_KEY": settings.elevenlabs_api_key,
+                    "AZURE_SPEECH_KEY": settings.azure_speech_key,
+                    "AZURE_SPEECH_REGION": settings.azure_speech_region,
+                    "DEEPGRAM_API_KEY": settings.deepgram_api_key,
+                    "GOOGLE_SPEECH_API_KEY": settings.google_speech_api_key,
+                },
+            ),
+            limiter=RateLimiter(settings.redis_url),
+            peers=PeerManager(
+                max_peers=settings.realtime_max_peers,
+                idle_timeout=settings.realtime_idle_timeout,
+                total_timeout=settings.realtime_total_timeout,
+                ice_servers=settings.realtime_ice_servers,
+                host_addresses=settings.realtime_host_addresses or None,
+            ),
+        )
+
+    async def stop(self) -> None:
+        """Hang up every realtime peer (at shutdown, after the APIs stopped their own work)."""
+        await self.peers.close_all()
+
+    def close(self) -> None:
+        """Release the database engine."""
+        self.db.dispose()
+
+
+@dataclass
+class ApiBundle:
+    """Base of every API's service bundle: the shared adapters, reachable as attributes.
+
+    An API's bundle (``handlers/<api>/bundle.py``) subclasses this and adds its own stores and
+    engines; handlers use only their bundle.
+    """
+
+    services: Services
+
+    @property
+    def settings(self) -> Settings:
+        """The server's settings."""
+        return self.services.settings
+
+    @property
+    def db(self) -> Database:
+        """The shared database."""
+        return self.services.db
+
+    @property
+    def providers(self) -> ProviderRegistry:
+        """TTS, ASR, LLM and embedding engines."""
+        return self.services.providers
+
+    @property
+    def limiter(self) -> RateLimiter:
+        """Shared rate-limit counters (Redis when ``REDIS_URL`` is set)."""
+        return self.services.limiter
+
+    @property
+    def peers(self) -> PeerManager:
+        """The realtime (WebRTC) peers of this process."""
+        return self.services.peers
