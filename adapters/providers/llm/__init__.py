@@ -19,14 +19,17 @@ Interface (:class:`LanguageModel`)
 
 Errors
   :class:`LLMError` (a ``ProviderError``) when the engine fails: HTTP status >= 400 (``status``,
-  ``retry_after`` seconds), timeout, transport failure, an answer that is not JSON or has the
-  wrong shape, or an extraction that cannot satisfy the schema. Messages never contain the API
+  ``retry_after`` seconds), timeout, transport failure, a response that is not JSON or has the
+  wrong shape, or an extraction that cannot satisfy the schema (the offline engine: a constraint
+  its rules cannot meet, e.g. ``pattern``; the OpenAI-compatible engine: an answer that is still
+  not JSON, invalid or incomplete after one corrective retry). Messages never contain the API
   key. ``ValueError`` for the caller's mistakes: no messages, an unknown role, non-string
   content, ``max_tokens`` < 1, ``temperature`` outside 0-2, a schema that is not a valid JSON
   Schema or whose root is not an object schema.
 
 Engines
-  :class:`OpenAICompatibleLanguageModel` (``openai-compatible``) — ``POST {base_url}/chat/completions``.
+  :class:`OpenAICompatibleLanguageModel` (``openai-compatible``) — ``POST {base_url}/chat/completions``;
+  ``extract`` returns the model's own answer, checked against the schema, never patched.
   :class:`OfflineLanguageModel` (``offline-template``) — rules and TF-IDF retrieval, no network,
   no generative model.
   :func:`language_model` picks one from the ``LLM_BASE_URL``/``LLM_API_KEY``/``LLM_MODEL`` settings.

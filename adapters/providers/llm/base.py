@@ -112,14 +112,41 @@ def _check_schema(schema: Any) -> Validator:
     return cls(schema)
 
 
-def _schema_error(validator: Validator, value: Any) -> str | None:
-    """The first validation error of ``value`` as ``"<path>: <message>"`` (path ``a/b/0``, or
-    ``(root)``), ordered by path so the same value always gives the same message; None when valid."""
-    errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
-    if not errors:
-        return None
-    where = "/".join(str(p) for p in errors[0].absolute_path) or "(root)"
-    return f"{where}: {errors[0].message}"
+def _schema_errors(validator: Validator, value: Any, limit: int = 5) -> list[tuple[str, str]]:
+    """Up to ``limit`` validation errors of ``value`` as ``(path, message)``, ordered by path (``a/b/0``,
+    ``(root)`` for the value itself) so the same value always gives the same errors; [] when valid."""
+    errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))[:limit]
+    return [("/".join(str(p) for p in e.absolute_path) or "(root)", e.message) for e in errors]
+
+
+def _declared_only(value: Any, schema: Any, schemas: _Schemas, path: tuple[str, ...] = ()) -> tuple[Any, list[str]]:
+    """``value`` restricted to the declared keys, and the paths (``a/b``) of declared keys it lacks.
+
+    In an object whose (resolved) schema has ``properties``, the declared keys are those
+    properties and the ``required`` keys; others are dropped, and each value is checked against
+    its own sub-schema, down through nested objects and ``items`` of arrays. Values under other
+    schemas (``anyOf``/``oneOf`` branches, no ``properties``) are returned unchanged."""
+    resolved = schemas.resolve(schema)
+    properties = resolved.get("properties")
+    if isinstance(value, dict) and isinstance(properties, Mapping):
+        required = resolved.get("required")
+        required = required if isinstance(required, list) else []
+        out: dict[str, Any] = {}
+        missing: list[str] = []
+        for key in list(properties) + [k for k in required if k not in properties]:
+            here = path + (str(key),)
+            if key not in value:
+                missing.append("/".join(here))
+                continue
+            sub = properties[key] if key in properties else resolved.get("additionalProperties", {})
+            out[key], deeper = _declared_only(value[key], sub, schemas, here)
+            missing += deeper
+        return out, missing
+    items = resolved.get("items")
+    if isinstance(value, list) and isinstance(items, Mapping):
+        checked = [_declared_only(item, items, schemas, path + (str(i),)) for i, item in enumerate(value)]
+        return [item for item, _ in checked], [p for _, paths in checked for p in paths]
+    return value, []
 
 
 class _Schemas:

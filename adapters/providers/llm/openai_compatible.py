@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import re
@@ -10,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import httpx
+from jsonschema.protocols import Validator
 
 from adapters.providers.base import ProviderError
 from adapters.providers.cloud._http import DEFAULT_TIMEOUT, VendorClient, VendorHTTPError
@@ -19,10 +19,10 @@ from adapters.providers.llm.base import (
     _check_generation,
     _check_schema,
     _coerce_messages,
+    _declared_only,
+    _schema_errors,
     _Schemas,
 )
-from adapters.providers.llm.offline import OfflineLanguageModel
-from adapters.providers.llm.offline.extract import _Extractor
 
 logger = logging.getLogger(__name__)
 
@@ -42,15 +42,19 @@ class OpenAICompatibleLanguageModel:
     ``choices[0].message.content`` (a string, or a list of ``{"type": "text", "text"}`` parts).
 
     ``extract`` sends ``response_format: {"type": "json_object"}``, temperature 0 and the schema
-    in the system prompt; the answer must be a JSON object (code fences are tolerated). Every
-    property that is missing or invalid against its sub-schema — at any level of nested
-    objects — is replaced by the :class:`OfflineLanguageModel` value for it (logged at INFO),
-    undeclared keys are dropped, so the result is always complete and valid.
+    in the system prompt; the answer must be a JSON object (code fences or prose around it are
+    tolerated). Undeclared keys are dropped; the rest is returned as the model wrote it when it
+    is valid against the schema and has every declared property (at every level of nested
+    objects and arrays of objects). Otherwise the model is asked ONCE more — the conversation,
+    its answer and a user message naming what was wrong (``Your answer did not satisfy the
+    schema: …``) — and a second answer that is still not JSON, invalid or incomplete is an
+    :class:`LLMError`. Nothing is filled in or corrected on the model's behalf.
 
     Errors: HTTP >= 400, timeouts (``timeout`` seconds per request), transport failures, a
-    body or answer that is not JSON, or an unexpected shape → :class:`LLMError`, with the key
-    replaced by ``***``. ``ValueError`` for a base_url that is not http(s) or an empty model.
-    ``client`` (used as is, never closed here) or ``transport`` are for tests and pooling.
+    body that is not JSON, an unexpected shape, or an extraction answer rejected twice →
+    :class:`LLMError`, with the key replaced by ``***``. ``ValueError`` for a base_url that is
+    not http(s) or an empty model. ``client`` (used as is, never closed here) or ``transport``
+    are for tests and pooling.
     """
 
     name = "openai-compatible"
@@ -78,7 +82,6 @@ class OpenAICompatibleLanguageModel:
         self._http = VendorClient(
             self.name, secrets=[api_key] if api_key else [], timeout=timeout, client=client, transport=transport
         )
-        self._offline = OfflineLanguageModel()
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -96,10 +99,16 @@ class OpenAICompatibleLanguageModel:
         return await self._complete(payload, max_tokens=max_tokens, temperature=temperature)
 
     async def extract(self, text: str, schema: dict, *, instructions: str = "") -> dict:
-        """A complete, schema-valid object: the model's JSON, repaired per property offline."""
+        """The model's JSON object for ``text``: valid against ``schema`` and complete (see the class
+        docstring), asked for once, and once more with the problems when the first answer fails.
+
+        ``text`` is the user message; ``instructions`` (optional) lead the system prompt. Raises
+        ValueError for a non-string ``text`` or a bad schema, LLMError when a request fails or the
+        second answer is still not a valid, complete JSON object."""
         if not isinstance(text, str):
             raise ValueError("text must be a string")
         validator = _check_schema(schema)
+        schemas = _Schemas(schema)
         system = (
             (instructions.strip() + "\n\n" if instructions and instructions.strip() else "")
             + "Extract information from the user's text. Answer with ONE JSON object only (no prose, no code "
@@ -109,33 +118,41 @@ class OpenAICompatibleLanguageModel:
             "the text; when the text says nothing about a property, use false, 0, an empty string or an empty "
             "list as its type allows."
         )
-        content = await self._complete(
-            [{"role": "system", "content": system}, {"role": "user", "content": text}],
-            max_tokens=EXTRACT_MAX_TOKENS,
-            temperature=0.0,
-            json_mode=True,
-        )
-        answer = self._parse_json(content)
-        schemas = _Schemas(schema)
-        offline: dict | None = None
-
-        def fallback() -> dict:
-            nonlocal offline
-            if offline is None:
-                offline = _Extractor(text, schema).extract()
-            return offline
-
-        repaired: list[str] = []
-        result = _repair(answer, schemas.resolve(schema), schemas, fallback, (), repaired)
-        if not validator.is_valid(result):
-            repaired = ["(all)"]
-            result = copy.deepcopy(fallback())
-            if not validator.is_valid(result):
-                error = next(iter(validator.iter_errors(result)))
-                raise LLMError(f"{self.name}: the answer could not be made valid against the schema: {error.message}")
-        if repaired:
-            logger.info("%s extract: repaired %s offline", self.name, ", ".join(repaired))
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": text}]
+        content = await self._complete(messages, max_tokens=EXTRACT_MAX_TOKENS, temperature=0.0, json_mode=True)
+        result, problems = self._check_answer(content, validator, schemas)
+        if not problems:
+            return result
+        where = ", ".join(path for path, _ in problems)
+        logger.info("%s extract: the answer did not satisfy the schema at %s; asking once more", self.name, where)
+        correction = f"Your answer did not satisfy the schema: {_describe(problems)}. Reply with corrected JSON only."
+        messages += [{"role": "assistant", "content": content}, {"role": "user", "content": correction}]
+        content = await self._complete(messages, max_tokens=EXTRACT_MAX_TOKENS, temperature=0.0, json_mode=True)
+        result, problems = self._check_answer(content, validator, schemas)
+        if problems:
+            raise LLMError(
+                self._http.redact(
+                    f"{self.name}: the answer did not satisfy the schema after one retry: {_describe(problems)}"
+                )
+            )
         return result
+
+    def _check_answer(
+        self, content: str, validator: Validator, schemas: _Schemas
+    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        """The answer's object without undeclared keys, and what is wrong with it as ``(path, message)``:
+        not JSON, not an object, schema errors, missing properties. No problems = usable as is."""
+        try:
+            answer = self._parse_json(content)
+        except LLMError as exc:
+            return {}, [("(root)", str(exc).removeprefix(f"{self.name} returned "))]
+        result, missing = _declared_only(answer, schemas.root, schemas)
+        problems = _schema_errors(validator, result)
+        for path in missing:
+            parent, _, key = path.rpartition("/")
+            if (parent or "(root)", f"{key!r} is a required property") not in problems:  # jsonschema said it
+                problems.append((path, "missing (fill every property)"))
+        return result, problems
 
     # ---- plumbing -----------------------------------------------------------------------
 
@@ -202,29 +219,7 @@ class OpenAICompatibleLanguageModel:
         return value
 
 
-def _repair(value: Any, schema: Mapping[str, Any], schemas: _Schemas, fallback, path: tuple[str, ...],
-            repaired: list[str]) -> Any:  # fmt: skip
-    """``value`` with every missing/invalid property of an object schema replaced by the offline one."""
-    properties = schema.get("properties") if isinstance(schema.get("properties"), Mapping) else {}
-    if not isinstance(value, dict):
-        repaired.append("/".join(path) or "(root)")
-        return copy.deepcopy(_offline_at(fallback(), path))
-    out: dict[str, Any] = {}
-    keys = list(properties) + [k for k in schema.get("required") or [] if k not in properties]
-    for key in keys:
-        sub = schemas.resolve(properties.get(key, schema.get("additionalProperties", {})))
-        here = path + (key,)
-        if key in value and schemas.valid(value[key], sub):
-            out[key] = value[key]
-        elif key in value and isinstance(value[key], dict) and isinstance(sub.get("properties"), Mapping):
-            out[key] = _repair(value[key], sub, schemas, fallback, here, repaired)
-        else:
-            repaired.append("/".join(here))
-            out[key] = copy.deepcopy(_offline_at(fallback(), here))
-    return out
-
-
-def _offline_at(offline: Any, path: tuple[str, ...]) -> Any:
-    for key in path:
-        offline = offline.get(key) if isinstance(offline, dict) else None
-    return offline
+def _describe(problems: list[tuple[str, str]], limit: int = 10) -> str:
+    """``path: message; …`` for the first ``limit`` problems, each message cut to a readable length."""
+    text = "; ".join(f"{where}: {message[:_EXCERPT_CHARS]}" for where, message in problems[:limit])
+    return text + (f"; and {len(problems) - limit} more" if len(problems) > limit else "")

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from adapters.providers.llm.base import ChatMessage, LLMError, _check_generation, _check_schema, _coerce_messages
+from adapters.providers.llm.base import (
+    ChatMessage,
+    LLMError,
+    _check_generation,
+    _check_schema,
+    _coerce_messages,
+    _schema_errors,
+)
 from adapters.providers.llm.offline.chat import _limit_words, _reply
 from adapters.providers.llm.offline.extract import _Extractor
 
@@ -69,10 +76,10 @@ class OfflineLanguageModel:
             raise ValueError("text must be a string")
         validator = _check_schema(schema)
         result = _Extractor(text, schema).extract()
-        errors = sorted(validator.iter_errors(result), key=lambda e: list(e.absolute_path))
+        errors = _schema_errors(validator, result, limit=1)
         if errors:
-            where = "/".join(str(p) for p in errors[0].absolute_path) or "(root)"
-            raise LLMError(f"{self.name} could not satisfy the schema at {where}: {errors[0].message}")
+            where, message = errors[0]
+            raise LLMError(f"{self.name} could not satisfy the schema at {where}: {message}")
         return result
 
     # ---- chat ---------------------------------------------------------------------------

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 import httpx
-import jsonschema
 import pytest
 
 from adapters.providers.llm import ChatMessage, LLMError, OpenAICompatibleLanguageModel
-from tests.adapters.providers.llm.helpers import BASE, DENTAL_CALL, KEY, POST_CALL_SCHEMA, assert_complete
+from tests.adapters.providers.llm.helpers import BASE, DENTAL_CALL, KEY, POST_CALL_SCHEMA
 
 
 def test_constructor_rejects_bad_arguments():
@@ -178,10 +178,23 @@ def good_answer() -> dict:
     }  # fmt: skip
 
 
+def bad_answer() -> dict:
+    """good_answer() with every kind of schema problem: missing, out of range, not in the enum,
+    wrong type, and in the nested object one invalid and one missing property."""
+    answer = good_answer()
+    del answer["phone_number"]
+    answer["rating"] = 11
+    answer["sentiment"] = "ecstatic"
+    answer["appointment_booked"] = "yes"
+    answer["customer"] = {"first_name": "John", "last_name": 7}
+    return answer
+
+
 async def test_extract_request_asks_for_json_with_the_schema():
     rec = Recorder(completion(json.dumps(good_answer())))
     result = await online(rec).extract(DENTAL_CALL, POST_CALL_SCHEMA, instructions="Analyse this dental call.")
     assert result == good_answer()
+    assert len(rec.requests) == 1
     body = rec.body
     assert body["response_format"] == {"type": "json_object"}
     assert body["temperature"] == 0.0 and body["model"] == "gpt-4o-mini"
@@ -192,44 +205,121 @@ async def test_extract_request_asks_for_json_with_the_schema():
     assert "EVERY property" in system["content"]
 
 
-async def test_extract_repairs_missing_and_invalid_fields_from_the_transcript(caplog):
-    answer = good_answer()
-    del answer["phone_number"]  # missing
-    answer["rating"] = 11  # out of range
-    answer["sentiment"] = "ecstatic"  # not in the enum
-    answer["appointment_booked"] = "yes"  # wrong type
-    answer["customer"] = {"first_name": "John", "last_name": 7}  # nested: one invalid, one missing
-    answer["unexpected"] = "dropped"
-    fenced = "```json\n" + json.dumps(answer) + "\n```"
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda text: text,
+        lambda text: "```json\n" + text + "\n```",
+        lambda text: "Sure! Here it is: " + text + " Hope this helps.",
+    ],
+    ids=["plain", "fenced", "prose"],
+)
+async def test_extract_returns_a_valid_first_answer_as_is(wrap, caplog):
+    rec = Recorder(completion(wrap(json.dumps(good_answer()))))
     with caplog.at_level("INFO", logger="adapters.providers.llm"):
-        result = await online(Recorder(completion(fenced))).extract(DENTAL_CALL, POST_CALL_SCHEMA)
-    jsonschema.validate(result, POST_CALL_SCHEMA)
-    assert_complete(result, POST_CALL_SCHEMA)
-    assert result["phone_number"] == "555-123-4567"  # from the transcript, offline
-    assert result["appointment_booked"] is True
-    assert result["sentiment"] == "positive"
-    assert 1 <= result["rating"] <= 5
-    assert result["customer"] == {"first_name": "John", "last_name": "Carter", "phone": "555-123-4567"}
-    assert result["summary"] == answer["summary"] and result["agent_name"] == "Anna"  # valid fields kept
-    assert "unexpected" not in result
-    assert "phone_number" in caplog.text and "customer/last_name" in caplog.text
+        result = await online(rec).extract(DENTAL_CALL, POST_CALL_SCHEMA)
+    assert result == good_answer()
+    assert type(result["price"]) is float and type(result["rating"]) is int  # the model's values, untouched
+    assert len(rec.requests) == 1 and "asking once more" not in caplog.text
 
 
-async def test_extract_repairs_a_non_object_nested_value_and_prose_around_json():
-    schema = {"type": "object", "properties": {"caller": {"type": "object", "properties": {
-        "email": {"type": "string"}}}, "escalated": {"type": "boolean"}}}  # fmt: skip
-    content = 'Sure! Here it is: {"caller": "unknown", "escalated": false} Hope this helps.'
-    result = await online(Recorder(completion(content))).extract(DENTAL_CALL, schema)
-    assert result == {"caller": {"email": "john.carter@example.com"}, "escalated": False}
+async def test_extract_retries_once_with_the_validation_error(caplog):
+    first = json.dumps(bad_answer())
+    rec = Recorder(completion(first), completion(json.dumps(good_answer())))
+    with caplog.at_level("INFO", logger="adapters.providers.llm"):
+        result = await online(rec).extract(DENTAL_CALL, POST_CALL_SCHEMA)
+    assert result == good_answer()  # the second answer, as the model wrote it
+    assert len(rec.requests) == 2
+    original = json.loads(rec.requests[0].content)["messages"]
+    retry = rec.body
+    assert retry["response_format"] == {"type": "json_object"} and retry["temperature"] == 0.0
+    *conversation, answer, correction = retry["messages"]
+    assert conversation == original
+    assert answer == {"role": "assistant", "content": first}
+    assert correction["role"] == "user"
+    text = correction["content"]
+    assert text.startswith("Your answer did not satisfy the schema: ")
+    assert text.endswith("Reply with corrected JSON only.")
+    for problem in (
+        "rating: 11 is greater than the maximum of 5",
+        "sentiment: 'ecstatic' is not one of ['positive', 'neutral', 'negative']",
+        "appointment_booked: 'yes' is not of type 'boolean'",
+        "customer/last_name: 7 is not of type 'string'",
+        "customer: 'phone' is a required property",
+        "phone_number: missing",
+    ):
+        assert problem in text
+    assert "customer/phone: missing" not in text  # jsonschema already named it
+    assert "did not satisfy the schema at" in caplog.text and "phone_number" in caplog.text
+    assert "ecstatic" not in caplog.text  # the log names places, not the values
+
+
+async def test_extract_two_invalid_answers_raise_llm_error():
+    rec = Recorder(completion(json.dumps(bad_answer())), completion(json.dumps({**good_answer(), "rating": 0})))
+    with pytest.raises(LLMError) as err:
+        await online(rec).extract(DENTAL_CALL, POST_CALL_SCHEMA)
+    assert len(rec.requests) == 2  # one retry, no more
+    message = str(err.value)
+    assert message == (
+        "openai-compatible: the answer did not satisfy the schema after one retry: "
+        "rating: 0 is less than the minimum of 1"
+    )
+    assert err.value.status is None and KEY not in message
+
+
+@pytest.mark.parametrize("content", ["not json at all", "[1, 2, 3]", '{"summary": ', ""])
+async def test_extract_non_json_answer_gets_the_same_retry(content):
+    rec = Recorder(completion(content), completion(json.dumps(good_answer())))
+    assert await online(rec).extract(DENTAL_CALL, POST_CALL_SCHEMA) == good_answer()
+    *_, answer, correction = rec.body["messages"]
+    assert answer == {"role": "assistant", "content": content}
+    pattern = r"^Your answer did not satisfy the schema: \(root\): .*(not JSON|not an object)"
+    assert re.search(pattern, correction["content"])
 
 
 @pytest.mark.parametrize("content", ["not json at all", "[1, 2, 3]", '{"summary": '])
-async def test_extract_bad_json_is_llm_error(content):
-    with pytest.raises(LLMError, match="not JSON|not an object"):
-        await online(Recorder(completion(content))).extract(DENTAL_CALL, POST_CALL_SCHEMA)
+async def test_extract_bad_json_twice_is_llm_error(content):
+    rec = Recorder(completion(content), completion(content))
+    with pytest.raises(LLMError, match="after one retry: .*(not JSON|not an object)"):
+        await online(rec).extract(DENTAL_CALL, POST_CALL_SCHEMA)
+    assert len(rec.requests) == 2
+
+
+async def test_extract_drops_undeclared_keys_and_asks_for_missing_ones():
+    schema = {"type": "object", "properties": {
+        "caller": {"type": "object", "properties": {"email": {"type": "string"}}},
+        "tasks": {"type": "array", "items": {"type": "object", "properties": {
+            "task": {"type": "string"}, "due": {"type": "string"}}}},
+        "escalated": {"type": "boolean"}}}  # fmt: skip
+    first = {"caller": {}, "tasks": [{"task": "call back"}], "escalated": False, "note": "x"}
+    second = {"caller": {"email": "a@b.example", "age": 3}, "tasks": [{"task": "call back", "due": "Friday"}],
+              "escalated": False, "note": "x"}  # fmt: skip
+    rec = Recorder(completion(json.dumps(first)), completion(json.dumps(second)))
+    result = await online(rec).extract(DENTAL_CALL, schema)
+    assert result == {"caller": {"email": "a@b.example"}, "tasks": [{"task": "call back", "due": "Friday"}],
+                      "escalated": False}  # fmt: skip
+    correction = rec.body["messages"][-1]["content"]
+    assert "caller/email: missing" in correction and "tasks/0/due: missing" in correction
+    assert "note" not in correction  # undeclared keys are dropped, not reported
+
+
+async def test_extract_failure_of_the_retry_request_is_its_error():
+    rec = Recorder(completion("no json"), httpx.Response(500, text="upstream exploded"))
+    with pytest.raises(LLMError) as err:
+        await online(rec).extract(DENTAL_CALL, POST_CALL_SCHEMA)
+    assert err.value.status == 500 and "HTTP 500" in str(err.value)
 
 
 async def test_extract_key_never_leaks_in_json_errors():
+    rec = Recorder(completion(f"oops {KEY}"), completion(f"oops again {KEY}"))
     with pytest.raises(LLMError) as err:
-        await online(Recorder(completion(f"oops {KEY}"))).extract("text", POST_CALL_SCHEMA)
+        await online(rec).extract("text", POST_CALL_SCHEMA)
+    assert KEY not in str(err.value) and "***" in str(err.value)
+
+
+async def test_extract_key_never_leaks_in_schema_errors():
+    answer = {**good_answer(), "sentiment": f"token {KEY}"}
+    rec = Recorder(completion(json.dumps(answer)), completion(json.dumps(answer)))
+    with pytest.raises(LLMError, match="sentiment") as err:
+        await online(rec).extract("text", POST_CALL_SCHEMA)
     assert KEY not in str(err.value) and "***" in str(err.value)
