@@ -21,7 +21,8 @@ from adapters.providers.llm.offline.text import (
 _HUMAN_WORDS = {"human", "operator", "representative", "оператор", "оператора", "оператором", "человеком",
                 "специалист", "специалиста", "специалистом"}  # fmt: skip
 _HUMAN_PHRASES = ("real person", "live agent", "live person", "talk to someone", "speak to someone",
-                  "speak to a person", "talk to a person", "speak with a person", "живым человеком", "живой человек")  # fmt: skip
+                  "speak to a person", "talk to a person", "speak with a person", "живым человеком",
+                  "живой человек")  # fmt: skip
 _AFFIRM = {"yes", "yeah", "yep", "sure", "please", "ok", "okay", "alright", "definitely", "да", "давайте", "конечно",
            "хорошо", "ага", "можно", "угу"}  # fmt: skip
 _DENY = {"no", "nope", "нет", "не"}

@@ -149,7 +149,9 @@ class _CueIndex:
 
 @functools.lru_cache(maxsize=256)
 def _cue_index(cues: frozenset[str]) -> _CueIndex:
-    words, prefixes, phrases = set(), [], {}
+    words: set[str] = set()
+    prefixes: list[str] = []
+    phrases: dict[str, list[tuple[str, ...]]] = {}
     for cue in cues:
         parts = tuple(_tokens(cue))
         if not parts:

@@ -81,7 +81,8 @@ class _Extractor:
 
     def object(self, schema: Mapping[str, Any], prop: _Prop, doc: _Doc, depth: int) -> dict:
         out: dict[str, Any] = {}
-        properties = schema.get("properties") if isinstance(schema.get("properties"), Mapping) else {}
+        declared = schema.get("properties")
+        properties: Mapping[str, Any] = declared if isinstance(declared, Mapping) else {}
         for key, sub in properties.items():
             out[key] = self.value(sub, _prop(key, self.schemas.resolve(sub), prop), doc, depth + 1)
         extra = schema.get("additionalProperties")
@@ -96,7 +97,8 @@ class _Extractor:
         if isinstance(items_schema, list):  # draft-04..07 tuple form
             items = [self.value(s, prop, doc, depth + 1) for s in items_schema]
             return self.fit_items(items, {}, schema, prop, doc, depth)
-        prefix = schema.get("prefixItems") if isinstance(schema.get("prefixItems"), list) else []
+        prefix_items = schema.get("prefixItems")
+        prefix: list[Any] = prefix_items if isinstance(prefix_items, list) else []
         head = [self.value(s, prop, doc, depth + 1) for s in prefix]
         items_schema = self.schemas.resolve(items_schema if isinstance(items_schema, Mapping) else {})
         limit = schema.get("maxItems")
@@ -137,7 +139,8 @@ class _Extractor:
         hi = schema.get("maxItems")
         if isinstance(hi, int):
             items = items[:hi]
-        lo = schema.get("minItems") if isinstance(schema.get("minItems"), int) else 0
+        min_items = schema.get("minItems")
+        lo: int = min_items if isinstance(min_items, int) else 0
         if len(items) < lo:
             for candidate in self.variants(items_schema, prop, doc, depth):
                 if len(items) >= lo:

@@ -74,13 +74,12 @@ def _fit_number(value: float, schema: Mapping[str, Any], integer: bool) -> int |
 def _fit_string(value: str, schema: Mapping[str, Any], doc: _Doc) -> str:
     """``value`` cut to ``maxLength`` (at a word boundary when possible) and lengthened to ``minLength``
     with text from the document (or an explicit "not mentioned" note when the text is too short)."""
-    lo = schema.get("minLength") if isinstance(schema.get("minLength"), int) else 0
-    hi = schema.get("maxLength") if isinstance(schema.get("maxLength"), int) else None
+    min_length, max_length = schema.get("minLength"), schema.get("maxLength")
+    lo: int = min_length if isinstance(min_length, int) else 0
+    hi: int | None = max_length if isinstance(max_length, int) else None
     if len(value) < lo:
         whole = doc.text.strip()
-        if value and whole.startswith(value):
-            value = whole
-        elif len(whole) >= lo and not value:
+        if (value and whole.startswith(value)) or (len(whole) >= lo and not value):
             value = whole
         if len(value) < lo:
             note = "не упоминается" if doc.language == "ru" else "not mentioned"

@@ -125,7 +125,7 @@ def _retrieve(query: str, snippets: list[_Snippet], lang: str) -> str | None:
     tfidf = _Tfidf(docs)
     qvec = tfidf.vector(query_stems)
     best, best_score = None, 0.0
-    for snippet, doc in zip(pool, docs):
+    for snippet, doc in zip(pool, docs, strict=True):
         if not set(doc) & set(query_stems):
             continue
         score = _cosine(qvec, tfidf.vector(doc))

@@ -34,7 +34,7 @@ _TENS_WORDS = {
 _ORDINAL_WORDS = {
     "once": 1, "twice": 2, "thrice": 3, "first": 1, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
     "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10, "дважды": 2, "трижды": 3, "второй": 2, "третий": 3,
-    "третий": 3, "четвертый": 4, "пятый": 5, "второй": 2,
+    "четвертый": 4, "пятый": 5,
 }  # fmt: skip
 _SCALE_WORDS = {"hundred": 100, "thousand": 1000, "тысяча": 1000, "тысячи": 1000, "тысяч": 1000}
 

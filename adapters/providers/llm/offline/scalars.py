@@ -174,7 +174,7 @@ def _number(schema: Mapping[str, Any], prop: _Prop, doc: _Doc, *, integer: bool)
                                                if c.name == "rating"))  # fmt: skip
     concept_vec = doc.tfidf.vector(concept)
     candidates: list[tuple[float, int, _Number]] = []
-    for s, vec in zip(doc.sentences, doc.vectors):
+    for s, vec in zip(doc.sentences, doc.vectors, strict=True):
         numbers = _numbers(s)
         if not numbers:
             continue

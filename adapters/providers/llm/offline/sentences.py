@@ -113,13 +113,15 @@ class _Doc:
         lines = [line for line in text.splitlines() if line.strip()]
         parsed: list[tuple[str | None, str]] = []
         labels: Counter[str] = Counter()
-        candidates = []
+        candidates: list[tuple[str | None, str]] = []
         for line in lines:
             match = _LABEL_RE.match(line)
-            label = match.group(1).strip() if match and len(match.group(1).split()) <= 3 else None
-            candidates.append((label, match.group(2) if label else _TIMESTAMP_RE.sub("", line)))
-            if label:
+            if match and len(match.group(1).split()) <= 3:  # "Agent: …", "[00:01] Dr. Lee: …"
+                label = match.group(1).strip()
+                candidates.append((label, match.group(2)))
                 labels[_norm(label)] += 1
+            else:
+                candidates.append((None, _TIMESTAMP_RE.sub("", line)))
         for label, body in candidates:
             if label and (_label_role(label) or labels[_norm(label)] >= 2):
                 parsed.append((label, body))

@@ -43,10 +43,10 @@ _SUMMARY_WORDS = {"summary", "summarize", "summarise", "synopsis", "overview", "
 _KEYWORD_WORDS = {"keyword", "tag", "topic", "theme", "term", "entity", "label", "ключевой", "тег", "тема",
                   "ключевые", "теги", "темы"}  # fmt: skip
 _PERSON_WORDS = {"name", "full", "first", "last", "given", "family", "surname", "customer", "caller", "client",
-                 "prospect", "lead", "buyer", "member", "owner", "speaker", "sales", "sale", "salesperson", "seller", "doctor",
-                 "recipient", "sender", "applicant", "candidate", "tenant", "driver", "passenger", "student", "фио",
-                 "agent", "contact", "patient", "person", "user", "operator", "representative", "rep", "guest",
-                 "имя", "фамилия", "фио", "клиент", "оператор"}  # fmt: skip
+                 "prospect", "lead", "buyer", "member", "owner", "speaker", "sales", "sale", "salesperson", "seller",
+                 "doctor", "recipient", "sender", "applicant", "candidate", "tenant", "driver", "passenger",
+                 "student", "agent", "contact", "patient", "person", "user", "operator", "representative", "rep",
+                 "guest", "имя", "фамилия", "фио", "клиент", "оператор"}  # fmt: skip
 _ID_WORDS = {"id", "number", "num", "no", "ref", "reference", "code", "номер", "код"}
 _ID_NOUNS = {"account", "order", "ticket", "invoice", "policy", "confirmation", "tracking", "case", "booking",
              "reservation", "reference", "card", "contract", "claim", "member", "membership", "customer", "client",
@@ -81,8 +81,8 @@ def _string_kind(prop: _Prop) -> str:
     if fmt in ("uri", "url", "iri") or _wants(words, {"url", "link", "website", "uri", "site", "ссылка", "сайт"}):
         return "url"
     if fmt in ("date", "date-time", "time") or _wants(
-        words, {"date", "day", "when", "time", "datetime", "deadline", "birthday", "dob", "slot", "дата", "время", "due",
-                "когда", "timestamp"}  # fmt: skip
+        words, {"date", "day", "when", "time", "datetime", "deadline", "birthday", "dob", "slot", "дата", "время",
+                "due", "когда", "timestamp"}  # fmt: skip
     ):
         return "date"
     if _wants(words, _ORG_WORDS) and len(words) <= 2:
@@ -95,9 +95,12 @@ def _string_kind(prop: _Prop) -> str:
         return "name"
     if _wants(words, {"language", "lang", "locale", "язык"}) and len(words) <= 2:
         return "language"
-    if _wants(words, _ID_WORDS) and (len(words) == 1 or _wants(words, _ID_NOUNS) or words[-1] in _ID_WORDS):
-        if not _wants(words, {"count", "total", "amount"}):
-            return "identifier"
+    if (
+        _wants(words, _ID_WORDS)
+        and (len(words) == 1 or _wants(words, _ID_NOUNS) or words[-1] in _ID_WORDS)
+        and not _wants(words, {"count", "total", "amount"})
+    ):
+        return "identifier"
     if _wants(words, _SUMMARY_WORDS) or prop.stems & {_stem(w) for w in ("summary", "summarize", "summarise")}:
         return "summary"
     return "text"
@@ -139,7 +142,7 @@ def _entities(kind: str, prop: _Prop, doc: _Doc) -> list[str]:
             ranked += [(role_ok + relation[s.index], u.rstrip(".,;:!?)")) for u in _URL_RE.findall(s.text)]
         elif kind == "name":
             for name, strong, whose in _names_in(s):
-                owner = s.role if whose == "self" else _OTHER_ROLE.get(s.role) if whose == "other" else None
+                owner = s.role if whose == "self" else _OTHER_ROLE.get(s.role or "") if whose == "other" else None
                 if owner is None:
                     fit = 0.5
                 elif prop.role is not None:
@@ -230,7 +233,7 @@ def _relations(prop: _Prop, doc: _Doc) -> list[float]:
     speakers = {c.speaker for c in prop.concepts} - {None}
     positions = {c.position for c in prop.concepts} - {None}
     out = []
-    for s, svec in zip(doc.sentences, doc.vectors):
+    for s, svec in zip(doc.sentences, doc.vectors, strict=True):
         score = _cosine(vec, svec)
         if cue_set and _phrase_hits(s, cue_set):
             score += 0.3
@@ -249,7 +252,8 @@ def _related(prop: _Prop, doc: _Doc, limit: int, questions_only: bool = False) -
     """Up to ``limit`` sentences related to the property, best first (none if nothing relates)."""
     relation = _relations(prop, doc)
     ranked = sorted(
-        (i for i, s in enumerate(doc.sentences) if relation[i] > 0.05 and s.stems and (s.question or not questions_only)),
+        (i for i, s in enumerate(doc.sentences)
+         if relation[i] > 0.05 and s.stems and (s.question or not questions_only)),
         key=lambda i: (-relation[i], i),
     )  # fmt: skip
     return [doc.sentences[i] for i in ranked[:limit]]
@@ -293,7 +297,7 @@ def _summary(doc: _Doc) -> str:
 def _keywords(doc: _Doc, limit: int) -> list[str]:
     """The most distinctive content words, surface forms: frequency x IDF x word length, skipping
     names, speaker labels, pleasantries and common verbs; customer sentences count double."""
-    weights: Counter[str] = Counter()
+    weights: dict[str, float] = {}
     surface: dict[str, Counter[str]] = {}
     skip = _SOCIAL_STEMS | {_stem(w) for w in _KEYWORD_STOP}
     names = {_norm(w) for s in doc.sentences for name, _, _ in _names_in(s) for w in name.split()}
@@ -301,13 +305,13 @@ def _keywords(doc: _Doc, limit: int) -> list[str]:
     for s in doc.sentences:
         factor = 2.0 if s.role == "customer" else 1.0
         hidden = set(_tokens(" ".join(_EMAIL_RE.findall(s.text) + _URL_RE.findall(s.text))))
-        for token, stem in zip(s.tokens, s.token_stems):
+        for token, stem in zip(s.tokens, s.token_stems, strict=True):
             if not stem or stem in skip or token in names or token in labels or len(token) < 3 or token in hidden:
                 continue
             if any(c.isdigit() for c in token):
                 continue
             surface.setdefault(stem, Counter())[token] += 1
-            weights[stem] += factor * doc.tfidf.idf.get(stem, 1.0) * min(len(token), 10) / 10
+            weights[stem] = weights.get(stem, 0.0) + factor * doc.tfidf.idf.get(stem, 1.0) * min(len(token), 10) / 10
     ranked = sorted(weights, key=lambda t: (-weights[t], t))
     return [surface[t].most_common(1)[0][0] for t in ranked[:limit]]
 

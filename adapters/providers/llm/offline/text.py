@@ -31,32 +31,49 @@ def _tokens(text: str) -> list[str]:
     return [_norm(t) for t in _TOKEN_RE.findall(text)]
 
 
-_STOP_EN = set("""a an the and or but if then else of to in on at by for with about from into over after before between
-    under again further once here there when where why how all any both each few more most other some such
-    only own same so than too very can will just should now i me my myself we our ours you your yours he him
-    his she her hers it its they them their what which who whom this that these those am is are was were be
-    been being have has had having do does did doing would could shall may might must let let's i'm i've
-    i'd i'll you're you've you'll you'd we're we've we'll it's that's there's here's what's um uh oh well yeah
-    also please really sir madam ma'am not no yes ok okay hmm""".split())
-_STOP_RU = set(
+_STOP_EN = {
+    "a", "an", "the", "and", "or", "but", "if", "then", "else", "of", "to", "in", "on", "at", "by", "for", "with",
+    "about", "from", "into", "over", "after", "before", "between", "under", "again", "further", "once", "here",
+    "there", "when", "where", "why", "how", "all", "any", "both", "each", "few", "more", "most", "other", "some",
+    "such", "only", "own", "same", "so", "than", "too", "very", "can", "will", "just", "should", "now", "i", "me",
+    "my", "myself", "we", "our", "ours", "you", "your", "yours", "he", "him", "his", "she", "her", "hers", "it",
+    "its", "they", "them", "their", "what", "which", "who", "whom", "this", "that", "these", "those", "am", "is",
+    "are", "was", "were", "be", "been", "being", "have", "has", "had", "having", "do", "does", "did", "doing",
+    "would", "could", "shall", "may", "might", "must", "let", "let's", "i'm", "i've", "i'd", "i'll", "you're",
+    "you've", "you'll", "you'd", "we're", "we've", "we'll", "it's", "that's", "there's", "here's", "what's", "um",
+    "uh", "oh", "well", "yeah", "also", "please", "really", "sir", "madam", "ma'am", "not", "no", "yes", "ok",
+    "okay", "hmm",
+}  # fmt: skip
+_STOP_RU = {
     _norm(w)
-    for w in """и в во не что он на я с со как а то все всё она так его но да ты к у же вы за бы по только ее её мне
-    было вот от меня еще ещё нет о из ему теперь когда даже ну ли если уже или ни быть был него до вас нибудь
-    опять уж вам ведь там потом себя ничего ей может они тут где есть надо ней для мы тебя их чем была сам чтоб
-    без будто чего раз тоже себе под будет ж тогда кто этот того потому этого какой совсем ним здесь этом почти
-    мой тем чтобы нее сейчас были куда зачем всех можно при наконец об другой хоть после над больше тот через
-    эти нас про всего них какая много разве эту моя впрочем свою этой перед иногда чуть том нельзя такой им
-    более всегда конечно всю между это мне меня пожалуйста алло ваш ваша ваше ваши наш наша наше наши вами
-    нам""".split()
-)
+    for w in (
+        "и", "в", "во", "не", "что", "он", "на", "я", "с", "со", "как", "а", "то", "все", "всё", "она", "так",
+        "его", "но", "да", "ты", "к", "у", "же", "вы", "за", "бы", "по", "только", "ее", "её", "мне", "было",
+        "вот", "от", "меня", "еще", "ещё", "нет", "о", "из", "ему", "теперь", "когда", "даже", "ну", "ли",
+        "если", "уже", "или", "ни", "быть", "был", "него", "до", "вас", "нибудь", "опять", "уж", "вам", "ведь",
+        "там", "потом", "себя", "ничего", "ей", "может", "они", "тут", "где", "есть", "надо", "ней", "для",
+        "мы", "тебя", "их", "чем", "была", "сам", "чтоб", "без", "будто", "чего", "раз", "тоже", "себе", "под",
+        "будет", "ж", "тогда", "кто", "этот", "того", "потому", "этого", "какой", "совсем", "ним", "здесь",
+        "этом", "почти", "мой", "тем", "чтобы", "нее", "сейчас", "были", "куда", "зачем", "всех", "можно",
+        "при", "наконец", "об", "другой", "хоть", "после", "над", "больше", "тот", "через", "эти", "нас", "про",
+        "всего", "них", "какая", "много", "разве", "эту", "моя", "впрочем", "свою", "этой", "перед", "иногда",
+        "чуть", "том", "нельзя", "такой", "им", "более", "всегда", "конечно", "всю", "между", "это",
+        "пожалуйста", "алло", "ваш", "ваша", "ваше", "ваши", "наш", "наша", "наше", "наши", "вами", "нам",
+    )
+}  # fmt: skip
 _STOPWORDS = _STOP_EN | _STOP_RU
 
 _RU_ENDINGS = sorted(
-    """иями ями ами ого его ому ему ыми ими ой ей ий ый ая яя ое ее ые ие ам ям ах ях ом ем ов ев ую юю ться тся
-    ешь ет ем ете ют ут ит им ите ат ят ла ли ло л а я о е ы и у ю ь й""".split(),
+    (
+        "иями", "ями", "ами", "ого", "его", "ому", "ему", "ыми", "ими", "ой", "ей", "ий", "ый", "ая", "яя",
+        "ое", "ее", "ые", "ие", "ам", "ям", "ах", "ях", "ом", "ем", "ов", "ев", "ую", "юю", "ться", "тся",
+        "ешь", "ет", "ем", "ете", "ют", "ут", "ит", "им", "ите", "ат", "ят", "ла", "ли", "ло", "л", "а", "я",
+        "о", "е", "ы", "и", "у", "ю", "ь", "й",
+    ),
     key=len,
     reverse=True,
-)
+)  # fmt: skip
+
 _EN_SUFFIXES = (
     ("ations", ""), ("ation", ""), ("ments", ""), ("ment", ""), ("ingly", ""), ("ings", ""), ("ing", ""),
     ("ied", "y"), ("ies", "y"), ("edly", ""), ("ed", ""), ("ions", ""), ("ion", ""), ("es", ""), ("s", ""),
