@@ -19,7 +19,9 @@ def language_model(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> LanguageModel:
     """OpenAICompatibleLanguageModel when ``base_url`` is set (``model`` defaults to
-    ``gpt-4o-mini``), else OfflineLanguageModel. Nothing is sent until a method is awaited."""
+    ``gpt-4o-mini``; ``timeout`` in seconds per request), else OfflineLanguageModel (blank
+    ``base_url`` counts as unset). Nothing is sent until a method is awaited. ValueError when
+    ``base_url`` is set but not an http(s) URL."""
     if base_url and base_url.strip():
         return OpenAICompatibleLanguageModel(
             base_url, api_key, model or DEFAULT_MODEL, timeout=timeout, transport=transport

@@ -84,6 +84,7 @@ class OpenAICompatibleLanguageModel:
         )
 
     async def aclose(self) -> None:
+        """Close the HTTP client (unless it was passed in as ``client``)."""
         await self._http.aclose()
 
     async def __aenter__(self) -> OpenAICompatibleLanguageModel:
@@ -177,6 +178,7 @@ class OpenAICompatibleLanguageModel:
         return self._content(payload)
 
     def _content(self, payload: Any) -> str:
+        """The reply text of a chat-completions body; LLMError for an error body, a refusal or a bad shape."""
         if isinstance(payload, Mapping) and payload.get("error") and not payload.get("choices"):
             error = payload["error"]
             detail = error.get("message") if isinstance(error, Mapping) else error
@@ -203,6 +205,7 @@ class OpenAICompatibleLanguageModel:
         return content
 
     def _parse_json(self, content: str) -> dict:
+        """The JSON object in ``content`` (code fences or prose around it tolerated); LLMError otherwise."""
         text = content.strip()
         fenced = re.match(r"^```(?:json)?\s*(.*?)\s*```$", text, re.S | re.I)
         if fenced:

@@ -134,6 +134,7 @@ _SENTIMENT_NEG = _CONCEPTS[0].negative | {"bad", "poor", "hate", "плохо", "
 
 
 def _concepts_for(stems: Iterable[str]) -> list[_Concept]:
+    """The concepts one of whose triggers is among ``stems``."""
     stems = set(stems)
     return [c for c in _CONCEPTS if c.triggers & stems]
 
@@ -188,6 +189,7 @@ def _phrase_hits(sentence: _Sentence, cues: Iterable[str]) -> list[tuple[int, bo
 
 
 def _stem_hits(sentence: _Sentence, stems: set[str]) -> list[tuple[int, bool]]:
+    """(token position, negated) for each token of ``sentence`` whose stem is in ``stems``."""
     hits = []
     for i, stem in enumerate(sentence.token_stems):
         if stem and stem in stems:

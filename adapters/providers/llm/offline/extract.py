@@ -18,18 +18,22 @@ _MAX_DEPTH = 12
 
 
 class _Extractor:
+    """Walks ``schema`` (``$ref``/``allOf`` resolved) and builds a value for every property from ``text``."""
     def __init__(self, text: str, schema: Mapping[str, Any]) -> None:
         self.doc = _Doc.parse(text)
         self.schemas = _Schemas(schema)
         self.root = schema
 
     def extract(self) -> dict:
+        """The object for the root schema (``{}`` if the root yields no object)."""
         value = self.value(self.root, _Prop("", (), [], set(), set()), self.doc, 0)
         return value if isinstance(value, dict) else {}
 
     # ---- dispatch -----------------------------------------------------------------------
 
     def value(self, schema: Any, prop: _Prop, doc: _Doc, depth: int) -> Any:
+        """The value for ``schema``: ``const``, ``enum``, the first ``anyOf``/``oneOf`` branch whose value
+        validates (null branches last), else by type; past ``_MAX_DEPTH`` levels an empty value of the type."""
         schema = self.schemas.resolve(schema)
         if "const" in schema:
             return copy.deepcopy(schema["const"])
@@ -63,6 +67,7 @@ class _Extractor:
 
     @staticmethod
     def kind(schema: Mapping[str, Any]) -> str:
+        """The JSON type a schema asks for (the first non-null one), inferred from its keywords when untyped."""
         types = schema.get("type")
         if isinstance(types, str):
             return types
@@ -80,6 +85,7 @@ class _Extractor:
     # ---- objects ------------------------------------------------------------------------
 
     def object(self, schema: Mapping[str, Any], prop: _Prop, doc: _Doc, depth: int) -> dict:
+        """Every declared property, then any ``required`` key not declared (by ``additionalProperties``)."""
         out: dict[str, Any] = {}
         declared = schema.get("properties")
         properties: Mapping[str, Any] = declared if isinstance(declared, Mapping) else {}
@@ -93,6 +99,7 @@ class _Extractor:
         return out
 
     def array(self, schema: Mapping[str, Any], prop: _Prop, doc: _Doc, depth: int) -> list:
+        """Items from every match in the text (at most 5 or ``maxItems``), tuple forms included, then fitted."""
         items_schema = schema.get("items")
         if isinstance(items_schema, list):  # draft-04..07 tuple form
             items = [self.value(s, prop, doc, depth + 1) for s in items_schema]

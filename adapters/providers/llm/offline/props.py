@@ -38,6 +38,7 @@ class _Prop:
 
 
 def _prop(name: str, schema: Mapping[str, Any], parent: _Prop) -> _Prop:
+    """The ``_Prop`` of property ``name`` (its resolved ``schema``) inside ``parent``."""
     words = _name_words(name)
     described = " ".join(str(schema.get(k, "")) for k in ("description", "title") if isinstance(schema.get(k), str))
     desc_stems = set(_content_stems(_tokens(described)))

@@ -87,6 +87,9 @@ def _polarity(doc: _Doc) -> float:
 
 
 def _enum(schema: Mapping[str, Any], prop: _Prop, doc: _Doc) -> Any:
+    """One of ``schema["enum"]``: for strings, by polarity when the values are sentiment labels, else
+    the best-scoring value, else a catch-all (``other``/``unknown``…), else the first; for numbers, the
+    first one the text mentions; for booleans, the boolean evidence; otherwise the first value."""
     values = list(schema["enum"])
     strings = [v for v in values if isinstance(v, str)]
     if strings:
@@ -122,6 +125,8 @@ def _enum(schema: Mapping[str, Any], prop: _Prop, doc: _Doc) -> Any:
 
 
 def _enum_score(value: str, doc: _Doc) -> float:
+    """How strongly ``doc`` supports the enum value ``value`` (its words and concept cues, later sentences
+    weigh more, questions less); a negated value (``not_booked``, ``unresolved``) scores the opposite."""
     words = _name_words(value)
     negative = False
     if words and words[0] in ("not", "no", "non", "un", "не", "нет"):
@@ -148,6 +153,8 @@ def _enum_score(value: str, doc: _Doc) -> float:
 
 
 def _number(schema: Mapping[str, Any], prop: _Prop, doc: _Doc, *, integer: bool) -> int | float:
+    """The number in ``doc`` closest to the property's words, units (minutes, %, people…) and currency,
+    or a polarity-based score for ratings; 0 when the text has none; fitted to the schema's bounds."""
     words = set(prop.words)
     units: set[str] = set()
     if words & {"minute", "min", "duration", "length", "wait", "минута"}:

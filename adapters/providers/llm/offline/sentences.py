@@ -110,6 +110,8 @@ class _Doc:
 
     @classmethod
     def parse(cls, text: str) -> _Doc:
+        """Lines → sentences; a label counts as a speaker when it names a role (``Agent``, ``Клиент``…) or
+        recurs; named speakers get roles from agent phrases ("how can I help")."""
         lines = [line for line in text.splitlines() if line.strip()]
         parsed: list[tuple[str | None, str]] = []
         labels: Counter[str] = Counter()
@@ -148,6 +150,7 @@ class _Doc:
         return cls(sentences, detect_language(text))
 
     def sub(self, sentences: Sequence[_Sentence]) -> _Doc:
+        """A document of just ``sentences`` (re-indexed, its own TF-IDF)."""
         return _Doc(
             [_make_sentence(i, s.text, s.speaker, s.role) for i, s in enumerate(sentences)],
             detect_language(" ".join(s.text for s in sentences), self.language),

@@ -63,6 +63,7 @@ _OTHER_ROLE = {"agent": "customer", "customer": "agent"}
 
 
 def _string(schema: Mapping[str, Any], prop: _Prop, doc: _Doc) -> str:
+    """The string for ``prop``, fitted to ``minLength``/``maxLength`` and, if possible, ``pattern``."""
     result = _fit_string(_string_value(prop, doc), schema, doc)
     pattern = schema.get("pattern")
     if isinstance(pattern, str) and not _search(pattern, result):
@@ -71,6 +72,8 @@ def _string(schema: Mapping[str, Any], prop: _Prop, doc: _Doc) -> str:
 
 
 def _string_kind(prop: _Prop) -> str:
+    """What the property asks for, from its name and ``format``: ``email``, ``phone``, ``url``, ``date``,
+    ``organization``, ``name``, ``language``, ``identifier``, ``summary`` or ``text``."""
     words, fmt = prop.words, prop.fmt
     if fmt == "email" or _wants(words, {"email", "mail", "почта"}):
         return "email"
@@ -107,6 +110,8 @@ def _string_kind(prop: _Prop) -> str:
 
 
 def _string_value(prop: _Prop, doc: _Doc) -> str:
+    """The best entity of the property's kind, the summary, the language, or the most related sentence
+    (``""`` when nothing fits)."""
     kind = _string_kind(prop)
     if kind == "summary":
         return _summary(doc)
@@ -317,6 +322,8 @@ def _keywords(doc: _Doc, limit: int) -> list[str]:
 
 
 def _string_items(prop: _Prop, doc: _Doc, cap: int) -> list[str]:
+    """Up to ``cap`` strings for an array property: entities of its kind, keywords, or related sentences
+    (questions for ``questions``-like names), in text order."""
     kind = _string_kind(prop)
     if kind in ("email", "phone", "url", "name", "identifier", "date", "organization"):
         return _entities(kind, prop, doc)[:cap]

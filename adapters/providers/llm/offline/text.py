@@ -24,10 +24,12 @@ def detect_language(text: str, default: str = "en") -> str:
 
 
 def _norm(token: str) -> str:
+    """Lower case, ``’`` → ``'``, ``ё`` → ``е``."""
     return token.lower().replace("’", "'").replace("ё", "е")
 
 
 def _tokens(text: str) -> list[str]:
+    """The normalised word tokens of ``text``."""
     return [_norm(t) for t in _TOKEN_RE.findall(text)]
 
 
@@ -107,6 +109,7 @@ def _stem(token: str) -> str:
 
 
 def _content_stems(tokens: Iterable[str]) -> list[str]:
+    """Stems of the tokens that are not stopwords (single characters only if digits)."""
     return [_stem(t) for t in tokens if t not in _STOPWORDS and (len(t) > 1 or t.isdigit())]
 
 
@@ -135,6 +138,7 @@ def _is_negator(token: str) -> bool:
 
 
 def _token_index(sentence_text: str, char_pos: int) -> int:
+    """How many tokens start before character ``char_pos``."""
     return len(_TOKEN_RE.findall(sentence_text[:char_pos]))
 
 

@@ -19,6 +19,7 @@ class _Tfidf:
         self.unknown_idf = math.log(1 + n) + 1.0
 
     def vector(self, terms: Iterable[str]) -> dict[str, float]:
+        """The unit-length TF-IDF vector of ``terms`` (``{}`` for none); unseen terms get the highest IDF."""
         tf = Counter(terms)
         vec = {t: (1.0 + math.log(c)) * self.idf.get(t, self.unknown_idf) for t, c in tf.items()}
         norm = math.sqrt(sum(x * x for x in vec.values()))
@@ -26,6 +27,7 @@ class _Tfidf:
 
 
 def _cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
+    """The dot product of two sparse vectors (their cosine, when both have unit length)."""
     if len(a) > len(b):
         a, b = b, a
     return sum(x * b.get(t, 0.0) for t, x in a.items())
