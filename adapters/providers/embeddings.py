@@ -9,8 +9,8 @@ implementation of the same network, loaded in ~0.3 s:
 ``[CLS] tokens [SEP]`` (lower-cased WordPiece, at most 256 tokens) → word + position + token-type
 embeddings → LayerNorm → 6 BERT layers (12-head self-attention, 384 → 1536 → 384 GELU MLP,
 post-LayerNorm, ε = 1e-12) → mean pooling over real tokens → L2 normalisation. The output is the
-384-dimensional unit vector sentence-transformers produces (``tests/adapters/providers/
-test_embeddings.py`` checks it against reference values computed with sentence-transformers).
+384-dimensional unit vector sentence-transformers produces (``tests/adapters/
+test_vertebro_intents.py`` checks it against reference values computed with sentence-transformers).
 
 The model is English-trained; other languages (e.g. Russian) are tokenised into sub-word and
 character pieces and still embedded, with lower semantic quality — callers combine it with
@@ -116,7 +116,7 @@ class SentenceEncoder:
         for i in range(self.layers):
             p = f"encoder.layer.{i}."
 
-            def dense(t: np.ndarray, name: str) -> np.ndarray:
+            def dense(t: np.ndarray, name: str, p: str = p) -> np.ndarray:  # p bound: this layer's weights
                 # 2-D matmul: one BLAS call (a 3-D operand makes NumPy loop over the batch)
                 flat = np.ascontiguousarray(t).reshape(-1, t.shape[-1]) @ w[p + name + ".weight"]
                 return (flat + w[p + name + ".bias"]).reshape(*t.shape[:-1], -1)

@@ -91,7 +91,7 @@ class ProviderRegistry:
 
     def llm(self):
         """The language model: OpenAI-compatible when ``LLM_BASE_URL`` is set, else the offline
-        template/extraction model (adapters/providers/llm.py)."""
+        template/extraction model (the adapters/providers/llm package)."""
         from adapters.providers.llm import language_model
 
         return self._engine("llm", lambda: language_model(self.llm_config.get("base_url"),
