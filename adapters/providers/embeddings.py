@@ -10,7 +10,7 @@ implementation of the same network, loaded in ~0.3 s:
 embeddings → LayerNorm → 6 BERT layers (12-head self-attention, 384 → 1536 → 384 GELU MLP,
 post-LayerNorm, ε = 1e-12) → mean pooling over real tokens → L2 normalisation. The output is the
 384-dimensional unit vector sentence-transformers produces (``tests/adapters/
-test_vertebro_intents.py`` checks it against reference values computed with sentence-transformers).
+providers/test_intents.py`` checks it against reference values computed with sentence-transformers).
 
 The model is English-trained; other languages (e.g. Russian) are tokenised into sub-word and
 character pieces and still embedded, with lower semantic quality — callers combine it with
