@@ -84,7 +84,8 @@ wrk.body = {body}
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
-    "BENCH_JSON {{\\"requests\\":%d,\\"duration_us\\":%d,\\"status\\":%d,\\"errors\\":%d,\\"p50_us\\":%d,\\"p99_us\\":%d}}\\n",
+    "BENCH_JSON {{\\"requests\\":%d,\\"duration_us\\":%d,\\"status\\":%d,\\"errors\\":%d," ..
+    "\\"p50_us\\":%d,\\"p99_us\\":%d}}\\n",
     summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
     latency:percentile(50), latency:percentile(99)))
 end
@@ -203,7 +204,7 @@ async def _raw_load(url: str, body: bytes, headers: dict[str, str], seconds: flo
                     reader, writer = await asyncio.open_connection(host, port)
                 t0 = time.perf_counter()
                 status = await asyncio.wait_for(one(reader, writer), timeout=10.0)
-            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError, ValueError):
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
                 counts["errors"] += 1
                 if writer is not None:
                     writer.close()

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import json
 import math
 import os
@@ -190,10 +191,8 @@ def make_caller_class():
                 if remaining <= 0:
                     return None
                 self._loud_changed.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._loud_changed.wait(), remaining)
-                except asyncio.TimeoutError:
-                    pass
 
     return TimedCaller
 
@@ -431,16 +430,15 @@ async def converse(base_url: str, jwt: str, turns: int) -> Conversation:
                     else:
                         progress(f"turn {i + 1}/{turns}: left out — {turn.problem}")
             finally:
-                try:  # also when interrupted: hang up politely so the server closes its peer at once
+                # also when interrupted: hang up politely so the server closes its peer at once
+                with contextlib.suppress(TimeoutError, websockets.ConnectionClosed, asyncio.CancelledError):
                     await asyncio.wait_for(ws.send(json.dumps({"type": "bye"})), CLOSE_TIMEOUT)
-                except (websockets.ConnectionClosed, asyncio.TimeoutError, asyncio.CancelledError):
-                    pass
                 signaling.task.cancel()
                 await asyncio.gather(signaling.task, return_exceptions=True)
     finally:
         try:
             await asyncio.wait_for(caller.close(), CLOSE_TIMEOUT)
-        except (asyncio.TimeoutError, asyncio.CancelledError):
+        except (TimeoutError, asyncio.CancelledError):
             progress("the caller's peer connection did not close in time")
         restrict_host_addresses(None)
     result.reply_lead = {text: await reply_lead(text) for text in {t.reply for t in result.turns if t.ok}}

@@ -40,6 +40,7 @@ attempt.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -211,10 +212,8 @@ def stop_all(targets: list[Target]) -> None:
     try:
         running = [t.process for t in targets if t.process is not None and t.process.poll() is None]
         for proc in running:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 proc.terminate()
-            except ProcessLookupError:
-                pass
         deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
         for proc in running:
             try:

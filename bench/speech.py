@@ -426,7 +426,7 @@ async def bench_asr(asr: WhisperASR, sentences_16k: list[bytes], long_16k: bytes
     await asr.transcribe(sentences_16k[0][: ASR_RATE * 2 * 2], "en", False)
 
     progress(f"ASR adapter (beam {asr.beam_size}), {len(SENTENCES)} sentences and the paragraph")
-    for pcm, text in zip(sentences_16k, SENTENCES):
+    for pcm, text in zip(sentences_16k, SENTENCES, strict=False):
         r.sentences.append(await one(pcm, text))
     r.long = await one(long_16k, PARAGRAPH)
 
@@ -458,7 +458,7 @@ def bench_raw(model_dir: Path, sentences_16k: list[bytes], long_16k: bytes, r: A
 
     one(sentences_16k[0][: ASR_RATE * 2 * 2], SENTENCES[0])  # warm-up
     progress(f"ASR comparison: raw faster-whisper, beam {RAW_BEAM}, same audio")
-    r.raw_sentences = [one(pcm, text) for pcm, text in zip(sentences_16k, SENTENCES)]
+    r.raw_sentences = [one(pcm, text) for pcm, text in zip(sentences_16k, SENTENCES, strict=False)]
     r.raw_long = one(long_16k, PARAGRAPH)
 
 
@@ -587,7 +587,7 @@ def asr_report(r: ASRResults, asr: WhisperASR) -> str:
             rows,
         )
     )
-    worst = sorted(zip(r.sentences, r.raw_sentences, SENTENCES), key=lambda t: -(t[0].wer + t[1].wer))[:3]
+    worst = sorted(zip(r.sentences, r.raw_sentences, SENTENCES, strict=False), key=lambda t: -(t[0].wer + t[1].wer))[:3]
     misheard = [(a, b, s) for a, b, s in worst if a.wer or b.wer]
     if misheard:
         out += ["", "Sentences with the highest WER (source → adapter | raw):"]

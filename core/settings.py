@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -72,9 +72,10 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(6, description="Webhook delivery attempts before a delivery is marked failed.")
 
     realtime_max_peers: int = Field(20, description="Concurrent WebRTC peers (all realtime entry points together).")
-    realtime_idle_timeout: float = Field(120.0, description="Seconds without speech or replies before a peer is closed.")
+    realtime_idle_timeout: float = Field(
+        120.0, description="Seconds without speech or replies before a peer is closed.")
     realtime_total_timeout: float = Field(3600.0, description="Longest realtime conversation, in seconds.")
-    realtime_ice_servers: list[dict] = Field(
+    realtime_ice_servers: list[dict[str, Any]] = Field(
         default_factory=list,
         description='STUN/TURN servers as JSON, e.g. [{"urls": ["stun:stun.example.org:3478"]}, '
         '{"urls": ["turn:turn.example.org:3478"], "username": "u", "credential": "p"}].',
@@ -101,13 +102,15 @@ class Settings(BaseSettings):
         100, description="Vertebro voice sessions alive at once; POST /session/start answers 503 past it."
     )
     ws_max_connections: int = Field(
-        1000, description="Vertebro WebSocket connections open at once (per process); the handshake answers 503 past it."
+        1000,
+        description="Vertebro WebSocket connections open at once (per process); the handshake answers 503 past it.",
     )
     ws_ping_interval: int = Field(
         30, description="Seconds between WebSocket protocol-level pings (passed to uvicorn by `python -m gateway`)."
     )
     voice_audio_cache_ttl: int = Field(
-        7 * 24 * 3600, description="Seconds a synthesized audio file stays cached after its last access (default 7 days)."
+        7 * 24 * 3600,
+        description="Seconds a synthesized audio file stays cached after its last access (default 7 days).",
     )
     voice_audio_cache_cleanup_interval: float = Field(
         3600.0, description="Seconds between runs of the background task removing expired cached audio."
@@ -126,9 +129,11 @@ class Settings(BaseSettings):
     voice_training_step_delay: float = Field(
         0.5, description="Pause in seconds between training epochs (paces the placeholder training computation)."
     )
-    voice_training_epochs: int = Field(12, description="Epochs of the (placeholder) voice-profile training computation.")
+    voice_training_epochs: int = Field(
+        12, description="Epochs of the (placeholder) voice-profile training computation.")
     voice_tts_provider: str = Field("mock", description="TTS provider for Vertebro synthesis (mock = espeak-ng).")
-    voice_asr_provider: str = Field("mock", description="ASR provider for Vertebro recognition (mock = faster-whisper).")
+    voice_asr_provider: str = Field(
+        "mock", description="ASR provider for Vertebro recognition (mock = faster-whisper).")
 
     # --- ServiceAi ---
     serviceai_min_client_version: str = Field(
@@ -158,7 +163,8 @@ class Settings(BaseSettings):
         16000, ge=1000, description="Budget of the assembled Chatty Voice system prompt, in characters; knowledge-base "
                                     "articles beyond it are listed by title only.",
     )
-    serviceai_assistant_name: str = Field("Chatty", description="Name the Chatty Voice assistant introduces itself with.")
+    serviceai_assistant_name: str = Field(
+        "Chatty", description="Name the Chatty Voice assistant introduces itself with.")
 
     # --- Virstack VoiceAI ---
     virstack_jwt_secret: str = Field(

@@ -1,12 +1,11 @@
 """Top layer: the ASGI application — contract loading, operation binding, error envelopes, docs."""
 
+import logging
 import warnings
 
 # connexion imports starlette.testclient at import time, which warns about httpx; harmless here.
 warnings.filterwarnings("ignore", message=".*starlette.testclient.*")
 warnings.filterwarnings("ignore", message=".*httpx.*deprecated.*")
-
-import logging
 
 # connexion warns on every request to an operation that accepts several media types (it picks
 # by the request's Content-Type anyway); the warning is noise, not a problem.

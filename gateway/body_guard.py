@@ -24,7 +24,7 @@ from core.jsontext import JSONRejected, loads
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-class PayloadTooLarge(ProblemException):
+class PayloadTooLarge(ProblemException):  # type: ignore[misc]  # connexion ships no type information
     """413: the request body is larger than the configured limit."""
 
     def __init__(self, limit: int) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import yaml
+
 
 class _JsonLoader(yaml.SafeLoader):
     """SafeLoader that keeps timestamps as strings, so the document stays plain JSON data."""
@@ -21,7 +23,7 @@ _JsonLoader.yaml_implicit_resolvers = {
 }
 
 
-def load_json_yaml(text: str):
+def load_json_yaml(text: str) -> Any:
     """Parse YAML into JSON-compatible data (no datetime objects)."""
     return yaml.load(text, Loader=_JsonLoader)  # noqa: S506 - SafeLoader subclass
 
@@ -66,7 +68,7 @@ class Contract:
             )
             for ns, v in json.loads((root / "apis.json").read_text(encoding="utf-8")).items()
         }
-        self._path_patterns = [
+        self._path_patterns: list[tuple[re.Pattern[str], str]] = [
             (re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path)) + "$"), path)
             for path in self.document["paths"]
         ]
@@ -89,7 +91,8 @@ class Contract:
     @cached_property
     def document(self) -> dict[str, Any]:
         """The merged OpenAPI 3.0.3 document."""
-        return load_json_yaml(self.text)
+        document: dict[str, Any] = load_json_yaml(self.text)
+        return document
 
     def api_document_text(self, name: str) -> str | None:
         """One API's own (overlaid, un-merged) document as YAML text, or None for an unknown name."""
@@ -98,7 +101,7 @@ class Contract:
                 return (self.root / api.document).read_text(encoding="utf-8")
         return None
 
-    def operations(self):
+    def operations(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """Yield ``(path, method, operation)`` of the merged document."""
         for path, item in self.document["paths"].items():
             for method in HTTP_METHODS:
@@ -148,7 +151,7 @@ class Contract:
             return []
         return [m.upper() for m in HTTP_METHODS if m in self.document["paths"][template]]
 
-    def _ops_of(self, template: str):
+    def _ops_of(self, template: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
         item = self.document["paths"][template]
         for method in HTTP_METHODS:
             if method in item:

@@ -19,6 +19,6 @@ def any_basic(username: str, password: str) -> dict[str, Any] | None:  # noqa: A
     return {"sub": username, "pending": True} if username else None
 
 
-def any_api_key(api_key: str, required_scopes=None) -> dict[str, Any] | None:  # noqa: ARG001
+def any_api_key(api_key: str, required_scopes: Any = None) -> dict[str, Any] | None:  # noqa: ARG001
     """Accept any non-empty API key (pending operations only answer 501)."""
     return {"sub": None, "pending": True} if api_key else None

@@ -34,7 +34,7 @@ class UnboundOperation(LookupError):
 def upgrade_required(operation_id: str) -> Callable[..., Any]:
     """The plain-HTTP side of a WebSocket operation: 426 (the handshake is routed elsewhere)."""
 
-    async def handler(**_kwargs: Any):
+    async def handler(**_kwargs: Any) -> None:
         """A plain HTTP request to a WebSocket operation: 426 Upgrade Required."""
         raise ApiError(426, "UPGRADE_REQUIRED", f"{operation_id} is a WebSocket: connect with the Upgrade handshake",
                        headers={"Upgrade": "websocket", "Connection": "Upgrade"})
@@ -46,7 +46,7 @@ def upgrade_required(operation_id: str) -> Callable[..., Any]:
 def not_implemented(operation_id: str) -> Callable[..., Any]:
     """A handler answering 501 in the operation's API envelope."""
 
-    async def handler(**_kwargs: Any):
+    async def handler(**_kwargs: Any) -> None:
         raise ApiError(501, "NOT_IMPLEMENTED", f"Operation {operation_id} is not implemented yet by this server.")
 
     handler.__name__ = f"not_implemented_{snake_case(operation_id.split('.', 1)[1])}"
@@ -54,7 +54,7 @@ def not_implemented(operation_id: str) -> Callable[..., Any]:
     return handler
 
 
-class OperationResolver(Resolver):
+class OperationResolver(Resolver):  # type: ignore[misc]  # connexion ships no type information
     """connexion resolver over the contract's API table."""
 
     def __init__(self, contract: Contract) -> None:
@@ -97,6 +97,6 @@ class OperationResolver(Resolver):
             routes.append((path, function))
         return routes
 
-    def resolve(self, operation) -> Resolution:
+    def resolve(self, operation: Any) -> Resolution:
         operation_id = self.resolve_operation_id(operation)
         return Resolution(self.resolve_function_from_operation_id(operation_id), operation_id)

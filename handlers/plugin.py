@@ -81,7 +81,7 @@ class BundleSlot(Generic[B]):
     def __call__(self) -> B:
         bundles = _current.get() or _installed
         try:
-            return bundles[self.api]  # type: ignore[no-any-return]
+            return bundles[self.api]
         except KeyError:
             raise RuntimeError(f"no {self.api} bundle is installed (the gateway builds it at start-up)") from None
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
+from typing import Any
 
 import av
 from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamError
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from adapters.providers import audio as codec
 from adapters.providers.base import VoiceSettings
@@ -30,20 +32,22 @@ class Caller:
         self.mic = SpeechOutputTrack()
         self.pc.addTrack(self.mic)
         self.channel = self.pc.createDataChannel("events")
-        self.events: list[dict] = []
+        self.events: list[dict[str, Any]] = []
         self.received = bytearray()
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
         self._resampler = av.AudioResampler(format="s16", layout="mono", rate=16000)
         self.channel.on("message", lambda m: self.events.append(json.loads(m)))
 
         @self.pc.on("track")
-        def on_track(track) -> None:
+        def on_track(track: MediaStreamTrack) -> None:
             self._tasks.append(asyncio.get_running_loop().create_task(self._record(track)))
 
-    async def _record(self, track) -> None:
+    async def _record(self, track: MediaStreamTrack) -> None:
         try:
             while True:
                 frame = await track.recv()
+                if not isinstance(frame, av.AudioFrame):  # an audio track only yields audio frames
+                    continue
                 for out in self._resampler.resample(frame):
                     self.received.extend(bytes(out.planes[0])[: out.samples * 2])
         except (MediaStreamError, asyncio.CancelledError):
@@ -56,7 +60,8 @@ class Caller:
     async def accept(self, answer_sdp: str) -> None:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer_sdp, type="answer"))
 
-    async def wait_for(self, predicate, timeout: float = 30.0) -> dict:
+    async def wait_for(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 30.0) -> dict[str, Any]:
+        """The first data-channel event ``predicate`` accepts (AssertionError after ``timeout`` seconds)."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             for event in self.events:

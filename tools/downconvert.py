@@ -153,7 +153,7 @@ def downconvert(document: dict[str, Any], *, name: str = "document") -> dict[str
     if "summary" in doc.get("info", {}):
         raise DownConvertError(f"{name}: /info/summary has no 3.0 form")
     try:
-        converted = _walk(doc, "")
+        converted: dict[str, Any] = _walk(doc, "")
     except DownConvertError as exc:
         raise DownConvertError(f"{name}: {exc}") from None
     converted["openapi"] = "3.0.3"

@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from openapi_spec_validator import validate
 from tools.downconvert import downconvert
 from tools.merge import Mount, merge, operations
 from tools.overlay import apply_overlay
-from tools.yamlload import load_file
+from tools.yamlload import Duplicate, load_file
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
@@ -61,10 +62,11 @@ def dump_yaml(document: Any) -> str:
 
 
 def module_name(api: dict[str, Any]) -> str:
-    return api["name"].replace("-", "_")
+    return str(api["name"]).replace("-", "_")
 
 
-def repair(document: dict[str, Any], duplicates, repairs: list[dict[str, str]], name: str, log) -> dict[str, Any]:
+def repair(document: dict[str, Any], duplicates: list[Duplicate], repairs: list[dict[str, str]], name: str,
+           log: Callable[[str], None]) -> dict[str, Any]:
     """Merge the media-type maps of each expected duplicate ``content`` key.
 
     Raises ``ValueError`` when a listed repair has no duplicate behind it, or when both
@@ -127,7 +129,7 @@ def add_gateway_responses(document: dict[str, Any], api: dict[str, Any], specs: 
             responses["501"] = {"description": "Not implemented yet by this server.", **copy.deepcopy(body)}
 
 
-def build(out: Path, log=print, specs: Path = SPECS) -> None:
+def build(out: Path, log: Callable[[str], None] = print, specs: Path = SPECS) -> None:
     """Run the whole pipeline over ``specs`` (a ``specs/`` directory with its ``merge.yaml``),
     writing into ``out`` (a ``generated/`` directory)."""
     config = yaml.safe_load((specs / "merge.yaml").read_text(encoding="utf-8"))
@@ -150,7 +152,7 @@ def build(out: Path, log=print, specs: Path = SPECS) -> None:
         api_file = out / "apis" / f"{api['name']}.openapi.yaml"
         api_file.write_text(dump_yaml(document), encoding="utf-8")
         converted = downconvert(document, name=api["name"])
-        extra = {}
+        extra: dict[str, Any] = {}
         for item in api.get("extra_mounts", []):
             extra.setdefault(item["path"], []).append((item["prefix"], item["operation_id_suffix"]))
         mounts.append(Mount(api["name"], api["namespace"], api["mount"], converted, extra))
@@ -221,8 +223,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(tmp, ignore_errors=True)
         print(f"wrote {target.relative_to(ROOT)}/")
         return 0
-    with tempfile.TemporaryDirectory(prefix="generated-check-") as tmp:
-        fresh = Path(tmp) / "generated"
+    with tempfile.TemporaryDirectory(prefix="generated-check-") as scratch:
+        fresh = Path(scratch) / "generated"
         build(fresh, log=lambda _msg: None)
         problems = _diff(target, fresh) if target.exists() else ["generated/ is missing"]
     if problems:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,10 +60,7 @@ def _pointer_get(document: Any, pointer: str) -> Any:
     node = document
     for raw in pointer.lstrip("/").split("/") if pointer not in ("", "/") else []:
         part = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, list):
-            node = node[int(part)]
-        else:
-            node = node[part]
+        node = node[int(part)] if isinstance(node, list) else node[part]
     return node
 
 
@@ -88,7 +86,7 @@ def check_refs(document: dict[str, Any], source: str) -> None:
     walk(document, "")
 
 
-def operations(document: dict[str, Any]):
+def operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """Yield ``(path, method, operation)`` for every operation of ``document``."""
     for path, item in (document.get("paths") or {}).items():
         for method in HTTP_METHODS:
@@ -128,7 +126,7 @@ def _discriminator(node: dict[str, Any], ns: str) -> dict[str, Any]:
     ``oneOf``/``anyOf`` references; namespacing would change them, so the implicit mapping
     is written out under the original names first.
     """
-    disc = copy.deepcopy(node["discriminator"])
+    disc: dict[str, Any] = copy.deepcopy(node["discriminator"])
     mapping = disc.get("mapping")
     if mapping is None:
         refs = [s["$ref"] for key in ("oneOf", "anyOf") for s in node.get(key, []) if "$ref" in s]
@@ -140,7 +138,7 @@ def _discriminator(node: dict[str, Any], ns: str) -> dict[str, Any]:
 
 def _rewrite_refs(node: Any, ns: str) -> Any:
     if isinstance(node, dict):
-        out = {}
+        out: dict[str, Any] = {}
         for key, value in node.items():
             if key == "$ref" and isinstance(value, str):
                 out[key] = _rename_ref(value, ns)
@@ -200,7 +198,7 @@ def namespaced(mount: Mount) -> dict[str, Any]:
     return {"paths": paths, "components": components, "tags": tags}
 
 
-def _path_key(path: str) -> tuple:
+def _path_key(path: str) -> tuple[Any, ...]:
     """Sort key putting literal segments before templated ones, so that routers which
     match in document order never let ``/call/{id}`` shadow ``/call/list``."""
     return tuple((seg.startswith("{"), seg) for seg in path.strip("/").split("/"))
@@ -246,7 +244,8 @@ def merge(mounts: list[Mount], info: dict[str, Any], servers: list[dict[str, Any
                     continue
                 owner = path_owner.get((template, method))
                 if owner:
-                    raise MergeError(f"path collision: {method.upper()} {path} is served by both {owner} and {mount.name}")
+                    raise MergeError(f"path collision: {method.upper()} {path} is served by both {owner} "
+                                     f"and {mount.name}")
                 path_owner[(template, method)] = mount.name
                 op_id = item[method]["operationId"]
                 if op_id in op_owner:

@@ -42,7 +42,7 @@ class LoadResult:
     duplicates: list[Duplicate] = field(default_factory=list)
 
 
-class _Marked(dict):
+class _Marked(dict[Any, Any]):
     """A dict that remembers repeated keys seen while it was built."""
 
     __slots__ = ("repeats",)

@@ -12,6 +12,7 @@ capped (``max_seconds``) so a tiny, highly-compressed file cannot expand into gi
 
 from __future__ import annotations
 
+import contextlib
 import io
 import numbers
 import wave
@@ -346,7 +347,7 @@ def _reason(exc: BaseException) -> str:
 def _decoded_frames(container: av.container.InputContainer, max_seconds: float) -> Iterator[av.AudioFrame]:
     """Decoded frames of the first audio stream; AudioDecodeError beyond ``max_seconds``."""
     if not container.streams.audio:
-        kinds = sorted({s.type for s in container.streams}) or ["none"]
+        kinds = sorted({str(s.type) for s in container.streams}) or ["none"]
         raise AudioDecodeError(f"the file has no audio stream (streams: {', '.join(kinds)})")
     stream = container.streams.audio[0]
     seconds = 0.0
@@ -372,7 +373,7 @@ def _mean_of_channels(frame: av.AudioFrame) -> av.AudioFrame:
         data = data.astype(np.float32) - 128.0
         scale = 128.0
     elif data.dtype.kind == "i":
-        scale = float(-np.iinfo(data.dtype).min)
+        scale = float(2 ** (8 * data.dtype.itemsize - 1))  # |min| of a signed integer of that width
     else:
         scale = 1.0
     mono = (data.astype(np.float64).mean(axis=0) / scale).astype(np.float32)
@@ -515,10 +516,8 @@ def probe(data: bytes, *, max_seconds: float = 600.0) -> AudioInfo:
 
 
 def _close(container: av.container.InputContainer) -> None:
-    try:
+    with contextlib.suppress(*_FFMPEG_FAILURES):
         container.close()
-    except _FFMPEG_FAILURES:
-        pass
 
 
 def expected_length(samples_in: int, from_rate: int, to_rate: int) -> int:

@@ -419,7 +419,7 @@ def _phonemes(raw: _Raw, duration: float) -> list[PhonemeEvent]:
         for e in raw.events
         if e.kind == espeakEVENT_PHONEME
     ]
-    if any(b[0] < a[0] for a, b in zip(marks, marks[1:])):
+    if any(b[0] < a[0] for a, b in zip(marks, marks[1:], strict=False)):
         log.warning("espeak-ng phoneme events arrived out of order; sorting them")
         marks.sort(key=lambda m: m[0])
     out: list[PhonemeEvent] = []

@@ -234,7 +234,7 @@ class IntentEngine:
         lexical = np.array([_cosine(grams, _ngrams(t)) for t in texts])
         combined = SEMANTIC_WEIGHT * semantic + (1 - SEMANTIC_WEIGHT) * lexical
         per_intent: dict[str, list[float]] = {}
-        for example, score in zip(examples, combined):
+        for example, score in zip(examples, combined, strict=False):
             per_intent.setdefault(example.intent, []).append(float(score))
         scores = {intent: float(np.mean(sorted(values, reverse=True)[:2])) for intent, values in per_intent.items()}
         ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
@@ -246,7 +246,7 @@ class IntentEngine:
         if best_score < MIN_SCORE or margin < MIN_MARGIN:
             return IntentResult(FALLBACK_INTENT, round(1.0 - confidence, 4), {"topic": text.strip()},
                                 {"type": "answer"}, scores, language)
-        action = next((e.action for e, s in sorted(zip(examples, combined), key=lambda p: -p[1])
+        action = next((e.action for e, s in sorted(zip(examples, combined, strict=False), key=lambda p: -p[1])
                        if e.intent == best and e.action), None)
         result = IntentResult(best, round(confidence, 4), {}, None, scores, language)
         self._entities(result, text, list(sections) if sections is not None else list(DEFAULT_SECTIONS),

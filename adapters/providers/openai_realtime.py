@@ -13,7 +13,7 @@ Nothing here touches the network until :meth:`RealtimeBackend.mint` is awaited.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -83,7 +83,7 @@ class RealtimeBackend:
         if not isinstance(body, dict):
             raise http.shape_error("the body is not a JSON object")
         secret = body.get("client_secret")
-        session = body.get("session") if isinstance(body.get("session"), dict) else body
+        session: dict[str, Any] = body["session"] if isinstance(body.get("session"), dict) else body
         if isinstance(secret, dict):  # /realtime/sessions
             value, expires = secret.get("value"), secret.get("expires_at")
         else:  # /realtime/client_secrets
@@ -92,15 +92,16 @@ class RealtimeBackend:
             raise http.shape_error("no client secret in the answer")
         expires_at = None
         if isinstance(expires, (int, float)) and not isinstance(expires, bool) and expires > 0:
-            expires_at = datetime.fromtimestamp(expires, tz=timezone.utc)
+            expires_at = datetime.fromtimestamp(expires, tz=UTC)
         voice = session.get("voice")
         if not isinstance(voice, str):
             voice = (((session.get("audio") or {}).get("output") or {}).get("voice")
                      if isinstance(session.get("audio"), dict) else None)
         session_id = session.get("id")
+        model = session.get("model")
         return RealtimeSession(
             session_id=session_id if isinstance(session_id, str) and session_id else None,
-            model=session.get("model") if isinstance(session.get("model"), str) else self.model,
+            model=model if isinstance(model, str) else self.model,
             voice=voice if isinstance(voice, str) and voice else self.voice,
             client_secret=value,
             expires_at=expires_at,

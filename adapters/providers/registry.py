@@ -112,7 +112,10 @@ class ProviderRegistry:
             from adapters.providers import espeak
 
             return espeak.available()
-        return self.asr("mock").available()
+        from adapters.providers.whisper import WhisperASR
+
+        engine = self.asr("mock")
+        return engine.available() if isinstance(engine, WhisperASR) else True
 
     def catalog(self) -> list[dict[str, Any]]:
         """Every provider of the contract as ``{id, name, type, available, configured, features}``."""

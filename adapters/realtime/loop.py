@@ -10,6 +10,7 @@ dict: ``state``, ``transcript``, ``reply``, ``visemes``, ``barge_in``, ``metrics
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -115,6 +116,7 @@ class SpeechLoop:
         """A typed user turn (text channels): reply to ``text`` without ASR."""
         self.last_activity = time.monotonic()
         self._start_turn(self._reply_turn(text, time.monotonic()))
+        assert self._turn is not None  # _start_turn always sets it
         await asyncio.shield(self._turn)
 
     async def _utterance_turn(self, utterance: Utterance, ended_at: float) -> None:
@@ -191,7 +193,5 @@ class SpeechLoop:
             self.output.clear()
         if self._turn is not None and not self._turn.done():
             self._turn.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # closing: its outcome no longer matters
                 await self._turn
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - closing
-                pass

@@ -45,9 +45,14 @@ def restrict_host_addresses(addresses: list[str] | None) -> None:
     original = getattr(aioice.ice, "_gateway_original_get_host_addresses", None)
     if original is None:
         original = aioice.ice.get_host_addresses
-        aioice.ice._gateway_original_get_host_addresses = original
+        setattr(aioice.ice, "_gateway_original_get_host_addresses", original)  # noqa: B010 - a foreign module
     if addresses:
-        aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=True: list(addresses)
+        pinned = list(addresses)
+
+        def only_these(use_ipv4: bool = True, use_ipv6: bool = True) -> list[str]:
+            return list(pinned)
+
+        aioice.ice.get_host_addresses = only_these
     else:
         aioice.ice.get_host_addresses = original
 

@@ -218,9 +218,8 @@ def match_rule(trunk: Trunk | None, rules: Iterable[Rule], call: InboundCall) ->
         if call.no_pin:
             if rule.pin:
                 continue
-        elif call.pin:
-            if not rule.pin or rule.pin != call.pin:
-                continue
+        elif call.pin and (not rule.pin or rule.pin != call.pin):
+            continue
         if not rule.trunk_ids:
             if trunk is None or rule.org_id == trunk.org_id:
                 default.append(rule)

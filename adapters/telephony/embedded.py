@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.sip.routing import InboundCall, Route, route_inbound_call
 from adapters.storage.virstack_voiceai.sip import PhoneNumberRecord, RuleRecord, TrunkRecord, livekit_id
 from adapters.telephony.base import AgentDispatch, RoomInfo, SignedBackend, SipParticipantInfo, TelephonyRejected
-from adapters.sip.routing import InboundCall, Route, route_inbound_call
 from core.clock import utcnow
 
 
@@ -65,7 +65,7 @@ class EmbeddedTelephony(SignedBackend):
         This process has no SIP media stack: the embedded backend keeps the control-plane state
         only, so nothing dials out here. To place real calls use ``TELEPHONY_BACKEND=livekit``
         with a LiveKit server and its SIP service (``livekit-sip``)."""
-        participant = {"identity": identity, "name": name, "kind": "sip", "state": "dialing",
+        participant: dict[str, Any] = {"identity": identity, "name": name, "kind": "sip", "state": "dialing",
                        "sid": livekit_id("PA_"), "metadata": metadata,
                        "attributes": {**attributes, "sip.trunkID": trunk_id, "sip.phoneNumber": to_number,
                                       "sip.trunkPhoneNumber": from_number}}

@@ -18,7 +18,7 @@ class UnresolvableDestination(UnsafeDestination):
 
 def _resolve(host: str, port: int) -> set[str]:
     try:
-        return {info[4][0] for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)}
+        return {str(info[4][0]) for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)}
     except (socket.gaierror, UnicodeError) as exc:
         raise UnresolvableDestination(f"cannot resolve {host!r}: {exc}") from None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Iterable
@@ -45,7 +46,8 @@ class WebhookDispatcher:
     own prefix, e.g. Virtual Banker's ``X-VB-``).
     """
 
-    def __init__(self, store: DeliveryStore, *, header_prefix: str = "X-VB-", allowed_networks: Iterable[str] = (), base_delay: float = 1.0,
+    def __init__(self, store: DeliveryStore, *, header_prefix: str = "X-VB-", allowed_networks: Iterable[str] = (),
+                 base_delay: float = 1.0,
                  max_delay: float = 300.0, max_attempts: int = 6, timeout: float = 10.0,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.store = store
@@ -69,10 +71,8 @@ class WebhookDispatcher:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
 
     async def _run(self) -> None:
@@ -88,10 +88,8 @@ class WebhookDispatcher:
                     next_at = None
                 wait = 30.0 if next_at is None else max(0.0, (next_at - utcnow()).total_seconds())
                 self._wake.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=min(wait, 30.0))
-                except asyncio.TimeoutError:
-                    pass
 
     async def drain(self, client: httpx.AsyncClient) -> int:
         """Send every delivery due now; returns how many were attempted."""

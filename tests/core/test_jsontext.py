@@ -12,7 +12,8 @@ from core.jsontext import MAX_DEPTH, JSONRejected, loads
 
 SCALARS = st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) \
     | st.floats(allow_nan=False, allow_infinity=False) | st.text()
-VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+VALUES = st.recursive(SCALARS,
+                      lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
                       max_leaves=30)
 
 

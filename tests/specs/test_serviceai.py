@@ -14,9 +14,10 @@ read the byte-for-byte copy in ``specs/serviceai/seed/`` so they run on a clean 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml

@@ -376,7 +376,8 @@ def test_issue6_contract_changes(doc: dict[str, Any]) -> None:
                                  ("SynthesisRequest", EXPECTED_OPERATIONS["synthesizeSpeech"]),
                                  ("IntentRequest", EXPECTED_OPERATIONS["detectIntent"])):
         assert _schema(doc, name)["properties"]["session_id"] == {
-            "type": "string", "minLength": 1, "description": _schema(doc, name)["properties"]["session_id"]["description"]}
+            "type": "string", "minLength": 1,
+            "description": _schema(doc, name)["properties"]["session_id"]["description"]}
         assert "404" in doc["paths"][path][method]["responses"], name
     history = doc["paths"]["/session/{session_id}/history"]["get"]["responses"]["200"]
     assert "newest first" in history["description"]

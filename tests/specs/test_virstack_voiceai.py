@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from openapi_spec_validator import validate
@@ -214,7 +215,8 @@ def effective_security(doc: dict[str, Any], op: dict[str, Any]) -> list[dict[str
     return op["security"] if "security" in op else doc.get("security", [])
 
 
-def required_statuses(doc: dict[str, Any], method: str, path: str, op: dict[str, Any], item: dict[str, Any]) -> set[str]:
+def required_statuses(doc: dict[str, Any], method: str, path: str, op: dict[str, Any],
+                      item: dict[str, Any]) -> set[str]:
     """The audit rules of defect (f)."""
     need = set()
     if any("BearerAuth" in req for req in effective_security(doc, op)):
@@ -320,7 +322,7 @@ def test_overlay_header_comment_lists_every_defect() -> None:
     for needle in ("(a)", "(b)", "(c)", "(d)", "(e)", "(f)", "bearerAuth", "Organizations", "SuccessResponseBase",
                    "anyOf", "found by audit", "401", "403", "404", "400"):
         assert needle.lower() in header.lower(), needle
-    for _, path, operation_id in EXPECTED_OPERATIONS:
+    for _, _path, operation_id in EXPECTED_OPERATIONS:
         assert re.search(rf"\b{re.escape(operation_id)}\b", header), operation_id
     for _, path, _ in ARRAY_DATA_RESPONSES + AUDIT_DATA_RESPONSES:
         assert path in header, path
@@ -350,9 +352,7 @@ def test_operation_ids(result: dict[str, Any]) -> None:
 
 def test_no_reference_to_undeclared_bearerAuth(result: dict[str, Any]) -> None:
     for ptr, node in walk(result):
-        if isinstance(node, dict):
-            assert "bearerAuth" not in node, ptr
-        elif isinstance(node, str):
+        if isinstance(node, (dict, str)):
             assert "bearerAuth" not in node, ptr
     assert result["paths"]["/organizations/worker-name"]["get"]["security"] == [{"BearerAuth": []}]
 
@@ -516,7 +516,8 @@ def _allowed_change(ptr: tuple[Any, ...], seed: dict[str, Any]) -> bool:
         if len(rest) == 2 and status not in seed["paths"][path][method]["responses"]:
             return True
         fixed = (*ARRAY_DATA_RESPONSES, *AUDIT_DATA_RESPONSES)
-        if (method, path, status) in fixed and rest[2:] == ("content", "application/json", "schema", "allOf", 0, "$ref"):
+        if (method, path, status) in fixed and \
+                rest[2:] == ("content", "application/json", "schema", "allOf", 0, "$ref"):
             return True
     return False
 

@@ -257,9 +257,11 @@ def test_overlay_changes_no_existing_schema_and_only_adds(spec: dict, applied: d
     del stripped["components"]["schemas"]["EndSessionResponse"]
     del stripped["components"]["headers"]
     del stripped["components"]["responses"]["TooManyRequests"]
-    assert stripped["paths"]["/sessions"]["post"]["responses"].pop("403") == {"$ref": "#/components/responses/Forbidden"}
+    forbidden = stripped["paths"]["/sessions"]["post"]["responses"].pop("403")
+    assert forbidden == {"$ref": "#/components/responses/Forbidden"}
     del stripped["components"]["responses"]["ServiceUnavailable"]
-    for path in ("/voice/sessions", "/voice/sessions/{sessionId}/transcribe", "/voice/sessions/{sessionId}/transcribe-stream",
+    for path in ("/voice/sessions", "/voice/sessions/{sessionId}/transcribe",
+                 "/voice/sessions/{sessionId}/transcribe-stream",
                  "/voice/sessions/{sessionId}/synthesize", "/voice/sessions/{sessionId}/synthesize-stream",
                  "/voice/sessions/{sessionId}/visemes"):
         responses = stripped["paths"][path]["post"]["responses"]

@@ -87,7 +87,8 @@ def test_boolean_exclusive_bound_left_alone():
 
 
 def test_ref_with_siblings_becomes_allof():
-    converted = _convert_schema({"$ref": "#/components/schemas/Other", "description": "why", "type": ["object", "null"]})
+    converted = _convert_schema({"$ref": "#/components/schemas/Other", "description": "why",
+                                 "type": ["object", "null"]})
     assert converted == {
         "description": "why",
         "type": "object",

@@ -78,7 +78,8 @@ def test_build_writes_expected_layout(built):
     assert expected_apis <= names
     assert expected_models <= names
     assert {"openapi.yaml", "apis.json", "README.md", "__init__.py", "models/__init__.py"} <= names
-    assert names == {"openapi.yaml", "apis.json", "README.md", "__init__.py", "models/__init__.py"} | expected_apis | expected_models
+    base = {"openapi.yaml", "apis.json", "README.md", "__init__.py", "models/__init__.py"}
+    assert names == base | expected_apis | expected_models
 
 
 def test_two_builds_are_byte_identical(built):
@@ -174,7 +175,8 @@ def _tiny(op_extra=None):
     return {
         "openapi": "3.0.3",
         "info": {"title": "t", "version": "1"},
-        "paths": {"/a": {"post": op}, "/b": {"get": {"operationId": "other", "responses": {"200": {"description": "ok"}}}}},
+        "paths": {"/a": {"post": op},
+                  "/b": {"get": {"operationId": "other", "responses": {"200": {"description": "ok"}}}}},
         "components": {"schemas": {"Err": {"type": "object"}}},
     }
 

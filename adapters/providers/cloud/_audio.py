@@ -3,7 +3,7 @@ and cutting a byte stream into whole 16-bit samples with running offsets."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 
 from adapters.providers.base import AudioChunk
@@ -89,7 +89,7 @@ class ChunkAssembler:
         self._carry = b""
         return self._chunk(self._resampler.flush())
 
-    async def assemble(self, pieces: AsyncIterator[bytes]) -> AsyncIterator[AudioChunk]:
+    async def assemble(self, pieces: AsyncGenerator[bytes, None]) -> AsyncGenerator[AudioChunk, None]:
         """Every chunk of the byte stream ``pieces``, then the flushed tail. An early stop by
         the consumer closes ``pieces`` at once (and with it the vendor's HTTP stream)."""
         async with aclosing(pieces):

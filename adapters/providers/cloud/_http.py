@@ -6,9 +6,10 @@ Nothing here touches the network until an adapter method is awaited.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncGenerator, Iterable, Mapping
 from typing import Any, Self
 
 import httpx
@@ -94,10 +95,8 @@ class VendorClient:
         elif status == 429:
             message += " (rate limited or quota exceeded)"
         retry_after: float | None = None
-        try:
+        with contextlib.suppress(ValueError):
             retry_after = float(response.headers.get("Retry-After", ""))
-        except ValueError:
-            pass
         return VendorHTTPError(message, provider=self.provider, status=status, retry_after=retry_after)
 
     def transport_error(self, exc: httpx.HTTPError) -> ProviderError:
@@ -138,7 +137,7 @@ class VendorClient:
         content: bytes | None = None,
         json_body: Any = None,
         setting_hint: str | None = None,
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         """POST and yield the (2xx) response body as it arrives."""
         try:
             async with self._client.stream(

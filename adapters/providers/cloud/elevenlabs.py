@@ -170,7 +170,7 @@ class ElevenLabsTTS(VendorAdapter):
                 raise ValueError("alignment arrays differ in length")
             return [
                 PhonemeEvent(phoneme=str(c), start=float(s), end=float(e))
-                for c, s, e in zip(chars, starts, ends)
+                for c, s, e in zip(chars, starts, ends, strict=False)
                 if not str(c).isspace()
             ]
         except (KeyError, TypeError, ValueError) as exc:

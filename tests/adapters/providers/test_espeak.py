@@ -148,7 +148,7 @@ async def test_phonemes_are_monotonic_and_cover_the_audio(tts):
     s = await tts.synthesize(SENTENCE_21, EN, 16000)
     ph = s.phonemes
     assert ph[0].start >= 0.0 and ph[0].start < 0.1
-    for a, b in zip(ph, ph[1:]):
+    for a, b in zip(ph, ph[1:], strict=False):
         assert a.end == b.start
     for p in ph:
         assert 0.0 <= p.start < p.end <= s.duration
@@ -168,7 +168,7 @@ async def test_word_timings(tts):
     it = iter(tokens)
     assert all(any(word == t for t in it) for word in got)
     assert got[0] == "Thank" and got[-1] == "days"
-    for a, b in zip(words, words[1:]):
+    for a, b in zip(words, words[1:], strict=False):
         assert a.start <= a.end <= b.start
     assert words[-1].end <= s.duration
     # Non-ASCII text: positions are characters, not bytes.
@@ -299,7 +299,7 @@ async def test_concurrent_synthesis_is_serialised_correctly(tts):
     ]
     expected = [await tts.synthesize(t, v, r) for t, v, r in jobs]
     results = await asyncio.gather(*(tts.synthesize(t, v, r) for t, v, r in jobs))
-    for (t, v, r), got, want in zip(jobs, results, expected):
+    for (_t, _v, r), got, want in zip(jobs, results, expected, strict=False):
         assert got.sample_rate == r
         assert got.duration == len(got.pcm) / 2 / r
         assert [p.phoneme for p in got.phonemes] == [p.phoneme for p in want.phonemes]

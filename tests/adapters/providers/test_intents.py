@@ -44,7 +44,7 @@ def test_numpy_encoder_matches_sentence_transformers(engine):
     vectors = engine.encoder.encode(list(REFERENCE))
     assert vectors.shape == (4, 384) and vectors.dtype == np.float32
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
-    for vector, expected in zip(vectors, REFERENCE.values()):
+    for vector, expected in zip(vectors, REFERENCE.values(), strict=False):
         assert np.allclose(vector[:6], expected, atol=2e-6)
 
 

@@ -184,7 +184,7 @@ def _check_track(track: list[Viseme], duration: float) -> None:
         assert v.viseme in VISEMES
         assert v.end > v.start
         assert isinstance(v.phoneme, str)
-    for a, b in zip(track, track[1:]):
+    for a, b in zip(track, track[1:], strict=False):
         assert a.end == b.start
 
 
@@ -239,7 +239,7 @@ def _contiguous_phonemes(draw):
     if len(cuts) < 2:
         cuts.append(cuts[0] + 0.5)
     names = draw(st.lists(_MNEMONICS, min_size=len(cuts) - 1, max_size=len(cuts) - 1))
-    events = [PhonemeEvent(n, a, b) for n, a, b in zip(names, cuts, cuts[1:])]
+    events = [PhonemeEvent(n, a, b) for n, a, b in zip(names, cuts, cuts[1:], strict=False)]
     extra = draw(st.one_of(st.just(0.0), st.floats(min_value=0.0, max_value=2.0)))
     return events, cuts[-1] + extra
 
@@ -268,7 +268,7 @@ def test_contiguous_input_is_kept_one_to_one(case):
         assert track[0] == Viseme("sil", 0.0, events[0].start, SILENCE_PHONEME)
     body = track[int(lead) : int(lead) + len(events)]
     assert [v.phoneme for v in body] == [e.phoneme for e in events]
-    for k, (v, e) in enumerate(zip(body, events)):
+    for k, (v, e) in enumerate(zip(body, events, strict=False)):
         assert v.start == (e.start if k or lead else 0.0)
         if k < len(events) - 1:
             assert v.end == e.end

@@ -81,7 +81,7 @@ def test_is_a_speech_to_text_provider(asr: WhisperASR) -> None:
 
 def test_median_word_error_rate(results: tuple[list[Transcript], float], clips: list[bytes]) -> None:
     transcripts, compute = results
-    wers = [word_error_rate(ref, t.text) for ref, t in zip(SENTENCES, transcripts)]
+    wers = [word_error_rate(ref, t.text) for ref, t in zip(SENTENCES, transcripts, strict=False)]
     audio_seconds = sum(len(p) / 2 / SAMPLE_RATE for p in clips)
     print(
         f"\nWER per sentence {[round(w, 2) for w in wers]}; median {statistics.median(wers):.3f}; "
@@ -92,7 +92,7 @@ def test_median_word_error_rate(results: tuple[list[Transcript], float], clips: 
 
 
 def test_words_and_confidence(results: tuple[list[Transcript], float], clips: list[bytes]) -> None:
-    for transcript, pcm in zip(results[0], clips):
+    for transcript, pcm in zip(results[0], clips, strict=False):
         duration = len(pcm) / 2 / SAMPLE_RATE
         assert 0.0 < transcript.confidence <= 1.0
         assert transcript.words, transcript
@@ -133,7 +133,7 @@ async def test_stream_of_long_audio_delivers_partials_while_decoding(asr: Whispe
     assert final.is_final and sum(t.is_final for _, t in arrivals) == 1
     assert len(partials) > 1
     # Each partial extends the previous one (text so far).
-    for earlier, later in zip(partials, partials[1:]):
+    for earlier, later in zip(partials, partials[1:], strict=False):
         assert later.text.startswith(earlier.text)
     assert partials[-1].text == final.text
     # The first 30-s window's segments arrive clearly before decoding has finished.

@@ -6,8 +6,8 @@ import pytest
 
 from adapters.sip.routing import (
     InboundCall,
-    Rule,
     RoutingError,
+    Rule,
     Trunk,
     conflicting_rules,
     conflicting_trunks,

@@ -1,9 +1,8 @@
 """Engine policy and migrations on SQLite and PostgreSQL."""
 
-from sqlalchemy import inspect, text
-
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
 
 from adapters.storage.database import MIGRATIONS, Database
 

@@ -4,11 +4,11 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-25 12:34:37.482554
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import adapters.storage.types
+from alembic import op
 
+import adapters.storage.types
 
 revision = '0001'
 down_revision = None

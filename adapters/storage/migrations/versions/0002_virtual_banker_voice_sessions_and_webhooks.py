@@ -4,11 +4,11 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-25 12:55:48.678329
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import adapters.storage.types
+from alembic import op
 
+import adapters.storage.types
 
 revision = '0002'
 down_revision = '0001'

@@ -4,11 +4,11 @@ Revision ID: 0003_vertebro
 Revises: 0002
 Create Date: 2026-11-25 13:47:00.710836
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import adapters.storage.types
+from alembic import op
 
+import adapters.storage.types
 
 revision = '0003_vertebro'
 down_revision = '0002'

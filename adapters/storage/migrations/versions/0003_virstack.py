@@ -4,11 +4,11 @@ Revision ID: 0003_virstack
 Revises: 0002
 Create Date: 2026-11-25 14:42:56.931290
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import adapters.storage.types
+from alembic import op
 
+import adapters.storage.types
 
 revision = '0003_virstack'
 down_revision = '0002'
