@@ -53,6 +53,21 @@ class VoiceSessionRequest(BaseModel):
     ] = None
     language: Annotated[str, Field(examples=['ru-RU'])] = 'ru-RU'
     voice_preference: VoicePreference | None = None
+    userId: Annotated[
+        str | None,
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase spelling of `user_id` (the original models accepted both); ignored when `user_id` is sent.',
+            examples=['u1'],
+        ),
+    ] = None
+    voicePreference: Annotated[
+        VoicePreference | None,
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase spelling of `voice_preference`; ignored when `voice_preference` is sent.',
+        ),
+    ] = None
 
 
 class VoiceSessionResponse(BaseModel):
@@ -76,6 +91,34 @@ class VoiceSessionResponse(BaseModel):
     ]
     initial_greeting: Annotated[
         str, Field(examples=['Голосовой ассистент готов. Чем могу помочь?'])
+    ]
+    sessionId: Annotated[
+        str,
+        Field(
+            deprecated=True,
+            description="Deprecated camelCase alias of `session_id`, always the same value (the original implementation's spelling).",
+        ),
+    ]
+    websocketUrl: Annotated[
+        str,
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase alias of `websocket_url`, always the same value.',
+        ),
+    ]
+    expiresAt: Annotated[
+        AwareDatetime,
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase alias of `expires_at`, always the same value.',
+        ),
+    ]
+    initialGreeting: Annotated[
+        str,
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase alias of `initial_greeting`, always the same value.',
+        ),
     ]
 
 
@@ -103,7 +146,10 @@ class SessionHistoryResponse(BaseModel):
 
 class RecognitionRequest(BaseModel):
     audio_base64: Annotated[
-        Base64Str | None, Field(description='Base64-encoded audio.')
+        str | None,
+        Field(
+            description='Base64-encoded audio (standard alphabet); not valid base64 gives 400 `invalid_audio_payload`.'
+        ),
     ] = None
     text_hint: Annotated[
         str | None,
@@ -117,15 +163,62 @@ class RecognitionRequest(BaseModel):
         ),
     ] = None
     language: str = 'ru-RU'
+    audioBase64: Annotated[
+        str | None,
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase spelling of `audio_base64` (base64-encoded audio; not valid base64 gives 400 `invalid_audio_payload`); ignored when `audio_base64` is sent.',
+        ),
+    ] = None
+    textHint: Annotated[
+        str | None,
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase spelling of `text_hint`; ignored when `text_hint` is sent.',
+        ),
+    ] = None
+    sessionId: Annotated[
+        str | None,
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase spelling of `session_id`; ignored when `session_id` is sent.',
+            min_length=1,
+        ),
+    ] = None
 
 
 class RecognitionResult(BaseModel):
     text: str
     confidence: Annotated[float, Field(ge=0.0, le=1.0)]
     language: Annotated[str, Field(examples=['ru-RU'])]
-    processing_time_ms: Annotated[float | None, Field(examples=[245.0])] = None
-    is_final: bool = True
-    alternatives: list[str] | None = None
+    processing_time_ms: Annotated[
+        float,
+        Field(
+            description='Milliseconds spent decoding and recognising (0 when nothing had to be recognised).',
+            examples=[245.0],
+        ),
+    ]
+    is_final: Annotated[
+        bool, Field(description='Always true (one request is one final result).')
+    ]
+    alternatives: Annotated[
+        list[str] | None,
+        Field(description='Always null (no alternative transcriptions are produced).'),
+    ]
+    processingTimeMs: Annotated[
+        float,
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase alias of `processing_time_ms`, always the same value.',
+        ),
+    ]
+    isFinal: Annotated[
+        bool,
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase alias of `is_final`, always the same value.',
+        ),
+    ]
 
 
 class SampleRate(IntEnum):
@@ -167,6 +260,14 @@ class SynthesisRequest(BaseModel):
             min_length=1,
         ),
     ] = None
+    sessionId: Annotated[
+        str | None,
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase spelling of `session_id`; ignored when `session_id` is sent.',
+            min_length=1,
+        ),
+    ] = None
 
 
 class SynthesisResponse(BaseModel):
@@ -175,6 +276,20 @@ class SynthesisResponse(BaseModel):
     ]
     duration_seconds: Annotated[float, Field(examples=[5.2])]
     cached: bool
+    audioUrl: Annotated[
+        str,
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase alias of `audio_url`, always the same value.',
+        ),
+    ]
+    durationSeconds: Annotated[
+        float,
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase alias of `duration_seconds` (seconds), always the same value.',
+        ),
+    ]
 
 
 class IntentContext(BaseModel):
@@ -193,9 +308,20 @@ class IntentRequest(BaseModel):
             min_length=1,
         ),
     ] = None
+    sessionId: Annotated[
+        str | None,
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase spelling of `session_id`; ignored when `session_id` is sent.',
+            min_length=1,
+        ),
+    ] = None
 
 
 class SuggestedAction(BaseModel):
+    model_config = ConfigDict(
+        extra='allow',
+    )
     type: Annotated[str | None, Field(examples=['navigate'])] = None
     url: Annotated[str | None, Field(examples=['/pricing'])] = None
 
@@ -210,11 +336,21 @@ class IntentResponse(BaseModel):
     ]
     confidence: Annotated[float, Field(ge=0.0, le=1.0)]
     entities: dict[str, Any]
-    suggested_action: SuggestedAction | None = None
+    suggested_action: SuggestedAction | None
+    suggestedAction: Annotated[
+        SuggestedAction | None,
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase alias of `suggested_action`, always the same value (null when there is none).',
+        ),
+    ]
 
 
 class DialogRequest(BaseModel):
-    session_id: str
+    session_id: Annotated[
+        str | None,
+        Field(description='The live session to answer in (or send it as `sessionId`).'),
+    ] = None
     project: str
     text: Annotated[
         str,
@@ -225,6 +361,17 @@ class DialogRequest(BaseModel):
         ),
     ]
     metadata: dict[str, Any] | None = None
+    sessionId: Annotated[
+        str | None,
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase spelling of `session_id`; ignored when `session_id` is sent.',
+        ),
+    ] = None
+
+
+class Type1(StrEnum):
+    response = 'response'
 
 
 class DialogResponse(BaseModel):
@@ -237,6 +384,26 @@ class DialogResponse(BaseModel):
     suggested_actions: Annotated[
         list[dict[str, Any]],
         Field(examples=[[{'type': 'navigate', 'url': '/pricing'}]]),
+    ]
+    type: Annotated[
+        Type1,
+        Field(
+            description="Always `response` (the original ResponseMessage's discriminator; the WebSocket `response` frame has the same)."
+        ),
+    ]
+    audioUrl: Annotated[
+        str | None,
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase alias of `audio_url`, always the same value.',
+        ),
+    ]
+    suggestedActions: Annotated[
+        list[dict[str, Any]],
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase alias of `suggested_actions`, always the same value.',
+        ),
     ]
 
 
@@ -256,9 +423,44 @@ class VoiceSample(BaseModel):
     filename: str
     content_type: Annotated[str, Field(examples=['audio/wav'])]
     size_bytes: int
-    duration_seconds: float | None = None
+    duration_seconds: Annotated[float | None, Field(...)]
     uploaded_at: Annotated[
         float, Field(description='Epoch seconds.', examples=[1700000000.0])
+    ]
+    fileId: Annotated[
+        str,
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase alias of `file_id`, always the same value.',
+        ),
+    ]
+    contentType: Annotated[
+        str,
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase alias of `content_type`, always the same value.',
+        ),
+    ]
+    sizeBytes: Annotated[
+        int,
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase alias of `size_bytes` (bytes), always the same value.',
+        ),
+    ]
+    durationSeconds: Annotated[
+        float | None,
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase alias of `duration_seconds` (seconds), always the same value.',
+        ),
+    ]
+    uploadedAt: Annotated[
+        float,
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase alias of `uploaded_at` (epoch seconds), always the same value.',
+        ),
     ]
 
 
@@ -297,11 +499,39 @@ class VoiceTrainingJob(BaseModel):
     id: str
     project: str
     status: VoiceTrainingStatus
-    progress: Annotated[float | None, Field(ge=0.0, le=100.0)] = None
-    message: str | None = None
-    created_at: Annotated[float | None, Field(description='Epoch seconds.')] = None
-    started_at: Annotated[float | None, Field(description='Epoch seconds.')] = None
-    finished_at: Annotated[float | None, Field(description='Epoch seconds.')] = None
+    progress: Annotated[
+        float | None,
+        Field(
+            description='Percent done, 0..100 (never goes down; 100 when completed).',
+            ge=0.0,
+            le=100.0,
+        ),
+    ]
+    message: Annotated[str | None, Field(...)]
+    created_at: Annotated[float | None, Field(description='Epoch seconds.')]
+    started_at: Annotated[float | None, Field(description='Epoch seconds.')]
+    finished_at: Annotated[float | None, Field(description='Epoch seconds.')]
+    createdAt: Annotated[
+        float | None,
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase alias of `created_at` (epoch seconds), always the same value.',
+        ),
+    ]
+    startedAt: Annotated[
+        float | None,
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase alias of `started_at` (epoch seconds), always the same value.',
+        ),
+    ]
+    finishedAt: Annotated[
+        float | None,
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase alias of `finished_at` (epoch seconds), always the same value.',
+        ),
+    ]
 
 
 class VoiceJobsResponse(BaseModel):
@@ -310,7 +540,7 @@ class VoiceJobsResponse(BaseModel):
 
 class TrainingStatusResponse(BaseModel):
     job: Annotated[
-        VoiceTrainingJob | dict[str, Any],
+        VoiceTrainingJob | dict[str, Any] | None,
         Field(
             description="The project's latest training job, or null when it has none. (Written as a oneOf with an explicit null branch because OAS 3.0.3 ignores `nullable` next to a bare `$ref`/`allOf`.)"
         ),
@@ -343,7 +573,7 @@ class TrainingJobResponse(BaseModel):
     ] = None
 
 
-class Type1(StrEnum):
+class Type2(StrEnum):
     audio_chunk = 'audio_chunk'
 
 
@@ -351,10 +581,30 @@ class WsAudioChunkMessage(BaseModel):
     type: Literal['audio_chunk']
     data: Annotated[Base64Str, Field(description='Base64-encoded audio chunk.')]
     sequence: Annotated[int, Field(ge=0)]
-    is_final: bool
+    is_final: Annotated[
+        bool,
+        Field(
+            description='True on the last chunk of an utterance (absent means false).'
+        ),
+    ] = False
+    isFinal: Annotated[
+        bool | None,
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase spelling of `is_final`; ignored when `is_final` is sent.',
+        ),
+    ] = None
+    sample_rate: Annotated[
+        int,
+        Field(
+            description='Hz of the PCM in `data` (resampled to 16000 by the server).',
+            ge=8000,
+            le=48000,
+        ),
+    ] = 16000
 
 
-class Type2(StrEnum):
+class Type3(StrEnum):
     text_input = 'text_input'
 
 
@@ -363,7 +613,7 @@ class WsTextInputMessage(BaseModel):
     text: str
 
 
-class Type3(StrEnum):
+class Type4(StrEnum):
     navigation_command = 'navigation_command'
 
 
@@ -373,7 +623,7 @@ class WsNavigationCommandMessage(BaseModel):
     params: dict[str, Any] = {}
 
 
-class Type4(StrEnum):
+class Type5(StrEnum):
     ping = 'ping'
 
 
@@ -401,7 +651,7 @@ class WsClientMessage(
     ]
 
 
-class Type5(StrEnum):
+class Type6(StrEnum):
     transcription = 'transcription'
 
 
@@ -410,9 +660,16 @@ class WsTranscriptionMessage(BaseModel):
     text: str
     is_final: bool
     confidence: Annotated[float, Field(ge=0.0, le=1.0)]
+    isFinal: Annotated[
+        bool,
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase alias of `is_final`, always the same value.',
+        ),
+    ]
 
 
-class Type6(StrEnum):
+class Type7(StrEnum):
     response = 'response'
 
 
@@ -421,9 +678,24 @@ class WsResponseMessage(BaseModel):
     text: str
     audio_url: Annotated[str | None, Field(...)]
     sources: list[dict[str, Any]]
+    suggested_actions: list[dict[str, Any]]
+    audioUrl: Annotated[
+        str | None,
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase alias of `audio_url`, always the same value.',
+        ),
+    ]
+    suggestedActions: Annotated[
+        list[dict[str, Any]],
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase alias of `suggested_actions`, always the same value.',
+        ),
+    ]
 
 
-class Type7(StrEnum):
+class Type8(StrEnum):
     status = 'status'
 
 
@@ -433,7 +705,7 @@ class WsStatusMessage(BaseModel):
     message: str
 
 
-class Type8(StrEnum):
+class Type9(StrEnum):
     pong = 'pong'
 
 
@@ -441,7 +713,7 @@ class WsPongMessage(BaseModel):
     type: Literal['pong']
 
 
-class Type9(StrEnum):
+class Type10(StrEnum):
     error = 'error'
 
 

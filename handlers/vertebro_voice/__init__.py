@@ -6,14 +6,13 @@ worker, :mod:`adapters.storage.vertebro_voice.workers`; jobs interrupted by a re
 """
 
 from handlers.plugin import ApiPlugin
-from handlers.vertebro_voice.bundle import API, VertebroVoice, build, on_shutdown, on_startup
-from handlers.vertebro_voice.envelope import VertebroEnvelope
-
 from handlers.vertebro_voice.analytics import get_project_analytics
+from handlers.vertebro_voice.bundle import API, VertebroVoice, build, on_shutdown, on_startup
 from handlers.vertebro_voice.dialog import detect_intent, generate_dialog_response
+from handlers.vertebro_voice.envelope import VertebroEnvelope
+from handlers.vertebro_voice.security import basic_info
 from handlers.vertebro_voice.sessions import delete_session, get_session, get_session_history, start_session
 from handlers.vertebro_voice.speech import get_audio, recognize_speech, synthesize_speech
-from handlers.vertebro_voice.security import basic_info
 from handlers.vertebro_voice.training import (
     delete_voice_sample,
     get_training_status,
@@ -23,7 +22,6 @@ from handlers.vertebro_voice.training import (
     upload_voice_samples,
 )
 from handlers.vertebro_voice.ws import voice_web_socket
-
 
 plugin: ApiPlugin[VertebroVoice] = ApiPlugin(
     name=API,

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
+from generated.models.vertebro_voice import ProjectAnalytics
 from handlers.vertebro_voice.bundle import bundle
 from handlers.vertebro_voice.guard import guarded
 
 
 @guarded
-async def get_project_analytics(project: str, user: str | None = None):
+async def get_project_analytics(project: str, user: str | None = None) -> ProjectAnalytics:
     """→ 200 ``ProjectAnalytics`` counted from storage: ``sessions_total`` (sessions ever
     started for the project, deleted and expired ones included), ``interactions_total``
     (history items of those sessions), ``active_sessions`` (live now), and the WebSocket limits
     ``ws_max_connections`` / ``ws_ping_interval`` (seconds) in force. Zero counters for a
-    project without sessions (never 404)."""
+    project without sessions (never 404); 503 ``mongo_unavailable``."""
     vertebro = bundle()
     total, live = await vertebro.sessions.counts(project, vertebro.now())
-    return {
-        "project": project,
-        "sessions_total": total,
-        "interactions_total": await vertebro.history.count(project),
-        "active_sessions": live,
-        "ws_max_connections": vertebro.settings.ws_max_connections,
-        "ws_ping_interval": vertebro.settings.ws_ping_interval,
-    }, 200
+    return ProjectAnalytics(
+        project=project,
+        sessions_total=total,
+        interactions_total=await vertebro.history.count(project),
+        active_sessions=live,
+        ws_max_connections=vertebro.settings.ws_max_connections,
+        ws_ping_interval=vertebro.settings.ws_ping_interval,
+    )

@@ -17,14 +17,19 @@ import anyio.to_thread
 
 from adapters.providers.base import ProviderError
 from adapters.providers.embeddings import EmbeddingModelMissing
-from adapters.storage.vertebro_voice.sessions import VoiceSessionRecord
 from adapters.providers.intents import DEFAULT_SECTIONS, Example, IntentResult, Section, detect_language
-from generated.models.vertebro_voice import DialogRequest, IntentRequest
-from handlers.errors import ApiError, parse_request
-from handlers.vertebro_voice.sessions import touch
-from handlers.vertebro_voice.speech import audio_url, record, synthesize_cached
+from adapters.providers.llm import ChatMessage, LanguageModel
+from adapters.storage.vertebro_voice.sessions import KnowledgeRecord, VoiceSessionRecord
+from generated.models.vertebro_voice import DialogRequest, IntentRequest, IntentResponse
+from handlers.errors import ApiError
+from handlers.results import Reply
 from handlers.vertebro_voice.bundle import bundle
+from handlers.vertebro_voice.envelope import validation_error
 from handlers.vertebro_voice.guard import guarded
+from handlers.vertebro_voice.responses import audio_url, dialog_response, intent_response
+from handlers.vertebro_voice.sessions import touch
+from handlers.vertebro_voice.speech import record, synthesize_cached
+from handlers.vertebro_voice.spelling import either
 
 logger = logging.getLogger("handlers.vertebro_voice.dialog")
 
@@ -59,13 +64,14 @@ async def classify(text: str, project: str | None, current_page: str | None = No
         raise ApiError(503, "dialog_engine_unavailable", str(exc)) from None
 
 
-def intent_json(result: IntentResult) -> dict[str, Any]:
-    return {"intent": result.intent, "confidence": result.confidence, "entities": result.entities,
+def _intent_content(text: str, result: IntentResult) -> dict[str, Any]:
+    """The history ``content`` of an ``intent`` item: the text and the result (snake_case, as stored)."""
+    return {"text": text, "intent": result.intent, "confidence": result.confidence, "entities": result.entities,
             "suggested_action": result.suggested_action}
 
 
 @guarded
-async def detect_intent(body: dict[str, Any], user: str | None = None):
+async def detect_intent(body: IntentRequest, user: str | None = None) -> IntentResponse:
     """``POST /dialog/intent`` (detectIntent) → 200 ``IntentResponse``.
 
     ``intent``: navigate | search | question | contact | greeting | a project's own intent, or
@@ -73,23 +79,28 @@ async def detect_intent(body: dict[str, Any], user: str | None = None):
     scores). ``entities``: ``target_section``/``url`` (navigate), ``query`` (search),
     ``contact_method``/``email``/``phone`` (contact), ``topic`` (question). ``suggested_action``:
     ``{type: navigate, url}``, ``{type: search, query, url}``, ``{type: contact, method, url}``,
-    ``{type: greet}``, ``{type: answer}`` or the project's action for its own intent.
-    ``project`` selects the project's examples and sections; ``context.current_page`` turns a
-    navigation to the current page into ``scroll_to_top``. With ``session_id`` the result is
-    recorded in the session's history (404 when it is not live).
+    ``{type: greet}``, ``{type: answer}`` or the project's action for its own intent; null when
+    there is none. ``project`` selects the project's examples and sections;
+    ``context.current_page`` turns a navigation to the current page into ``scroll_to_top``. With
+    ``session_id`` (or ``sessionId``) the result is recorded in the session's history (404
+    ``voice_session_not_found`` when it is not live). 503 ``dialog_engine_unavailable`` when the
+    embedding model is missing, ``mongo_unavailable`` when the database is.
     """
-    req = parse_request(IntentRequest, body)
-    session = await touch(req.session_id) if req.session_id else None
-    project = req.project or (session.project if session else None)
-    current_page = req.context.current_page if req.context else None
-    result = await classify(req.text, project, current_page)
-    out = intent_json(result)
-    await record(session, "intent", {"text": req.text, **out})
-    return out, 200
+    session_id = either(body.session_id, body.sessionId)
+    session = await touch(session_id) if session_id else None
+    project = body.project or (session.project if session else None)
+    current_page = body.context.current_page if body.context else None
+    result = await classify(body.text, project, current_page)
+    await record(session, "intent", _intent_content(body.text, result))
+    return intent_response(result)
 
 
 @dataclass
 class DialogTurn:
+    """One answered turn: the answer ``text``, its synthesized ``audio_url`` (None when synthesis
+    failed), the ``sources`` cited (``{title, url[, score]}``), the ``suggested_actions`` and the
+    detected ``intent``."""
+
     text: str
     audio_url: str | None
     sources: list[dict[str, Any]] = field(default_factory=list)
@@ -97,8 +108,8 @@ class DialogTurn:
     intent: IntentResult | None = None
 
 
-def _system_prompt(project: str, language: str, sections: list[Section], knowledge, intent: IntentResult,
-                   relevant: bool) -> str:
+def _system_prompt(project: str, language: str, sections: list[Section], knowledge: list[KnowledgeRecord],
+                   intent: IntentResult, relevant: bool) -> str:
     """Instructions, then the facts the answer may use: a navigation confirmation for a
     ``navigate`` intent with a target; else the relevant knowledge snippets; else the site map."""
     lang = "Russian" if language == "ru" else "English"
@@ -118,35 +129,34 @@ def _system_prompt(project: str, language: str, sections: list[Section], knowled
     return "\n".join(lines)
 
 
-def _language_model():
-    """``(ChatMessage, model)`` of the shared LLM adapter; 503 when this build has none."""
+def _language_model() -> LanguageModel:
+    """The shared language model; 503 ``dialog_engine_unavailable`` when it cannot be made."""
     try:
-        from adapters.providers.llm import ChatMessage
-
-        return ChatMessage, bundle().providers.llm()
-    except (ImportError, AttributeError, ProviderError) as exc:
+        model: LanguageModel = bundle().providers.llm()
+    except ProviderError as exc:
         raise ApiError(503, "dialog_engine_unavailable", f"no language model: {exc}") from None
+    return model
 
 
 async def converse(session: VoiceSessionRecord, text: str, metadata: dict[str, Any] | None = None) -> DialogTurn:
     """One dialog turn on a live session: records the user turn, the intent, the synthesis and
     the assistant turn. Raises 503 ``dialog_engine_unavailable`` when the language model fails."""
-    ChatMessage, llm = _language_model()
+    llm = _language_model()
     vertebro = bundle()
     language = detect_language(text)
     previous = list(reversed(await vertebro.history.recent(session.session_id, 50)))
     await record(session, "user", {"text": text, **({"metadata": metadata} if metadata else {})})
     intent = await classify(text, session.project, session.context.get("current_page"))
-    await record(session, "intent", {"text": text, **intent_json(intent)})
+    await record(session, "intent", _intent_content(text, intent))
     sections = await project_sections(session.project)
     knowledge = await vertebro.intents.knowledge(session.project)
     engine = await anyio.to_thread.run_sync(vertebro.intent_engine)
     sources: list[dict[str, Any]] = []
-    relevant: list = []
+    relevant: list[KnowledgeRecord] = []
     if knowledge:
         scores = await anyio.to_thread.run_sync(
             lambda: engine.similarity(text, [f"{k.title}. {k.text}" for k in knowledge]))
-        ranked = sorted(zip(scores, knowledge), key=lambda p: -p[0])
+        ranked = sorted(zip(scores, knowledge, strict=True), key=lambda p: -p[0])  # one score per snippet
         relevant = [k for score, k in ranked if score >= SOURCE_MIN_SIMILARITY][:MAX_SOURCES]
         knowledge = relevant or [k for _, k in ranked[:MAX_SOURCES]]
         sources = [{"title": k.title, "url": k.url, "score": round(float(s), 4)}
@@ -186,17 +196,19 @@ async def converse(session: VoiceSessionRecord, text: str, metadata: dict[str, A
 
 
 @guarded
-async def generate_dialog_response(body: dict[str, Any], user: str | None = None):
+async def generate_dialog_response(body: DialogRequest, user: str | None = None) -> Reply:
     """``POST /dialog/respond`` (generateDialogResponse) → 202 ``DialogResponse``:
-    ``text`` (the language model's answer, in the user's language), ``audio_url`` (the answer
-    synthesized into the audio cache; null if synthesis failed), ``sources`` (the project's
-    knowledge snippets and site section the answer drew on: ``{title, url}``),
-    ``suggested_actions`` (the detected intent's action: navigate/search/contact/project action).
+    ``type`` (always ``response``), ``text`` (the language model's answer, in the user's language),
+    ``audio_url`` (the answer synthesized into the audio cache; null if synthesis failed),
+    ``sources`` (the project's knowledge snippets and site section the answer drew on:
+    ``{title, url}``), ``suggested_actions`` (the detected intent's action: navigate/search/contact/
+    project action), with the camelCase aliases. The session is ``session_id`` or ``sessionId``.
     The user, intent, synthesis and assistant turns are recorded in the session history.
-    404 ``voice_session_not_found``; 503 ``dialog_engine_unavailable``.
+    404 ``voice_session_not_found``; 503 ``dialog_engine_unavailable`` / ``mongo_unavailable``.
     """
-    req = parse_request(DialogRequest, body)
-    session = await touch(req.session_id)
-    turn = await converse(session, req.text.strip(), req.metadata)
-    return {"text": turn.text, "audio_url": turn.audio_url, "sources": turn.sources,
-            "suggested_actions": turn.suggested_actions}, 202
+    session_id = either(body.session_id, body.sessionId)
+    if session_id is None:  # the schema requires one spelling; kept for a request that bypassed it
+        raise validation_error(["body", "session_id"], "Field required")
+    session = await touch(session_id)
+    turn = await converse(session, body.text.strip(), body.metadata)
+    return Reply(dialog_response(turn.text, turn.audio_url, turn.sources, turn.suggested_actions), 202)

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import ParamSpec, TypeVar
 
 from adapters.storage.database import StorageUnavailable
 from handlers.errors import ApiError
 
+P = ParamSpec("P")
 T = TypeVar("T")
 
 
-def guarded(operation: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
-    """Operation decorator: :class:`StorageUnavailable` answers 503 ``mongo_unavailable``, never 500."""
+def guarded(operation: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """Operation decorator: :class:`StorageUnavailable` (``Database.run`` on a driver failure)
+    answers 503 ``mongo_unavailable``, never 500. The signature and annotations are kept, so the
+    gateway still sees the typed ``body`` and result."""
 
     @functools.wraps(operation)
-    async def wrapper(*args: Any, **kwargs: Any) -> T:
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return await operation(*args, **kwargs)
         except StorageUnavailable:

@@ -21,11 +21,11 @@ import json
 
 from core.clock import utcnow
 from handlers.cli import api_bundle
-from handlers.vertebro_voice.security import hash_password
 from handlers.vertebro_voice.bundle import API, VertebroVoice, build
+from handlers.vertebro_voice.security import hash_password
 
 
-def _password(args) -> str:
+def _password(args: argparse.Namespace) -> str:
     if args.password is not None:
         return args.password
     first = getpass.getpass("password: ")
@@ -35,6 +35,8 @@ def _password(args) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command (see the module docstring); returns the exit status 0. ``argparse`` exits 2
+    on bad arguments; a password prompt whose two entries differ exits with a message."""
     parser = argparse.ArgumentParser(prog="python -m handlers.vertebro_voice.manage",
                                      description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -78,16 +80,16 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, vertebro: Ve
         action = json.loads(args.action) if args.action else None
         if action is not None and not isinstance(action, dict):
             parser.error("--action must be a JSON object")
-        record = asyncio.run(vertebro.intents.add_example(args.project, args.intent, args.text, action, now))
-        print(f"project {args.project}: example {record.id} of intent {args.intent} stored")
+        example = asyncio.run(vertebro.intents.add_example(args.project, args.intent, args.text, action, now))
+        print(f"project {args.project}: example {example.id} of intent {args.intent} stored")
     elif args.command == "add-section":
         keywords = [k.strip().lower() for k in args.keywords.split(",") if k.strip()]
         asyncio.run(vertebro.intents.put_section(args.project, args.key, args.url, args.title, keywords,
                                                args.description, now))
         print(f"project {args.project}: section {args.key} → {args.url} stored")
     else:
-        record = asyncio.run(vertebro.intents.add_knowledge(args.project, args.title, args.url, args.text, now))
-        print(f"project {args.project}: knowledge snippet {record.id} stored")
+        snippet = asyncio.run(vertebro.intents.add_knowledge(args.project, args.title, args.url, args.text, now))
+        print(f"project {args.project}: knowledge snippet {snippet.id} stored")
 
 
 if __name__ == "__main__":

@@ -8,11 +8,14 @@ from typing import Any
 from connexion import request
 
 from adapters.storage.vertebro_voice.sessions import SessionLimitReached, VoiceSessionRecord
-from core.clock import isoformat
-from generated.models.vertebro_voice import VoiceSessionRequest
-from handlers.errors import ApiError, parse_request
+from generated.models.vertebro_voice import SessionHistoryResponse, VoiceSessionRequest, VoiceSessionResponse
+from handlers.errors import ApiError
+from handlers.results import Reply
 from handlers.vertebro_voice.bundle import MOUNT, bundle
+from handlers.vertebro_voice.envelope import validation_error
 from handlers.vertebro_voice.guard import guarded
+from handlers.vertebro_voice.responses import history_response, session_response
+from handlers.vertebro_voice.spelling import either
 
 GREETING_EN = "Voice assistant ready. How can I help you today?"
 GREETING_RU = "Голосовой ассистент готов. Чем могу помочь?"
@@ -24,6 +27,7 @@ def greeting(language: str) -> str:
 
 
 def session_not_found() -> ApiError:
+    """The contract's 404 ``voice_session_not_found`` (unknown, deleted or expired session)."""
     return ApiError(404, "voice_session_not_found", "Unknown or expired voice session")
 
 
@@ -37,7 +41,8 @@ async def live_session(session_id: str) -> VoiceSessionRecord:
 
 
 async def touch(session_id: str, context: dict[str, Any] | None = None) -> VoiceSessionRecord:
-    """Record activity on a live session (extends ``expires_at``); 404 if it is not live."""
+    """Record activity on a live session (extends ``expires_at`` to now + ``VOICE_SESSION_TIMEOUT``
+    seconds, merges ``context``); 404 ``voice_session_not_found`` if it is not live."""
     vertebro = bundle()
     record = await vertebro.sessions.touch(session_id, vertebro.now(), vertebro.settings.voice_session_timeout, context)
     if record is None:
@@ -55,69 +60,58 @@ def websocket_url(session_id: str) -> str:
     return f"{scheme}://{host}{MOUNT}/ws/{session_id}"
 
 
-def session_json(record: VoiceSessionRecord) -> dict[str, Any]:
-    return {
-        "session_id": record.session_id,
-        "websocket_url": websocket_url(record.session_id),
-        "expires_at": isoformat(record.expires_at),
-        "initial_greeting": greeting(record.language),
-    }
+def _session(record: VoiceSessionRecord) -> VoiceSessionResponse:
+    return session_response(record, websocket_url(record.session_id), greeting(record.language))
 
 
 @guarded
-async def start_session(body: dict[str, Any], user: str | None = None):
+async def start_session(body: VoiceSessionRequest, user: str | None = None) -> Reply:
     """``POST /session/start`` (startSession) → 201 ``VoiceSessionResponse``.
 
     ``session_id`` is a uuid4 hex; ``expires_at`` = now + ``VOICE_SESSION_TIMEOUT`` seconds
-    (extended by every activity); ``initial_greeting`` in the session language; ``user_id``
-    defaults to ``anonymous``. 503 ``voice_concurrency_limit`` when
-    ``VOICE_MAX_CONCURRENT_SESSIONS`` sessions are live.
+    (extended by every activity); ``initial_greeting`` in the session language; ``user_id`` (or
+    ``userId``) defaults to ``anonymous``; ``voice_preference`` (or ``voicePreference``) is stored.
+    503 ``voice_concurrency_limit`` when ``VOICE_MAX_CONCURRENT_SESSIONS`` sessions are live; 422
+    for a blank ``project``.
     """
     vertebro = bundle()
-    req = parse_request(VoiceSessionRequest, body)
-    if not req.project.strip():
-        raise ApiError(400, "VALIDATION_ERROR", "project must not be blank",
-                       details=[{"loc": ["body", "project"], "msg": "project must not be blank",
-                                 "type": "value_error"}])
-    preference = req.voice_preference.model_dump(mode="json", exclude_none=True) if req.voice_preference else None
+    if not body.project.strip():
+        raise validation_error(["body", "project"], "project must not be blank")
+    chosen = either(body.voice_preference, body.voicePreference)
+    preference = chosen.model_dump(mode="json", exclude_none=True) if chosen else None
     try:
         record = await vertebro.sessions.create(
-            session_id=uuid.uuid4().hex, project=req.project.strip(), user_id=req.user_id or "anonymous",
-            language=req.language or "ru-RU", voice_preference=preference, now=vertebro.now(),
-            timeout_seconds=vertebro.settings.voice_session_timeout,
+            session_id=uuid.uuid4().hex, project=body.project.strip(),
+            user_id=either(body.user_id, body.userId) or "anonymous", language=body.language or "ru-RU",
+            voice_preference=preference, now=vertebro.now(), timeout_seconds=vertebro.settings.voice_session_timeout,
             max_live=vertebro.settings.voice_max_concurrent_sessions)
     except SessionLimitReached:
         raise ApiError(503, "voice_concurrency_limit", "Too many concurrent voice sessions") from None
-    return session_json(record), 201
+    return Reply(_session(record), 201)
 
 
 @guarded
-async def get_session(session_id: str, user: str | None = None):
+async def get_session(session_id: str, user: str | None = None) -> VoiceSessionResponse:
     """``GET /session/{session_id}`` (getSession) → 200 ``VoiceSessionResponse``; 404
     ``voice_session_not_found`` for an unknown, deleted or expired session."""
-    return session_json(await live_session(session_id)), 200
+    return _session(await live_session(session_id))
 
 
 @guarded
-async def delete_session(session_id: str, user: str | None = None):
-    """``DELETE /session/{session_id}`` (deleteSession) → 204; afterwards the session is gone
-    (404 everywhere, its WebSocket closes). 404 if it is not live."""
+async def delete_session(session_id: str, user: str | None = None) -> Reply:
+    """``DELETE /session/{session_id}`` (deleteSession) → 204 without a body; afterwards the session
+    is gone (404 everywhere, its WebSocket closes). 404 ``voice_session_not_found`` if it is not live."""
     vertebro = bundle()
     if not await vertebro.sessions.end(session_id, vertebro.now()):
         raise session_not_found()
-    return None, 204
+    return Reply(None, 204)
 
 
 @guarded
-async def get_session_history(session_id: str, limit: int = 50, user: str | None = None):
+async def get_session_history(session_id: str, limit: int = 50, user: str | None = None) -> SessionHistoryResponse:
     """``GET /session/{session_id}/history`` (getSessionHistory) → 200 ``{session_id, items}``:
     at most ``limit`` (1..200, default 50) items, newest first; each ``{session_id, project,
     user_id, timestamp, type, content}`` with ``type`` recognition | synthesis | intent | user |
-    assistant. 404 for a session that is not live."""
+    assistant. 404 ``voice_session_not_found`` for a session that is not live."""
     await live_session(session_id)
-    items = await bundle().history.recent(session_id, limit)
-    return {
-        "session_id": session_id,
-        "items": [{"session_id": i.session_id, "project": i.project, "user_id": i.user_id,
-                   "timestamp": isoformat(i.created_at), "type": i.type, "content": i.content} for i in items],
-    }, 200
+    return history_response(session_id, await bundle().history.recent(session_id, limit))

@@ -16,35 +16,33 @@ import hashlib
 import json
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import anyio.to_thread
-
 from starlette.responses import Response
 
 from adapters.providers import audio as codec
 from adapters.providers.base import AudioDecodeError, ProviderError, VoiceSettings
 from adapters.storage.vertebro_voice.files import FileNotStored
 from adapters.storage.vertebro_voice.sessions import AudioRecord, VoiceSessionRecord
-from generated.models.vertebro_voice import RecognitionRequest, SynthesisRequest
-from handlers.errors import ApiError, parse_request
-from handlers.vertebro_voice.sessions import touch
-from handlers.vertebro_voice.bundle import MOUNT, bundle
+from generated.models.vertebro_voice import RecognitionRequest, RecognitionResult, SynthesisRequest
+from handlers.errors import ApiError
+from handlers.results import Reply
+from handlers.vertebro_voice.bundle import bundle
 from handlers.vertebro_voice.guard import guarded
+from handlers.vertebro_voice.responses import recognition_result, synthesis_response
+from handlers.vertebro_voice.sessions import touch
+from handlers.vertebro_voice.spelling import either
 
 ASR_RATE = 16000
 DEFAULT_SAMPLE_RATE = 22050
-MAX_TEXT_CHARS = 5000
 MAX_AUDIO_SECONDS = 300.0
 
 
-def validation_error(loc: list[Any], msg: str) -> ApiError:
-    """A 422 ``{detail: [{loc, msg, type}]}`` for a request the schema cannot express."""
-    return ApiError(400, "VALIDATION_ERROR", msg, details=[{"loc": loc, "msg": msg, "type": "value_error"}])
-
-
 async def record(session: VoiceSessionRecord | None, type_: str, content: dict[str, Any]) -> None:
-    """Add a history item to ``session`` (no-op without a session)."""
+    """Add a history item of ``type_`` (recognition, synthesis, intent, user, assistant) with JSON
+    ``content`` to ``session``; a no-op without a session."""
     if session is not None:
         vertebro = bundle()
         await vertebro.history.add(session, type_, content, vertebro.now())
@@ -58,43 +56,50 @@ def _language_of(transcript_language: str | None, requested: str) -> str:
     return transcript_language
 
 
+def _decode_base64(raw: str | None) -> bytes | None:
+    """The bytes of ``audio_base64`` (None when absent); 400 ``invalid_audio_payload`` when it is not
+    valid base64 (the model leaves the value a string: the contract's error is 400, not 422)."""
+    if raw is None:
+        return None
+    try:
+        return base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(400, "invalid_audio_payload", "audio_base64 is not valid base64") from None
+
+
 @guarded
-async def recognize_speech(body: dict[str, Any], user: str | None = None):
+async def recognize_speech(body: RecognitionRequest, user: str | None = None) -> RecognitionResult:
     """``POST /recognize`` (recognizeSpeech) → 200 ``RecognitionResult``.
 
-    ``text_hint``, when given, is the transcription (confidence 1.0: nothing was recognised);
-    otherwise ``audio_base64`` (WAV, MP3, OGG/Opus, WebM, FLAC … up to 300 s) is recognised.
-    ``confidence`` is the recogniser's mean word probability; ``processing_time_ms`` is measured
-    (decode + recognition). ``language`` is the requested tag, or the language the engine
-    actually decoded when it differs (``en`` for the bundled English-only model).
-    Without audio (absent, null or empty) and without a hint nothing is heard: ``text`` is
-    empty and ``confidence`` 0. Errors: 400 ``invalid_audio_payload`` (not base64), 415
-    ``unsupported_audio_format`` (not decodable audio), 404 ``voice_session_not_found`` (``session_id`` given but not live), 503 ``stt_unavailable``.
-    With ``session_id`` the result is recorded in that session's history.
+    ``text_hint`` (or ``textHint``), when given, is the transcription (confidence 1.0: nothing was
+    recognised); otherwise ``audio_base64`` (or ``audioBase64``: WAV, MP3, OGG/Opus, WebM, FLAC …
+    up to 300 s) is recognised. ``confidence`` is the recogniser's mean word probability (0..1);
+    ``processing_time_ms`` is measured in milliseconds (decode + recognition). ``language`` is the
+    requested tag, or the language the engine actually decoded when it differs (``en`` for the
+    bundled English-only model). Without audio (absent, null or empty) and without a hint nothing
+    is heard: ``text`` is empty and ``confidence`` 0. Errors: 400 ``invalid_audio_payload`` (not
+    base64), 415 ``unsupported_audio_format`` (not decodable audio), 404 ``voice_session_not_found``
+    (``session_id`` given but not live), 503 ``stt_unavailable`` / ``mongo_unavailable``.
+    With ``session_id`` (or ``sessionId``) the result is recorded in that session's history.
     """
-    # audio_base64 is decoded here (400 invalid_audio_payload), not by the model (format: byte)
-    req = parse_request(RecognitionRequest, {k: v for k, v in body.items() if k != "audio_base64"})
-    language = req.language or "ru-RU"
-    raw = body.get("audio_base64")
-    data = None
-    if raw is not None:
-        try:
-            data = base64.b64decode(raw, validate=True)
-        except (binascii.Error, ValueError):
-            raise ApiError(400, "invalid_audio_payload", "audio_base64 is not valid base64") from None
+    language = body.language or "ru-RU"
+    hint = either(body.text_hint, body.textHint)
+    session_id = either(body.session_id, body.sessionId)
+    data = _decode_base64(either(body.audio_base64, body.audioBase64))
     started = time.perf_counter()
     pcm = None
-    if req.text_hint is None and data:  # decoded before anything is recorded: a 415 changes no state
+    if hint is None and data:  # decoded before anything is recorded: a 415 changes no state
+        audio = data
         try:
             pcm = await anyio.to_thread.run_sync(
-                lambda: codec.decode(data, sample_rate=ASR_RATE, max_seconds=MAX_AUDIO_SECONDS))
+                lambda: codec.decode(audio, sample_rate=ASR_RATE, max_seconds=MAX_AUDIO_SECONDS))
         except AudioDecodeError as exc:
             raise ApiError(415, "unsupported_audio_format", str(exc)) from None
     spent = time.perf_counter() - started
-    session = await touch(req.session_id) if req.session_id else None
+    session = await touch(session_id) if session_id else None
     started = time.perf_counter()
-    if req.text_hint is not None:
-        text, confidence, result_language, source = req.text_hint, 1.0, language, "text_hint"
+    if hint is not None:
+        text, confidence, result_language, source = hint, 1.0, language, "text_hint"
     elif pcm is None:  # no audio at all: nothing was heard
         text, confidence, result_language, source = "", 0.0, language, "none"
     else:
@@ -107,51 +112,38 @@ async def recognize_speech(body: dict[str, Any], user: str | None = None):
         confidence = round(min(1.0, max(0.0, transcript.confidence)), 4)
         result_language, source = _language_of(transcript.language, language), "audio"
     elapsed_ms = round((spent + time.perf_counter() - started) * 1000.0, 2)  # decode + recognition
-    result = {"text": text, "confidence": confidence, "language": result_language,
-              "processing_time_ms": elapsed_ms, "is_final": True, "alternatives": None}
     await record(session, "recognition", {"text": text, "confidence": confidence, "language": result_language,
                                           "processing_time_ms": elapsed_ms, "source": source})
-    return result, 200
+    return recognition_result(text, confidence, result_language, elapsed_ms)
 
 
-def cache_key(text: str, voice: str, language: str, emotion: str, options: dict[str, Any]) -> str:
-    """SHA-256 over text, voice, language, emotion and options (canonical JSON)."""
-    material = json.dumps([text, voice, language, emotion, options], sort_keys=True, ensure_ascii=False,
+def cache_key(text: str, voice: str, language: str, emotion: str, options: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) over text, voice, language, emotion and options (canonical JSON)."""
+    material = json.dumps([text, voice, language, emotion, dict(options)], sort_keys=True, ensure_ascii=False,
                           separators=(",", ":"))
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
-def _options(options: dict[str, Any]) -> tuple[float, int]:
-    """``(rate, sample_rate)`` from synthesis ``options``: ``rate`` speaking-speed factor
-    0.25..4 (default 1.0), ``sample_rate`` one of the MP3 rates (default 22050 Hz)."""
-    rate = options.get("rate", 1.0)
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.25 <= rate <= 4.0:
-        raise validation_error(["body", "options", "rate"], "rate must be a number from 0.25 to 4")
-    sample_rate = options.get("sample_rate", DEFAULT_SAMPLE_RATE)
-    if isinstance(sample_rate, bool) or sample_rate not in codec.MP3_SAMPLE_RATES:
-        raise validation_error(["body", "options", "sample_rate"],
-                               f"sample_rate must be one of {sorted(codec.MP3_SAMPLE_RATES)}")
-    return float(rate), int(sample_rate)
-
-
 async def synthesize_cached(text: str, *, voice: str = "default", language: str = "ru-RU",
-                            emotion: str = "neutral", options: dict[str, Any] | None = None
-                            ) -> tuple[AudioRecord, bool]:
+                            emotion: str = "neutral", rate: float = 1.0, sample_rate: int = DEFAULT_SAMPLE_RATE,
+                            extra_options: Mapping[str, Any] | None = None) -> tuple[AudioRecord, bool]:
     """The cached MP3 of ``text`` (synthesized and stored on a miss): ``(entry, cached)``.
 
-    Raises ApiError 422 for bad options, 503 ``tts_unavailable`` when the engine fails.
+    ``rate`` is the speaking-speed factor (0.25..4), ``sample_rate`` the MP3's Hz (one of the MP3
+    rates); ``extra_options`` are the request's other ``options`` keys, which only distinguish cache
+    entries. Raises ApiError 503 ``tts_unavailable`` when the engine fails (``StorageUnavailable``
+    when the database does).
     """
     vertebro = bundle()
-    rate, sample_rate = _options(dict(options or {}))
-    options = {**(options or {}), "rate": rate, "sample_rate": sample_rate}  # defaults explicit in the key
+    options = {**(extra_options or {}), "rate": float(rate), "sample_rate": int(sample_rate)}  # defaults explicit
     key = cache_key(text, voice, language, emotion, options)
     hit = await vertebro.audio.hit(key, vertebro.now(), vertebro.audio_fresh_after())
     if hit is not None:
         return hit, True
     try:
-        engine = bundle().providers.tts(vertebro.settings.voice_tts_provider)
+        engine = vertebro.providers.tts(vertebro.settings.voice_tts_provider)
         synthesis = await engine.synthesize(text, VoiceSettings(voice_id=None if voice == "default" else voice,
-                                                                language=language, rate=rate), sample_rate)
+                                                                language=language, rate=float(rate)), int(sample_rate))
     except ProviderError as exc:
         raise ApiError(503, "tts_unavailable", f"speech synthesiser failed: {exc}") from None
     mp3 = await anyio.to_thread.run_sync(codec.encode_mp3, synthesis.pcm, synthesis.sample_rate)
@@ -169,38 +161,39 @@ async def synthesize_cached(text: str, *, voice: str = "default", language: str 
     return stored, False
 
 
-def audio_url(entry: AudioRecord) -> str:
-    return f"{MOUNT}/audio/{entry.audio_id}"
-
-
 @guarded
-async def synthesize_speech(body: dict[str, Any], user: str | None = None):
-    """``POST /synthesize`` (synthesizeSpeech) → 202 ``{audio_url, duration_seconds, cached}``.
+async def synthesize_speech(body: SynthesisRequest, user: str | None = None) -> Reply:
+    """``POST /synthesize`` (synthesizeSpeech) → 202 ``SynthesisResponse`` ``{audio_url,
+    duration_seconds, cached}`` (with the camelCase aliases).
 
     The MP3 is synthesized (espeak-ng by default) and stored in the audio cache before the
     answer, so ``audio_url`` serves at once. Cache key: text, voice, language, emotion and
     options; a hit answers ``cached: true`` and refreshes the entry's last access.
-    ``duration_seconds`` is the real length of the synthesized audio. ``options``: ``rate``
-    (0.25..4, speaking speed) and ``sample_rate`` (MP3 rate, default 22050); other keys only
+    ``duration_seconds`` is the real length (seconds) of the synthesized audio. ``options``:
+    ``rate`` (0.25..4, speaking speed) and ``sample_rate`` (MP3 Hz, default 22050); other keys only
     distinguish cache entries. ``emotion`` is recorded but espeak-ng has no emotional styles.
-    With ``session_id`` the synthesis is recorded in that session's history (404 if not live).
-    Errors: 422 (validation, text over 5000 characters, bad options), 503 ``tts_unavailable``.
+    With ``session_id`` (or ``sessionId``) the synthesis is recorded in that session's history (404
+    ``voice_session_not_found`` if not live). Errors: 422 (validation: empty or over 5000
+    characters, bad options), 503 ``tts_unavailable`` / ``mongo_unavailable``.
     """
-    req = parse_request(SynthesisRequest, body)
-    session = await touch(req.session_id) if req.session_id else None
-    entry, cached = await synthesize_cached(req.text, voice=req.voice or "default", language=req.language or "ru-RU",
-                                            emotion=req.emotion or "neutral", options=body.get("options") or {})
-    result = {"audio_url": audio_url(entry), "duration_seconds": entry.duration_seconds, "cached": cached}
-    await record(session, "synthesis", {"text": req.text, **result})
-    return result, 202
+    session_id = either(body.session_id, body.sessionId)
+    session = await touch(session_id) if session_id else None
+    options = body.options
+    entry, cached = await synthesize_cached(body.text, voice=body.voice or "default", language=body.language or "ru-RU",
+                                            emotion=body.emotion or "neutral", rate=options.rate,
+                                            sample_rate=int(options.sample_rate), extra_options=options.model_extra)
+    result = synthesis_response(entry, cached)
+    await record(session, "synthesis", {"text": body.text, "audio_url": result.audio_url,
+                                        "duration_seconds": result.duration_seconds, "cached": cached})
+    return Reply(result, 202)
 
 
 @guarded
-async def get_audio(audio_id: str, user: str | None = None):
-    """``GET /audio/{audio_id}`` (getAudio) → 200 the cached MP3 (``audio/mpeg``) with
-    ``Content-Disposition: inline; filename="{audio_id}.mp3"``; each access keeps the entry
-    cached for another ``VOICE_AUDIO_CACHE_TTL`` seconds. 404 ``audio_not_found`` when unknown
-    or expired."""
+async def get_audio(audio_id: str, user: str | None = None) -> Response:
+    """``GET /audio/{audio_id}`` (getAudio) → 200 the cached audio (``audio/mpeg``, or ``audio/wav``
+    for a WAV entry) with ``Content-Disposition: inline; filename="{audio_id}.mp3"`` (or ``.wav``);
+    each access keeps the entry cached for another ``VOICE_AUDIO_CACHE_TTL`` seconds. 404
+    ``audio_not_found`` when unknown or expired; 503 ``mongo_unavailable``."""
     vertebro = bundle()
     entry = await vertebro.audio.get(audio_id, vertebro.now(), vertebro.audio_fresh_after())
     if entry is None:

@@ -9,17 +9,27 @@ they resume after a restart.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 
 import anyio.to_thread
+from starlette.datastructures import UploadFile
 
 from adapters.providers import audio as codec
 from adapters.providers.base import AudioDecodeError
-from adapters.storage.vertebro_voice.training import JobInProgress, JobRecord, NotEnoughSamples, SampleRecord
+from adapters.storage.vertebro_voice.training import JobInProgress, NotEnoughSamples
+from generated.models.vertebro_voice import (
+    Detail,
+    TrainingJobResponse,
+    TrainingRequest,
+    TrainingStatusResponse,
+    VoiceJobsResponse,
+    VoiceSamplesResponse,
+)
 from handlers.errors import ApiError
 from handlers.vertebro_voice.bundle import bundle
 from handlers.vertebro_voice.guard import guarded
+from handlers.vertebro_voice.responses import training_job, voice_sample
 
 ACCEPTED_TYPES = frozenset({"audio/mpeg", "audio/mp3", "audio/wav", "audio/x-wav", "audio/flac", "audio/x-flac",
                             "audio/ogg", "audio/webm", "audio/aac", "audio/m4a"})
@@ -29,8 +39,9 @@ _EXT_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".flac": "audio/flac", 
               ".webm": "audio/webm", ".m4a": "audio/m4a", ".aac": "audio/aac"}
 
 
-def _project(project: Any) -> str:
-    """The project name; 400 ``project_required`` when present but empty."""
+def _project(project: object) -> str:
+    """The project name (``default`` when absent); 400 ``project_required`` when present but empty
+    (the schema already refuses that with 422: kept for a request that bypassed it)."""
     if project is None:
         return "default"
     if not isinstance(project, str) or not project.strip():
@@ -38,34 +49,24 @@ def _project(project: Any) -> str:
     return project.strip()
 
 
-def _epoch(moment: datetime | None) -> float | None:
-    return round(moment.timestamp(), 3) if moment else None
-
-
-def sample_json(s: SampleRecord) -> dict[str, Any]:
-    return {"id": s.id, "project": s.project, "file_id": s.file_id, "filename": s.filename,
-            "content_type": s.content_type, "size_bytes": s.size_bytes, "duration_seconds": s.duration_seconds,
-            "uploaded_at": _epoch(s.uploaded_at)}
-
-
-def job_json(j: JobRecord) -> dict[str, Any]:
-    return {"id": j.id, "project": j.project, "status": j.status, "progress": round(j.progress, 2),
-            "message": j.message, "created_at": _epoch(j.created_at), "started_at": _epoch(j.started_at),
-            "finished_at": _epoch(j.finished_at)}
-
-
-async def _samples(project: str) -> dict[str, Any]:
-    return {"samples": [sample_json(s) for s in await bundle().samples.list(project)]}
+async def _samples(project: str) -> VoiceSamplesResponse:
+    return VoiceSamplesResponse(samples=[voice_sample(s) for s in await bundle().samples.list(project)])
 
 
 @guarded
-async def list_voice_samples(project: str | None = "default", user: str | None = None):
+async def list_voice_samples(project: str | None = "default", user: str | None = None) -> VoiceSamplesResponse:
     """``GET /samples`` (listVoiceSamples) → 200 ``{samples}`` of ``project`` (default
-    ``default``), oldest first; ``uploaded_at`` epoch seconds. 400 ``project_required``."""
-    return await _samples(_project(project)), 200
+    ``default``), oldest first; ``size_bytes`` bytes, ``duration_seconds`` seconds, ``uploaded_at``
+    epoch seconds (each with its camelCase alias). 400 ``project_required``; 503 ``mongo_unavailable``."""
+    return await _samples(_project(project))
 
 
-def _content_type(upload) -> str:
+def _probe(data: bytes) -> codec.AudioInfo:
+    """What ``data`` decodes to (duration in seconds …); raises AudioDecodeError (blocking)."""
+    return codec.probe(data, max_seconds=MAX_SAMPLE_SECONDS)
+
+
+def _content_type(upload: UploadFile) -> str:
     """The accepted content type of an upload (its part header, else its file name); 415 otherwise."""
     declared = (getattr(upload, "content_type", None) or "").split(";")[0].strip().lower()
     name = (getattr(upload, "filename", None) or "").lower()
@@ -79,8 +80,8 @@ def _content_type(upload) -> str:
 
 
 @guarded
-async def upload_voice_samples(body: dict[str, Any] | None = None, files: list | None = None,
-                               user: str | None = None):
+async def upload_voice_samples(body: Mapping[str, Any] | None = None, files: list[UploadFile] | None = None,
+                               user: str | None = None) -> VoiceSamplesResponse:
     """``POST /samples`` (uploadVoiceSamples; multipart ``project`` + one or more ``files``) →
     200 the project's full sample list.
 
@@ -88,7 +89,9 @@ async def upload_voice_samples(body: dict[str, Any] | None = None, files: list |
     extension, else 415 ``unsupported_content_type``), not empty (400 ``empty_sample``), at
     most ``VOICE_SAMPLE_MAX_BYTES`` (413 ``sample_too_large``), decodable audio of at most
     600 s (else 415 ``unsupported_audio_format``). ``duration_seconds`` is measured by
-    decoding. No files → 400 ``files_required``; empty project → 400 ``project_required``.
+    decoding. No files → 400 ``files_required``; empty project → 400 ``project_required``; 503
+    ``mongo_unavailable``. The form is multipart, not JSON, so ``body`` is connexion's form
+    mapping (``project``) and ``files`` its uploads, not a generated model.
     """
     vertebro = bundle()
     body = body or {}
@@ -97,7 +100,7 @@ async def upload_voice_samples(body: dict[str, Any] | None = None, files: list |
     if not uploads:
         raise ApiError(400, "files_required", "at least one file is required")
     limit = vertebro.settings.voice_sample_max_bytes
-    checked = []
+    checked: list[tuple[str, str, bytes, float]] = []
     for upload in uploads:
         content_type = _content_type(upload)
         data = await upload.read(limit + 1)
@@ -106,65 +109,72 @@ async def upload_voice_samples(body: dict[str, Any] | None = None, files: list |
         if len(data) > limit:
             raise ApiError(413, "sample_too_large", f"{upload.filename or 'file'} is larger than {limit} bytes")
         try:
-            info = await anyio.to_thread.run_sync(lambda d=data: codec.probe(d, max_seconds=MAX_SAMPLE_SECONDS))
+            info = await anyio.to_thread.run_sync(_probe, data)
         except AudioDecodeError as exc:
             raise ApiError(415, "unsupported_audio_format", f"{upload.filename or 'file'}: {exc}") from None
         checked.append((upload.filename or "sample", content_type, data, round(info.duration, 3)))
-    stored = []
+    file_ids: list[str] = []
+    stored: list[dict[str, Any]] = []
     try:
         for filename, content_type, data, duration in checked:
             file_id = await vertebro.files.put("samples", data)
+            file_ids.append(file_id)
             stored.append({"file_id": file_id, "filename": filename[:500], "content_type": content_type,
                            "size_bytes": len(data), "duration_seconds": duration})
         await vertebro.samples.add_many(project, stored, vertebro.now())
     except BaseException:
-        for item in stored:
-            await vertebro.files.delete(item["file_id"])
+        for file_id in file_ids:
+            await vertebro.files.delete(file_id)
         raise
-    return await _samples(project), 200
+    return await _samples(project)
 
 
 @guarded
-async def delete_voice_sample(sample_id: str, project: str | None = "default", user: str | None = None):
+async def delete_voice_sample(sample_id: str, project: str | None = "default",
+                              user: str | None = None) -> VoiceSamplesResponse:
     """``DELETE /samples/{sample_id}`` (deleteVoiceSample) → 200 the project's remaining samples;
-    the file is removed from the file store. 404 ``sample_not_found``; 400 ``project_required``."""
+    the file is removed from the file store. 404 ``sample_not_found``; 400 ``project_required``;
+    503 ``mongo_unavailable``."""
     vertebro = bundle()
     name = _project(project)
     removed = await vertebro.samples.delete(name, sample_id)
     if removed is None:
         raise ApiError(404, "sample_not_found", "Unknown voice sample")
     await vertebro.files.delete(removed.file_id)
-    return await _samples(name), 200
+    return await _samples(name)
 
 
 @guarded
-async def list_training_jobs(project: str | None = "default", limit: int = 10, user: str | None = None):
+async def list_training_jobs(project: str | None = "default", limit: int = 10,
+                             user: str | None = None) -> VoiceJobsResponse:
     """``GET /jobs`` (listTrainingJobs) → 200 ``{jobs}``: the project's ``limit`` (1..25) newest
-    jobs; times in epoch seconds. 400 ``project_required``."""
+    jobs; ``progress`` percent 0..100, times in epoch seconds (null until reached). 400
+    ``project_required``; 503 ``mongo_unavailable``."""
     jobs = await bundle().jobs.list(_project(project), limit)
-    return {"jobs": [job_json(j) for j in jobs]}, 200
+    return VoiceJobsResponse(jobs=[training_job(j) for j in jobs])
 
 
 @guarded
-async def get_training_status(project: str | None = "default", user: str | None = None):
+async def get_training_status(project: str | None = "default", user: str | None = None) -> TrainingStatusResponse:
     """``GET /status`` (getTrainingStatus) → 200 ``{job}``: the project's latest job, or
-    ``{"job": null}`` when it has none. 400 ``project_required``."""
+    ``{"job": null}`` when it has none. 400 ``project_required``; 503 ``mongo_unavailable``."""
     jobs = await bundle().jobs.list(_project(project), 1)
-    return {"job": job_json(jobs[0]) if jobs else None}, 200
+    return TrainingStatusResponse(job=training_job(jobs[0]) if jobs else None)
 
 
 @guarded
-async def start_training(body: dict[str, Any] | None = None, user: str | None = None):
-    """``POST /train`` (startTraining; form ``project``) → 200 ``{job, detail}``.
+async def start_training(body: TrainingRequest | None = None, user: str | None = None) -> TrainingJobResponse:
+    """``POST /train`` (startTraining; form ``project``, url-encoded or multipart, parsed into
+    ``TrainingRequest``) → 200 ``{job, detail}``.
 
     Needs ``VOICE_MIN_SAMPLE_COUNT`` (3) samples (400 ``not_enough_samples:N/3``). One active
     job per project: 409 ``job_in_progress``, unless it made no progress for
     ``VOICE_TRAINING_STALE_SECONDS`` (20) — then it is requeued and answered with
     ``detail: job_resumed``. A new job answers ``detail: job_queued``; the background worker
-    runs it.
+    runs it. 503 ``mongo_unavailable``.
     """
     vertebro = bundle()
-    project = _project((body or {}).get("project", ""))
+    project = _project(body.project if body is not None else "")
     settings = vertebro.settings
     try:
         job, detail = await vertebro.jobs.start(project, min_samples=settings.voice_min_sample_count,
@@ -175,4 +185,4 @@ async def start_training(body: dict[str, Any] | None = None, user: str | None = 
         raise ApiError(409, "job_in_progress", "The project already has an active training job") from None
     if vertebro.worker is not None:
         vertebro.worker.wake()
-    return {"job": job_json(job), "detail": detail}, 200
+    return TrainingJobResponse(job=training_job(job), detail=Detail(detail))

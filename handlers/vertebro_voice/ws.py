@@ -9,8 +9,9 @@ After the upgrade the server sends ``{"type": "status", "status": "ready", "mess
 
 - ``{"type": "ping"}`` → ``{"type": "pong"}``.
 - ``{"type": "text_input", "text": …}`` → ``{"type": "status", "status": "thinking", …}``, then
-  ``{"type": "response", "text", "audio_url", "sources", "suggested_actions"}`` (one dialog
-  turn, recorded in the history like ``POST /dialog/respond``).
+  ``{"type": "response", "text", "audio_url", "sources", "suggested_actions"}`` plus the
+  camelCase aliases ``audioUrl`` / ``suggestedActions`` (one dialog turn, recorded in the history
+  like ``POST /dialog/respond``).
 - ``{"type": "navigation_command", "action": …, "params": {…}}`` → recorded as a user turn
   (``params.url`` of a ``navigate``/``open`` action becomes the session's current page) and
   acknowledged with ``{"type": "status", "status": "navigation", "message": …}``.
@@ -19,34 +20,49 @@ After the upgrade the server sends ``{"type": "status", "status": "ready", "mess
   this API's dialog turn). ``data`` is raw 16-bit little-endian mono PCM at 16000 Hz (or at
   ``sample_rate`` Hz when the frame says so); ``sequence`` must increase (a repeated number is
   ignored, a smaller one is an ``error``). When an utterance ends (0.6 s of silence, or
-  ``is_final: true``) the server sends ``{"type": "status", "status": "thinking", …}``,
-  ``{"type": "transcription", "text", "is_final": true, "confidence"}`` and then
-  ``{"type": "response", "text", "audio_url", "sources", "suggested_actions"}``.
+  ``is_final: true`` — ``isFinal`` is accepted too) the server sends ``{"type": "status",
+  "status": "thinking", …}``, ``{"type": "transcription", "text", "is_final": true, "isFinal":
+  true, "confidence"}`` and then the ``response`` frame.
 - A frame that is not JSON, not an object, binary, of unknown ``type`` or missing a field →
   ``{"type": "error", "message": …}``; the socket stays open.
 
-Every frame counts as session activity. The server closes with 1008 when the session expires
-or is deleted while connected, 1011 on an internal error. Protocol-level pings are sent by
-the server (uvicorn, every ``WS_PING_INTERVAL`` seconds when started with ``python -m gateway``).
+Server frames are built with the contract's ``WsServerMessage`` models
+(``generated.models.vertebro_voice``) and written with :func:`handlers.results.dump`, so they
+match the documented schemas. Every frame counts as session activity. The server closes with 1008
+when the session expires or is deleted while connected, 1011 on an internal error. Protocol-level
+pings are sent by the server (uvicorn, every ``WS_PING_INTERVAL`` seconds when started with
+``python -m gateway``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import contextlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from adapters.providers import audio as codec
 from adapters.storage.database import StorageUnavailable
+from adapters.storage.vertebro_voice.sessions import VoiceSessionRecord
 from core.jsontext import JSONRejected
 from core.jsontext import loads as strict_json
+from generated.models.vertebro_voice import WsErrorMessage, WsPongMessage, WsStatusMessage
 from handlers.errors import ApiError
+from handlers.results import dump
+from handlers.vertebro_voice.bundle import bundle
 from handlers.vertebro_voice.dialog import converse
+from handlers.vertebro_voice.responses import ws_response, ws_transcription
 from handlers.vertebro_voice.security import authenticate_header
 from handlers.vertebro_voice.sessions import greeting
-from handlers.vertebro_voice.bundle import bundle
+
+if TYPE_CHECKING:
+    from adapters.realtime.loop import SpeechLoop
 
 logger = logging.getLogger("handlers.vertebro_voice.ws")
 
@@ -72,6 +88,15 @@ def _lang(language: str) -> str:
     return "en" if language.lower().startswith("en") else "ru"
 
 
+async def _send(websocket: WebSocket, frame: BaseModel) -> None:
+    """One server frame (a ``WsServerMessage`` model) as a JSON text frame."""
+    await websocket.send_json(dump(frame))
+
+
+def _status(status: str, message: str) -> WsStatusMessage:
+    return WsStatusMessage(type="status", status=status, message=message)
+
+
 async def voice_web_socket(websocket: WebSocket, session_id: str) -> None:
     """``GET /ws/{session_id}`` with ``Upgrade: websocket`` (voiceWebSocket); see the module doc."""
     vertebro = bundle()
@@ -93,7 +118,7 @@ async def voice_web_socket(websocket: WebSocket, session_id: str) -> None:
     vertebro.ws_open += 1
     try:
         await websocket.accept()
-        await websocket.send_json({"type": "status", "status": "ready", "message": greeting(session.language)})
+        await _send(websocket, _status("ready", greeting(session.language)))
         await _serve(websocket, session_id)
     except WebSocketDisconnect:
         pass
@@ -108,15 +133,14 @@ async def voice_web_socket(websocket: WebSocket, session_id: str) -> None:
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:
     if websocket.application_state == WebSocketState.CONNECTED and websocket.client_state == WebSocketState.CONNECTED:
-        try:
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
             await websocket.close(code=code, reason=reason)
-        except (RuntimeError, WebSocketDisconnect):
-            pass
 
 
-async def _touch(session_id: str, context: dict[str, Any] | None = None):
+async def _touch(session_id: str, context: dict[str, Any] | None = None) -> VoiceSessionRecord:
     vertebro = bundle()
-    session = await vertebro.sessions.touch(session_id, vertebro.now(), vertebro.settings.voice_session_timeout, context)
+    timeout = vertebro.settings.voice_session_timeout
+    session = await vertebro.sessions.touch(session_id, vertebro.now(), timeout, context)
     if session is None:
         raise SessionGone(session_id)
     return session
@@ -130,7 +154,7 @@ async def _serve(websocket: WebSocket, session_id: str) -> None:
         await audio.close()
 
 
-async def _serve_frames(websocket: WebSocket, session_id: str, audio: "AudioPath") -> None:
+async def _serve_frames(websocket: WebSocket, session_id: str, audio: AudioPath) -> None:
     vertebro = bundle()
     while True:
         session = await vertebro.sessions.get_live(session_id, vertebro.now())
@@ -139,7 +163,7 @@ async def _serve_frames(websocket: WebSocket, session_id: str, audio: "AudioPath
         remaining = max(1.0, (session.expires_at - vertebro.now()).total_seconds())
         try:
             message = await asyncio.wait_for(websocket.receive(), timeout=min(remaining, 60.0))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             continue  # re-check that the session is still alive
         if message["type"] == "websocket.disconnect":
             return
@@ -158,7 +182,7 @@ async def _serve_frames(websocket: WebSocket, session_id: str, audio: "AudioPath
             continue
         kind = frame.get("type")
         if kind == "ping":
-            await websocket.send_json({"type": "pong"})
+            await _send(websocket, WsPongMessage(type="pong"))
         elif kind == "text_input":
             await _text_input(websocket, session, frame)
         elif kind == "navigation_command":
@@ -171,22 +195,21 @@ async def _serve_frames(websocket: WebSocket, session_id: str, audio: "AudioPath
 
 
 async def _error(websocket: WebSocket, message: str) -> None:
-    await websocket.send_json({"type": "error", "message": message})
+    await _send(websocket, WsErrorMessage(type="error", message=message))
 
 
-async def _text_input(websocket: WebSocket, session, frame: dict[str, Any]) -> None:
+async def _text_input(websocket: WebSocket, session: VoiceSessionRecord, frame: dict[str, Any]) -> None:
     text = frame.get("text")
     if not isinstance(text, str) or not text.strip():
         await _error(websocket, "text_input needs a non-empty string \"text\"")
         return
-    await websocket.send_json({"type": "status", "status": "thinking", "message": THINKING[_lang(session.language)]})
+    await _send(websocket, _status("thinking", THINKING[_lang(session.language)]))
     try:
         turn = await converse(session, text.strip())
     except ApiError as exc:
         await _error(websocket, f"{exc.code}: {exc.message}")
         return
-    await websocket.send_json({"type": "response", "text": turn.text, "audio_url": turn.audio_url,
-                               "sources": turn.sources, "suggested_actions": turn.suggested_actions})
+    await _send(websocket, ws_response(turn.text, turn.audio_url, turn.sources, turn.suggested_actions))
 
 
 async def _navigation(websocket: WebSocket, session_id: str, frame: dict[str, Any]) -> None:
@@ -204,8 +227,7 @@ async def _navigation(websocket: WebSocket, session_id: str, frame: dict[str, An
     session = await _touch(session_id, context)
     vertebro = bundle()
     await vertebro.history.add(session, "user", {"navigation": {"action": action, "params": params}}, vertebro.now())
-    await websocket.send_json({"type": "status", "status": "navigation",
-                               "message": f"navigation_command {action!r} received"})
+    await _send(websocket, _status("navigation", f"navigation_command {action!r} received"))
 
 
 class AudioPath:
@@ -218,13 +240,13 @@ class AudioPath:
     def __init__(self, websocket: WebSocket, session_id: str) -> None:
         self.ws = websocket
         self.session_id = session_id
-        self.loop = None
+        self.loop: SpeechLoop | None = None
         self.last_sequence: int | None = None
-        self._session = None
+        self._session: VoiceSessionRecord | None = None
 
-    def _make_loop(self, session):
+    def _make_loop(self, session: VoiceSessionRecord) -> SpeechLoop:
         from adapters.realtime.loop import SpeechLoop
-        
+
         providers = bundle().providers
 
         async def respond(text: str) -> tuple[str, dict[str, Any]]:
@@ -240,24 +262,19 @@ class AudioPath:
         kind = event.get("type")
         language = _lang(self._session.language if self._session else "ru")
         if kind == "transcript":
-            await self.ws.send_json({"type": "transcription", "text": event["text"], "is_final": True,
-                                     "confidence": event["confidence"]})
+            await _send(self.ws, ws_transcription(event["text"], event["confidence"]))
         elif kind == "reply":
-            await self.ws.send_json({"type": "response", "text": event["text"], "audio_url": event.get("audio_url"),
-                                     "sources": event.get("sources", []),
-                                     "suggested_actions": event.get("suggested_actions", [])})
+            await _send(self.ws, ws_response(event["text"], event.get("audio_url"), event.get("sources", []),
+                                             event.get("suggested_actions", [])))
         elif kind == "state" and event["state"] == "thinking":
-            await self.ws.send_json({"type": "status", "status": "thinking", "message": THINKING[language]})
+            await _send(self.ws, _status("thinking", THINKING[language]))
         elif kind == "error":
             await _error(self.ws, event["message"])
 
-    async def chunk(self, session, frame: dict[str, Any]) -> None:
-        """One ``audio_chunk`` frame (see the module docstring)."""
-        import base64
-        import binascii
-
-        from adapters.providers import audio as codec
-
+    async def chunk(self, session: VoiceSessionRecord, frame: dict[str, Any]) -> None:
+        """One ``audio_chunk`` frame (see the module docstring): ``data`` base64 PCM s16le mono,
+        ``sequence`` increasing, ``sample_rate`` Hz (8000..48000, default 16000), ``is_final`` (or
+        its camelCase spelling ``isFinal``) ends the utterance. Problems are ``error`` frames."""
         data, sequence = frame.get("data"), frame.get("sequence")
         if not isinstance(data, str) or not isinstance(sequence, int) or isinstance(sequence, bool):
             await _error(self.ws, "audio_chunk needs base64 \"data\" and an integer \"sequence\"")
@@ -280,15 +297,17 @@ class AudioPath:
             return
         self.last_sequence = sequence
         self._session = session
-        if self.loop is None:
-            self.loop = self._make_loop(session)
+        loop = self.loop if self.loop is not None else self._make_loop(session)
+        self.loop = loop
         if rate != 16000 and pcm:
             pcm = codec.pcm_resample(pcm, rate, 16000)
-        await self.loop.feed(pcm)
-        if frame.get("is_final") is True:
-            await self.loop.end_of_input()
+        await loop.feed(pcm)
+        final = frame["is_final"] if "is_final" in frame else frame.get("isFinal")  # snake_case wins
+        if final is True:
+            await loop.end_of_input()
             self.last_sequence = None
 
     async def close(self) -> None:
+        """Stop the speech loop (its tasks are cancelled)."""
         if self.loop is not None:
             await self.loop.close()

@@ -1,1 +1,2 @@
-"""SiteLLM Vertebro Voice storage: sessions, history, audio cache, intents, samples, training jobs, files, background workers."""
+"""SiteLLM Vertebro Voice storage: sessions, history, audio cache, intents, samples, training jobs,
+files and the background workers."""

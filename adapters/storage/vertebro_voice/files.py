@@ -76,6 +76,7 @@ class LocalFileStore:
         return await anyio.to_thread.run_sync(remove)
 
     async def exists(self, file_id: str) -> bool:
+        """True when ``file_id`` is stored (a malformed id is simply not stored)."""
         try:
             return await anyio.to_thread.run_sync(self._path(file_id).is_file)
         except FileNotStored:

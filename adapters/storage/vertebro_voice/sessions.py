@@ -25,12 +25,22 @@ from adapters.storage.vertebro_voice.tables import (
 )
 
 
+def _pk(value: int | None) -> int:
+    """An autoincrement primary key of a flushed or loaded row (set by the database, never None there)."""
+    if value is None:
+        raise RuntimeError("row has no primary key: it was not flushed")
+    return value
+
+
 class SessionLimitReached(Exception):
     """``VOICE_MAX_CONCURRENT_SESSIONS`` live sessions exist already."""
 
 
 @dataclass(frozen=True)
 class VoiceSessionRecord:
+    """A voice session as stored: ``session_id`` (uuid4 hex), its ``project``, ``user_id`` (``anonymous``
+    when none was given), ``language`` tag, ``voice_preference`` (``{provider, voice_id}`` or None),
+    ``context`` (e.g. ``current_page``) and aware UTC times; live until ``expires_at``."""
     session_id: str
     project: str
     user_id: str
@@ -50,6 +60,8 @@ def _session(row: VertebroSession) -> VoiceSessionRecord:
 
 @dataclass(frozen=True)
 class InteractionRecord:
+    """One history item: ``type`` recognition | synthesis | intent | user | assistant, its JSON
+    ``content`` and ``created_at`` (aware UTC)."""
     id: int
     session_id: str
     project: str
@@ -61,6 +73,9 @@ class InteractionRecord:
 
 @dataclass(frozen=True)
 class AudioRecord:
+    """A cached synthesis: the audio (``format`` mp3 or wav, ``size_bytes`` bytes, ``duration_seconds``
+    seconds) is file ``file_id`` of the file store; ``cache_key`` is the SHA-256 of what was
+    synthesized; it expires a TTL after ``accessed_at``."""
     audio_id: str
     cache_key: str
     text: str
@@ -84,6 +99,7 @@ def _audio(row: VertebroAudio) -> AudioRecord:
 
 @dataclass(frozen=True)
 class IntentExampleRecord:
+    """A project's example utterance of ``intent``; ``action`` is the suggested action when it wins."""
     id: int
     project: str
     intent: str
@@ -93,6 +109,7 @@ class IntentExampleRecord:
 
 @dataclass(frozen=True)
 class KnowledgeRecord:
+    """A project's knowledge snippet; ``title`` and ``url`` are what dialog ``sources`` cite."""
     id: int
     project: str
     title: str
@@ -102,6 +119,7 @@ class KnowledgeRecord:
 
 @dataclass(frozen=True)
 class SectionRecord:
+    """A project's site section (a ``navigate`` target): ``keywords`` are lower-case word stems."""
     project: str
     key: str
     url: str
@@ -131,6 +149,7 @@ class VertebroUserStore:
         await self.db.run(work)
 
     async def password_hash(self, username: str) -> str | None:
+        """The argon2 hash stored for ``username``, or None when it is not a stored user."""
         def work(s: Session) -> str | None:
             row = s.get(VertebroUser, username)
             return row.password_hash if row else None
@@ -167,6 +186,7 @@ class VertebroSessionStore:
             return await self.db.run(work)
 
     async def get_live(self, session_id: str, now: datetime) -> VoiceSessionRecord | None:
+        """The session if it is live at ``now`` (not deleted, not expired), else None."""
         def work(s: Session) -> VoiceSessionRecord | None:
             row = s.exec(select(VertebroSession).where(VertebroSession.session_id == session_id, *_live(now))).first()
             return _session(row) if row else None
@@ -226,12 +246,13 @@ class VertebroHistoryStore:
 
     async def add(self, session: VoiceSessionRecord, type_: str, content: dict[str, Any],
                   now: datetime) -> InteractionRecord:
+        """Append a history item of ``type_`` with ``content`` (JSON) to ``session`` at ``now``."""
         def work(s: Session) -> InteractionRecord:
             row = VertebroInteraction(session_id=session.session_id, project=session.project,
                                       user_id=session.user_id, type=type_, content=content, created_at=now)
             s.add(row)
             s.flush()
-            return InteractionRecord(row.id, row.session_id, row.project, row.user_id, row.type,
+            return InteractionRecord(_pk(row.id), row.session_id, row.project, row.user_id, row.type,
                                      copy.deepcopy(row.content), row.created_at)
 
         return await self.db.run(work)
@@ -242,12 +263,13 @@ class VertebroHistoryStore:
         def work(s: Session) -> list[InteractionRecord]:
             rows = s.exec(select(VertebroInteraction).where(VertebroInteraction.session_id == session_id)
                           .order_by(col(VertebroInteraction.id).desc()).limit(limit)).all()
-            return [InteractionRecord(r.id, r.session_id, r.project, r.user_id, r.type, copy.deepcopy(r.content),
+            return [InteractionRecord(_pk(r.id), r.session_id, r.project, r.user_id, r.type, copy.deepcopy(r.content),
                                       r.created_at) for r in rows]
 
         return await self.db.run(work)
 
     async def count(self, project: str) -> int:
+        """How many history items the sessions of ``project`` have (deleted and expired ones included)."""
         def work(s: Session) -> int:
             return int(s.exec(select(func.count()).select_from(VertebroInteraction)
                               .where(VertebroInteraction.project == project)).one())
@@ -313,9 +335,10 @@ class VertebroAudioStore:
         return await self.db.run(work)
 
     async def expired(self, accessed_before: datetime, limit: int = 500) -> list[AudioRecord]:
+        """At most ``limit`` entries last accessed before ``accessed_before``, oldest access first."""
         def work(s: Session) -> list[AudioRecord]:
             rows = s.exec(select(VertebroAudio).where(VertebroAudio.accessed_at < accessed_before)
-                          .order_by(VertebroAudio.accessed_at).limit(limit)).all()
+                          .order_by(col(VertebroAudio.accessed_at)).limit(limit)).all()
             return [_audio(r) for r in rows]
 
         return await self.db.run(work)
@@ -341,24 +364,27 @@ class VertebroIntentStore:
 
     async def add_example(self, project: str, intent: str, text: str, action: dict[str, Any] | None,
                           now: datetime) -> IntentExampleRecord:
+        """Store an example ``text`` of ``intent`` for ``project`` (``action``: its suggested action or None)."""
         def work(s: Session) -> IntentExampleRecord:
             row = VertebroIntentExample(project=project, intent=intent, text=text, action=action, created_at=now)
             s.add(row)
             s.flush()
-            return IntentExampleRecord(row.id, row.project, row.intent, row.text, row.action)
+            return IntentExampleRecord(_pk(row.id), row.project, row.intent, row.text, row.action)
 
         return await self.db.run(work)
 
     async def examples(self, project: str) -> list[IntentExampleRecord]:
+        """The project's own intent examples, in the order they were added."""
         def work(s: Session) -> list[IntentExampleRecord]:
             rows = s.exec(select(VertebroIntentExample).where(VertebroIntentExample.project == project)
-                          .order_by(VertebroIntentExample.id)).all()
-            return [IntentExampleRecord(r.id, r.project, r.intent, r.text, copy.deepcopy(r.action)) for r in rows]
+                          .order_by(col(VertebroIntentExample.id))).all()
+            return [IntentExampleRecord(_pk(r.id), r.project, r.intent, r.text, copy.deepcopy(r.action)) for r in rows]
 
         return await self.db.run(work)
 
     async def put_section(self, project: str, key: str, url: str, title: str, keywords: list[str],
                           description: str, now: datetime) -> SectionRecord:
+        """Create or replace the project's section ``key`` (``url``, ``title``, ``keywords``, ``description``)."""
         def work(s: Session) -> SectionRecord:
             row = s.get(VertebroSection, (project, key)) or VertebroSection(
                 project=project, key=key, url=url, title=title, created_at=now)
@@ -370,9 +396,10 @@ class VertebroIntentStore:
         return await self.db.run(work)
 
     async def sections(self, project: str) -> list[SectionRecord]:
+        """The project's own sections, by key (the built-in defaults are not stored)."""
         def work(s: Session) -> list[SectionRecord]:
             rows = s.exec(select(VertebroSection).where(VertebroSection.project == project)
-                          .order_by(VertebroSection.key)).all()
+                          .order_by(col(VertebroSection.key))).all()
             return [SectionRecord(r.project, r.key, r.url, r.title, list(r.keywords), r.description) for r in rows]
 
         return await self.db.run(work)
@@ -384,14 +411,15 @@ class VertebroIntentStore:
             row = VertebroKnowledge(project=project, title=title, url=url, text=text, created_at=now)
             s.add(row)
             s.flush()
-            return KnowledgeRecord(row.id, row.project, row.title, row.url, row.text)
+            return KnowledgeRecord(_pk(row.id), row.project, row.title, row.url, row.text)
 
         return await self.db.run(work)
 
     async def knowledge(self, project: str) -> list[KnowledgeRecord]:
+        """The project's knowledge snippets, in the order they were added."""
         def work(s: Session) -> list[KnowledgeRecord]:
             rows = s.exec(select(VertebroKnowledge).where(VertebroKnowledge.project == project)
-                          .order_by(VertebroKnowledge.id)).all()
-            return [KnowledgeRecord(r.id, r.project, r.title, r.url, r.text) for r in rows]
+                          .order_by(col(VertebroKnowledge.id))).all()
+            return [KnowledgeRecord(_pk(r.id), r.project, r.title, r.url, r.text) for r in rows]
 
         return await self.db.run(work)

@@ -3,6 +3,7 @@ jobs with their persisted progress and checkpoint. Times are aware UTC datetimes
 
 from __future__ import annotations
 
+import builtins
 import copy
 import secrets
 from dataclasses import dataclass
@@ -22,6 +23,9 @@ FINAL = ("completed", "failed")
 
 @dataclass(frozen=True)
 class SampleRecord:
+    """An uploaded voice sample: its bytes are file ``file_id`` of the file store (``size_bytes``
+    bytes, ``duration_seconds`` seconds measured by decoding, None if unknown); ``uploaded_at`` is
+    aware UTC."""
     id: str
     project: str
     file_id: str
@@ -39,6 +43,10 @@ def _sample(row: VertebroSample) -> SampleRecord:
 
 @dataclass(frozen=True)
 class JobRecord:
+    """A training job: ``status`` queued | preparing | training | validating | completed | failed,
+    ``progress`` percent 0..100, ``message``, the worker's ``checkpoint``, the final ``result``,
+    ``attempts`` (worker starts) and aware UTC times (``started_at``/``finished_at`` None until then;
+    ``heartbeat_at`` is the last progress)."""
     id: str
     project: str
     status: str
@@ -60,18 +68,21 @@ def _job(row: VertebroTrainingJob) -> JobRecord:
 
 
 class NotEnoughSamples(Exception):
+    """Fewer than the required samples: ``have`` of ``need``."""
     def __init__(self, have: int, need: int) -> None:
         super().__init__(f"not_enough_samples:{have}/{need}")
         self.have, self.need = have, need
 
 
 class JobInProgress(Exception):
+    """The project already has an active ``job`` that is not stale."""
     def __init__(self, job: JobRecord) -> None:
         super().__init__(f"job {job.id} is {job.status}")
         self.job = job
 
 
 class VertebroSampleStore:
+    """Voice sample metadata per project (the bytes live in the file store)."""
     def __init__(self, db: Database) -> None:
         self.db = db
 
@@ -96,12 +107,13 @@ class VertebroSampleStore:
 
         def work(s: Session) -> list[SampleRecord]:
             rows = s.exec(select(VertebroSample).where(VertebroSample.project == project)
-                          .order_by(VertebroSample.uploaded_at, VertebroSample.id)).all()
+                          .order_by(col(VertebroSample.uploaded_at), col(VertebroSample.id))).all()
             return [_sample(r) for r in rows]
 
         return await self.db.run(work)
 
     async def get(self, sample_id: str) -> SampleRecord | None:
+        """The sample ``sample_id`` of any project, or None."""
         def work(s: Session) -> SampleRecord | None:
             row = s.get(VertebroSample, sample_id)
             return _sample(row) if row else None
@@ -161,6 +173,7 @@ class VertebroJobStore:
         return await self.db.run(work)
 
     async def get(self, job_id: str) -> JobRecord | None:
+        """The job ``job_id``, or None."""
         def work(s: Session) -> JobRecord | None:
             row = s.get(VertebroTrainingJob, job_id)
             return _job(row) if row else None
@@ -177,12 +190,12 @@ class VertebroJobStore:
 
         return await self.db.run(work)
 
-    async def active(self) -> list[JobRecord]:
+    async def active(self) -> builtins.list[JobRecord]:  # `list` is a method of this class
         """Every job still to run or interrupted mid-run, oldest first."""
 
         def work(s: Session) -> list[JobRecord]:
             rows = s.exec(select(VertebroTrainingJob).where(col(VertebroTrainingJob.status).in_(ACTIVE))
-                          .order_by(VertebroTrainingJob.created_at)).all()
+                          .order_by(col(VertebroTrainingJob.created_at))).all()
             return [_job(r) for r in rows]
 
         return await self.db.run(work)

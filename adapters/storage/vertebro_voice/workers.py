@@ -79,10 +79,12 @@ class AudioCacheCleaner:
             await asyncio.sleep(self.interval)
 
     def start(self) -> None:
+        """Start cleaning every ``interval`` seconds in a background task (idempotent)."""
         if self._task is None:
             self._task = asyncio.create_task(self._loop(), name="vertebro-audio-cleaner")
 
     async def stop(self) -> None:
+        """Cancel the background task and wait for it."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -105,6 +107,7 @@ class TrainingWorker:
         self._running: dict[str, asyncio.Task] = {}
 
     def start(self) -> None:
+        """Start the queue loop in a background task (idempotent); it resumes every active job."""
         if self._main is None:
             self._wake = asyncio.Event()
             self._main = asyncio.create_task(self._loop(), name="vertebro-training-worker")

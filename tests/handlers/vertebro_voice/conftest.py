@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -20,7 +20,7 @@ class Clock:
     """A controllable clock: starts at the real time, moves only when told."""
 
     def __init__(self) -> None:
-        self.now = datetime.now(timezone.utc)
+        self.now = datetime.now(UTC)
 
     def __call__(self) -> datetime:
         return self.now
@@ -80,7 +80,8 @@ def knowledge(app):
 
     intents = app.bundles["vertebro-voice"].intents
     for title, url, text in [
-        ("Delivery terms", "/delivery", "Delivery takes two to three business days and is free for orders over 50 euros."),
+        ("Delivery terms", "/delivery",
+         "Delivery takes two to three business days and is free for orders over 50 euros."),
         ("Returns", "/returns", "Q: Can I return a product? A: Yes, any product can be returned within 30 days."),
         ("Доставка", "/delivery", "Доставка занимает два-три рабочих дня и бесплатна для заказов от 50 евро."),
     ]:

@@ -8,13 +8,16 @@ from tests.handlers.vertebro_voice.conftest import API, AUTH, BASIC
 
 def test_detect_intent_over_http(client, knowledge):
     cases = [
-        ({"text": "Покажи мне раздел с ценами", "project": "demo", "context": {"current_page": "/", "previous_intents": []}},
+        ({"text": "Покажи мне раздел с ценами", "project": "demo",
+          "context": {"current_page": "/", "previous_intents": []}},
          "navigate", {"target_section": "pricing", "url": "/pricing"}, {"type": "navigate", "url": "/pricing"}),
         ({"text": "Find wireless headphones"}, "search", {"query": "wireless headphones"}, None),
         ({"text": "Перезвоните мне пожалуйста"}, "contact", {"contact_method": "callback"}, None),
         ({"text": "Good morning!"}, "greeting", {}, {"type": "greet"}),
-        ({"text": "I want to book a demo next week", "project": "demo"}, "book_demo", {}, {"type": "navigate", "url": "/demo"}),
-        ({"text": "Show me the careers page", "project": "demo"}, "navigate", {"target_section": "careers", "url": "/jobs"},
+        ({"text": "I want to book a demo next week", "project": "demo"}, "book_demo", {},
+         {"type": "navigate", "url": "/demo"}),
+        ({"text": "Show me the careers page", "project": "demo"}, "navigate",
+         {"target_section": "careers", "url": "/jobs"},
          {"type": "navigate", "url": "/jobs"}),
     ]
     for body, intent, entities, action in cases:
@@ -49,7 +52,8 @@ def test_dialog_respond_answers_from_project_knowledge_with_audio(client, knowle
     assert ru["text"].startswith("Доставка занимает") and ru["audio_url"]
     items = client.get(f"{API}/session/{sid}/history", auth=AUTH).json()["items"]
     assert [i["type"] for i in items[:4]] == ["assistant", "synthesis", "intent", "user"]
-    assert items[0]["content"]["text"] == ru["text"] and items[3]["content"]["text"] == "Сколько времени занимает доставка?"
+    assert items[0]["content"]["text"] == ru["text"]
+    assert items[3]["content"]["text"] == "Сколько времени занимает доставка?"
     assert len(items) == 12  # three turns of four records each
     analytics = client.get(f"{API}/analytics/project/demo", auth=AUTH).json()
     assert analytics["interactions_total"] == 12 and analytics["active_sessions"] == 1

@@ -115,7 +115,8 @@ def test_analytics_counts_from_storage(client, voice_session):
 
 
 def test_unknown_session_on_speech_and_intent_is_404(client):
-    for path, body in (("recognize", {"text_hint": "x"}), ("synthesize", {"text": "x"}), ("dialog/intent", {"text": "x"}),
+    for path, body in (("recognize", {"text_hint": "x"}), ("synthesize", {"text": "x"}),
+                       ("dialog/intent", {"text": "x"}),
                        ("dialog/respond", {"text": "x", "project": "demo"})):
         r = client.post(f"{API}/{path}", json={**body, "session_id": "0" * 32}, auth=AUTH)
         assert r.status_code == 404 and r.json() == {"detail": "voice_session_not_found"}, path

@@ -67,9 +67,9 @@ def test_handshake_refusals_are_http_errors(client, voice_session):
              ({"Authorization": "Basic " + base64.b64encode(b"voice-admin:wrong").decode()}, sid, 401, "Unauthorized"),
              ({**BASIC}, "0" * 32, 404, "voice_session_not_found")]
     for headers, target, status, detail in cases:
-        with pytest.raises(WebSocketDenialResponse) as denied:
-            with client.websocket_connect(f"{API}/ws/{target}", headers=headers):
-                pass
+        with pytest.raises(WebSocketDenialResponse) as denied, \
+                client.websocket_connect(f"{API}/ws/{target}", headers=headers):
+            pass
         assert denied.value.status_code == status and denied.value.json() == {"detail": detail}
     plain = client.get(f"{API}/ws/{sid}", auth=AUTH)  # no Upgrade: the contract's 426
     assert plain.status_code == 426
@@ -108,9 +108,9 @@ def test_ws_max_connections(client, voice_session):
             client.websocket_connect(f"{API}/ws/{sid}", headers={**BASIC}) as second:
         first.receive_json()
         second.receive_json()
-        with pytest.raises(WebSocketDenialResponse) as denied:
-            with client.websocket_connect(f"{API}/ws/{sid}", headers={**BASIC}):
-                pass
+        with pytest.raises(WebSocketDenialResponse) as denied, \
+                client.websocket_connect(f"{API}/ws/{sid}", headers={**BASIC}):
+            pass
         assert denied.value.status_code == 503 and denied.value.json() == {"detail": "ws_connection_limit"}
         analytics = client.get(f"{API}/analytics/project/demo", auth=AUTH).json()
         assert analytics["ws_max_connections"] == 2
@@ -194,7 +194,6 @@ def test_audio_chunks_over_a_live_socket_and_the_reply_audio_says_the_reply(app,
     from adapters.providers import audio as codec
     from adapters.providers.wer import word_error_rate
     from adapters.providers.whisper import WhisperASR
-
     from core.clock import utcnow
 
     parking = "Parking is free for visitors in the car park behind the main building."
