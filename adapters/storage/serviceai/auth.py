@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from adapters.storage.database import Database
 from adapters.storage.serviceai.tables import ServiceaiApiToken, ServiceaiCsrfToken, ServiceaiUser
@@ -154,7 +154,7 @@ class ServiceaiUserStore:
     async def list_tokens(self, user_id: str) -> list[TokenRecord]:
         def work(s: Session) -> list[TokenRecord]:
             rows = s.exec(select(ServiceaiApiToken).where(ServiceaiApiToken.user_id == user_id)
-                          .order_by(ServiceaiApiToken.created_at)).all()
+                          .order_by(col(ServiceaiApiToken.created_at))).all()
             return [_token(r) for r in rows]
 
         return await self.db.run(work)
@@ -186,7 +186,7 @@ class ServiceaiCsrfStore:
         expires_at = now + ttl
 
         def work(s: Session) -> None:
-            s.exec(delete(ServiceaiCsrfToken).where(ServiceaiCsrfToken.expires_at <= now))  # type: ignore[call-overload]
+            s.exec(delete(ServiceaiCsrfToken).where(col(ServiceaiCsrfToken.expires_at) <= now))
             s.add(ServiceaiCsrfToken(token_hash=token_hash(token), user_id=user_id, created_at=now,
                                      expires_at=expires_at))
 
@@ -199,12 +199,12 @@ class ServiceaiCsrfStore:
         calls with the same token at most one succeeds."""
 
         def work(s: Session) -> bool:
-            result = s.exec(  # type: ignore[call-overload]
+            result = s.exec(
                 update(ServiceaiCsrfToken)
-                .where(ServiceaiCsrfToken.token_hash == token_hash(token))
-                .where(ServiceaiCsrfToken.user_id == user_id)
-                .where(ServiceaiCsrfToken.used_at.is_(None))  # type: ignore[union-attr]
-                .where(ServiceaiCsrfToken.expires_at > now)
+                .where(col(ServiceaiCsrfToken.token_hash) == token_hash(token))
+                .where(col(ServiceaiCsrfToken.user_id) == user_id)
+                .where(col(ServiceaiCsrfToken.used_at).is_(None))
+                .where(col(ServiceaiCsrfToken.expires_at) > now)
                 .values(used_at=now)
             )
             return result.rowcount == 1
@@ -216,7 +216,7 @@ class ServiceaiCsrfStore:
 
         def work(s: Session) -> int:
             rows = s.exec(select(ServiceaiCsrfToken).where(ServiceaiCsrfToken.user_id == user_id)
-                          .where(ServiceaiCsrfToken.used_at.is_(None))  # type: ignore[union-attr]
+                          .where(col(ServiceaiCsrfToken.used_at).is_(None))
                           .where(ServiceaiCsrfToken.expires_at > now)).all()
             return len(rows)
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from adapters.storage.database import Database
 from adapters.storage.serviceai.tables import (
@@ -171,7 +171,7 @@ class ServiceaiRecordStore:
             if entity_type:
                 stmt = stmt.where(ServiceaiEntity.entity_type == entity_type)
             if not query or not query.strip():
-                rows = s.exec(stmt.order_by(ServiceaiEntity.updated_at.desc()).limit(limit)).all()  # type: ignore[attr-defined]
+                rows = s.exec(stmt.order_by(col(ServiceaiEntity.updated_at).desc()).limit(limit)).all()
                 return [_entity(r) for r in rows]
             words = _words(query)
             needle = query.strip().lower()
@@ -245,7 +245,7 @@ class ServiceaiRecordStore:
                 stmt = stmt.where(ServiceaiTicket.status == status)
             if entity_id:
                 stmt = stmt.where(ServiceaiTicket.entity_id == entity_id)
-            stmt = stmt.order_by(ServiceaiTicket.created_at.desc(), ServiceaiTicket.ticket_id.desc())  # type: ignore[attr-defined]
+            stmt = stmt.order_by(col(ServiceaiTicket.created_at).desc(), col(ServiceaiTicket.ticket_id).desc())
             return [_ticket(r) for r in s.exec(stmt.limit(limit)).all()]
 
         return await self.db.run(work)
@@ -271,7 +271,7 @@ class ServiceaiRecordStore:
             stmt = select(ServiceaiNote).where(ServiceaiNote.organization_id == organization_id)
             if entity_id:
                 stmt = stmt.where(ServiceaiNote.entity_id == entity_id)
-            stmt = stmt.order_by(ServiceaiNote.created_at.desc(), ServiceaiNote.note_id.desc())  # type: ignore[attr-defined]
+            stmt = stmt.order_by(col(ServiceaiNote.created_at).desc(), col(ServiceaiNote.note_id).desc())
             return [_note(r) for r in s.exec(stmt.limit(limit)).all()]
 
         return await self.db.run(work)
@@ -298,18 +298,19 @@ class ServiceaiRecordStore:
         """Every article of the organisation, by title."""
 
         def work(s: Session) -> list[ArticleRecord]:
-            rows = s.exec(select(ServiceaiKnowledgeArticle)
-                          .where(ServiceaiKnowledgeArticle.organization_id == organization_id)
-                          .order_by(ServiceaiKnowledgeArticle.title, ServiceaiKnowledgeArticle.article_id)).all()
+            stmt = (select(ServiceaiKnowledgeArticle)
+                    .where(ServiceaiKnowledgeArticle.organization_id == organization_id)
+                    .order_by(col(ServiceaiKnowledgeArticle.title), col(ServiceaiKnowledgeArticle.article_id)))
+            rows = s.exec(stmt).all()
             return [_article(r) for r in rows]
 
         return await self.db.run(work)
 
     async def delete_article(self, organization_id: str, article_id: str) -> bool:
         def work(s: Session) -> bool:
-            result = s.exec(delete(ServiceaiKnowledgeArticle)  # type: ignore[call-overload]
-                            .where(ServiceaiKnowledgeArticle.article_id == article_id)
-                            .where(ServiceaiKnowledgeArticle.organization_id == organization_id))
+            result = s.exec(delete(ServiceaiKnowledgeArticle)
+                            .where(col(ServiceaiKnowledgeArticle.article_id) == article_id)
+                            .where(col(ServiceaiKnowledgeArticle.organization_id) == organization_id))
             return result.rowcount == 1
 
         return await self.db.run(work)
@@ -324,8 +325,8 @@ class ServiceaiRecordStore:
             raise ValueError("every workflow stage needs a unique, non-empty key")
 
         def work(s: Session) -> list[StageRecord]:
-            s.exec(delete(ServiceaiWorkflowStage)  # type: ignore[call-overload]
-                   .where(ServiceaiWorkflowStage.organization_id == organization_id))
+            s.exec(delete(ServiceaiWorkflowStage)
+                   .where(col(ServiceaiWorkflowStage.organization_id) == organization_id))
             rows = [ServiceaiWorkflowStage(organization_id=organization_id, key=str(st["key"]),
                                            name=str(st.get("name") or st["key"]),
                                            description=str(st.get("description") or ""), position=i)
@@ -342,7 +343,7 @@ class ServiceaiRecordStore:
         def work(s: Session) -> list[StageRecord]:
             rows = s.exec(select(ServiceaiWorkflowStage)
                           .where(ServiceaiWorkflowStage.organization_id == organization_id)
-                          .order_by(ServiceaiWorkflowStage.position)).all()
+                          .order_by(col(ServiceaiWorkflowStage.position))).all()
             return [_stage(r) for r in rows]
 
         return await self.db.run(work)
