@@ -23,11 +23,15 @@ from typing import Any
 
 from adapters.storage.serviceai.records import EntityRecord, NoteRecord, TicketRecord
 from core.clock import isoformat, utcnow
+from generated.models.serviceai import ChattyToolDefinition, Function, Parameters, Type
 from handlers.serviceai.bundle import bundle
 
 
 @dataclass
 class ToolResult:
+    """A successful tool run: a speakable ``message``, JSON ``data`` and, for navigate, the
+    ``action`` the client executes."""
+
     message: str
     data: Any = None
     action: dict[str, Any] | None = None
@@ -44,6 +48,8 @@ class ToolFailure(Exception):
 
 @dataclass(frozen=True)
 class Caller:
+    """Who runs a tool: the user, its organisation (every record is scoped to it), its name."""
+
     user_id: str
     organization_id: str
     display_name: str | None
@@ -54,16 +60,20 @@ ToolFn = Callable[[Caller, dict[str, Any]], Awaitable[ToolResult]]
 
 @dataclass(frozen=True)
 class Tool:
+    """One tool: its name, description, JSON Schema ``parameters``, required permission (None:
+    only the entitlement) and implementation."""
+
     name: str
     description: str
     parameters: dict[str, Any]
     permission: str | None
     run: ToolFn = field(repr=False)
 
-    def definition(self) -> dict[str, Any]:
-        """The ``ChattyToolDefinition`` (Chat-Completions style: ``{type, function: {…}}``)."""
-        return {"type": "function",
-                "function": {"name": self.name, "description": self.description, "parameters": self.parameters}}
+    def definition(self) -> ChattyToolDefinition:
+        """The ``ChattyToolDefinition`` (Chat-Completions style: ``{type, function: {…}}``); every
+        keyword of the parameter schemas is kept (ChattyToolParameterProperty is open)."""
+        return ChattyToolDefinition(type=Type.function, function=Function(
+            name=self.name, description=self.description, parameters=Parameters.model_validate(self.parameters)))
 
     def realtime_definition(self) -> dict[str, Any]:
         """The same tool in the Realtime session form (flat: ``{type, name, description, parameters}``)."""
