@@ -153,6 +153,8 @@ COMMANDS = {"token": _token, "user": _user, "tokens": _tokens, "revoke": _revoke
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command (see the module docstring) on this server's database; 0 on success, 1
+    with ``error: …`` on stderr when the command fails (unknown user, foreign id, bad stage list)."""
     args = _parser().parse_args(argv)
     with api_bundle(API, build) as bundle:
         try:

@@ -162,6 +162,8 @@ async def _entity_or_fail(caller: Caller, entity_id: str) -> EntityRecord:
 
 
 async def lookup_entity(caller: Caller, args: dict[str, Any]) -> ToolResult:
+    """``lookup_entity {query, entityType?, limit? 1-10 (5)}`` → ``{query, count, matches: [entity]}``,
+    best first. Raises ToolFailure."""
     query = _text(args, "query")
     if query is None:
         raise ToolFailure("INVALID_ARGUMENTS", "query must not be empty.")
@@ -196,6 +198,8 @@ def _snippet(body: str, terms: set[str], width: int = 240) -> str:
 
 
 async def search_knowledge_base(caller: Caller, args: dict[str, Any]) -> ToolResult:
+    """``search_knowledge_base {query, limit? 1-5 (3)}`` → ``{query, count, results: [{id, title, snippet,
+    score}]}`` (TF-IDF ranking). Raises ToolFailure."""
     query = _text(args, "query")
     if query is None:
         raise ToolFailure("INVALID_ARGUMENTS", "query must not be empty.")
@@ -226,6 +230,8 @@ async def search_knowledge_base(caller: Caller, args: dict[str, Any]) -> ToolRes
 
 
 async def create_ticket(caller: Caller, args: dict[str, Any]) -> ToolResult:
+    """``create_ticket {title, description?, priority? (normal), entityId?}`` → the stored ticket;
+    NOT_FOUND for a foreign entityId. Raises ToolFailure."""
     title = _text(args, "title")
     if title is None:
         raise ToolFailure("INVALID_ARGUMENTS", "title must not be empty.")
@@ -241,6 +247,8 @@ async def create_ticket(caller: Caller, args: dict[str, Any]) -> ToolResult:
 
 
 async def list_tickets(caller: Caller, args: dict[str, Any]) -> ToolResult:
+    """``list_tickets {status?, entityId?, limit? 1-20 (10)}`` → ``{count, tickets}``, newest first. Raises
+    ToolFailure."""
     entity_id = _text(args, "entityId")
     if entity_id:
         await _entity_or_fail(caller, entity_id)
@@ -255,6 +263,8 @@ async def list_tickets(caller: Caller, args: dict[str, Any]) -> ToolResult:
 
 
 async def create_note(caller: Caller, args: dict[str, Any]) -> ToolResult:
+    """``create_note {content, entityId?}`` → the stored note; NOT_FOUND for a foreign entityId. Raises
+    ToolFailure."""
     content = _text(args, "content")
     if content is None:
         raise ToolFailure("INVALID_ARGUMENTS", "content must not be empty.")
@@ -267,6 +277,7 @@ async def create_note(caller: Caller, args: dict[str, Any]) -> ToolResult:
 
 
 async def list_notes(caller: Caller, args: dict[str, Any]) -> ToolResult:
+    """``list_notes {entityId?, limit? 1-20 (10)}`` → ``{count, notes}``, newest first. Raises ToolFailure."""
     entity_id = _text(args, "entityId")
     if entity_id:
         await _entity_or_fail(caller, entity_id)
@@ -278,6 +289,8 @@ async def list_notes(caller: Caller, args: dict[str, Any]) -> ToolResult:
 
 
 async def update_job_stage(caller: Caller, args: dict[str, Any]) -> ToolResult:
+    """``update_job_stage {jobId, stage}`` (stage key or name) → ``{jobId, previousStage, stage, job}``;
+    INVALID_ARGUMENTS for an unknown stage or a non-job, NOT_FOUND for a foreign id. Raises ToolFailure."""
     job_id = _text(args, "jobId") or ""
     wanted = _text(args, "stage") or ""
     records = bundle().records
@@ -302,6 +315,8 @@ async def update_job_stage(caller: Caller, args: dict[str, Any]) -> ToolResult:
 
 
 async def navigate(caller: Caller, args: dict[str, Any]) -> ToolResult:
+    """``navigate {page?, entityId?}`` (at least one) → ``data {route}`` and ``action {type: navigate,
+    route, page, entityId?}``; a record's page follows its type. Raises ToolFailure."""
     page = _text(args, "page")
     entity_id = _text(args, "entityId")
     if page is None and entity_id is None:

@@ -1,7 +1,8 @@
 """ServiceAi users, their opaque bearer tokens and single-use CSRF tokens: persistence only.
 
 Tokens are high-entropy random strings; only their SHA-256 hex digest is stored, so a
-database leak does not reveal usable credentials.
+database leak does not reveal usable credentials. Times are aware UTC datetimes. Every store
+method raises ``StorageUnavailable`` (adapters/storage/database.py) when the database fails.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class TokenRecord:
     last_used_at: datetime | None
 
     def is_live(self, now: datetime) -> bool:
+        """Neither revoked nor expired at ``now`` (aware UTC)."""
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
 
 
@@ -110,6 +112,7 @@ class ServiceaiUserStore:
         return await self.db.run(work)
 
     async def get_user(self, user_id: str) -> UserRecord | None:
+        """The stored user, or None."""
         def work(s: Session) -> UserRecord | None:
             row = s.get(ServiceaiUser, user_id)
             return _user(row) if row else None
@@ -152,6 +155,7 @@ class ServiceaiUserStore:
         return await self.db.run(work)
 
     async def list_tokens(self, user_id: str) -> list[TokenRecord]:
+        """Every token of ``user_id`` (live, expired and revoked), oldest first."""
         def work(s: Session) -> list[TokenRecord]:
             rows = s.exec(select(ServiceaiApiToken).where(ServiceaiApiToken.user_id == user_id)
                           .order_by(col(ServiceaiApiToken.created_at))).all()

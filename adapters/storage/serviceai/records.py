@@ -1,6 +1,7 @@
 """ServiceAi business records the Chatty Voice tools work on: entities (customers, jobs, sites…),
 tickets, notes, knowledge-base articles and workflow stages. Persistence only: every query is
-scoped to one organisation; no HTTP, no policy."""
+scoped to one organisation; no HTTP, no policy. Times are aware UTC datetimes. Every store method
+raises ``StorageUnavailable`` (adapters/storage/database.py) when the database fails."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ def new_id(prefix: str) -> str:
 
 @dataclass(frozen=True)
 class EntityRecord:
+    """A stored entity (customer, job, site, …), detached from the ORM."""
+
     entity_id: str
     organization_id: str
     entity_type: str
@@ -44,6 +47,8 @@ class EntityRecord:
 
 @dataclass(frozen=True)
 class TicketRecord:
+    """A stored ticket (priority low/normal/high/urgent, status open/closed)."""
+
     ticket_id: str
     organization_id: str
     created_by: str
@@ -58,6 +63,8 @@ class TicketRecord:
 
 @dataclass(frozen=True)
 class NoteRecord:
+    """A stored note, attached to ``entity_id`` when given."""
+
     note_id: str
     organization_id: str
     author_id: str
@@ -68,6 +75,8 @@ class NoteRecord:
 
 @dataclass(frozen=True)
 class ArticleRecord:
+    """A stored knowledge-base article."""
+
     article_id: str
     organization_id: str
     title: str
@@ -78,6 +87,8 @@ class ArticleRecord:
 
 @dataclass(frozen=True)
 class StageRecord:
+    """One workflow stage; ``position`` orders the workflow (0 first)."""
+
     organization_id: str
     key: str
     name: str
@@ -150,6 +161,7 @@ class ServiceaiRecordStore:
         return await self.db.run(work)
 
     async def get_entity(self, organization_id: str, entity_id: str) -> EntityRecord | None:
+        """The entity, or None when unknown or another organisation's."""
         def work(s: Session) -> EntityRecord | None:
             row = s.get(ServiceaiEntity, entity_id)
             return _entity(row) if row and row.organization_id == organization_id else None
@@ -209,7 +221,7 @@ class ServiceaiRecordStore:
         """Move an entity to workflow ``stage``: ``(previous stage, updated record)``, or None
         when the entity is not the organisation's."""
 
-        def work(s: Session):
+        def work(s: Session) -> tuple[str | None, EntityRecord] | None:
             row = s.get(ServiceaiEntity, entity_id, with_for_update=True)
             if row is None or row.organization_id != organization_id:
                 return None
@@ -225,6 +237,7 @@ class ServiceaiRecordStore:
 
     async def create_ticket(self, *, organization_id: str, created_by: str, title: str, description: str,
                             priority: str, entity_id: str | None, now: datetime) -> TicketRecord:
+        """Store a new open ticket (id ``tkt_…``) created at ``now``."""
         def work(s: Session) -> TicketRecord:
             row = ServiceaiTicket(ticket_id=new_id("tkt"), organization_id=organization_id, created_by=created_by,
                                   title=title, description=description, priority=priority, status="open",
@@ -254,6 +267,7 @@ class ServiceaiRecordStore:
 
     async def create_note(self, *, organization_id: str, author_id: str, entity_id: str | None, content: str,
                           now: datetime) -> NoteRecord:
+        """Store a new note (id ``note_…``) created at ``now``."""
         def work(s: Session) -> NoteRecord:
             row = ServiceaiNote(note_id=new_id("note"), organization_id=organization_id, author_id=author_id,
                                 entity_id=entity_id, content=content, created_at=now)
@@ -280,6 +294,8 @@ class ServiceaiRecordStore:
 
     async def upsert_article(self, *, organization_id: str, title: str, body: str, now: datetime,
                              article_id: str | None = None, tags: list[str] | None = None) -> ArticleRecord:
+        """Create an article (id ``kb_…`` when not given) or replace ``article_id``'s fields.
+        Raises PermissionError if the id belongs to another organisation."""
         def work(s: Session) -> ArticleRecord:
             row = s.get(ServiceaiKnowledgeArticle, article_id) if article_id else None
             if row is not None and row.organization_id != organization_id:
@@ -307,6 +323,7 @@ class ServiceaiRecordStore:
         return await self.db.run(work)
 
     async def delete_article(self, organization_id: str, article_id: str) -> bool:
+        """Delete one article of the organisation; False when there was none."""
         def work(s: Session) -> bool:
             result = s.exec(delete(ServiceaiKnowledgeArticle)
                             .where(col(ServiceaiKnowledgeArticle.article_id) == article_id)
