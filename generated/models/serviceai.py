@@ -6,7 +6,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class Error(BaseModel):
@@ -73,32 +73,6 @@ class Type1(StrEnum):
     object = 'object'
 
 
-class Properties(BaseModel):
-    type: str | list[str]
-    description: str | None = None
-    enum: list[str] | None = None
-    required: list[str] | None = None
-    additionalProperties: bool | None = None
-
-
-class Parameters(BaseModel):
-    type: Type1
-    properties: dict[str, Properties]
-    required: list[str] | None = None
-    additionalProperties: bool | None = None
-
-
-class Function(BaseModel):
-    name: Annotated[str, Field(min_length=1)]
-    description: str
-    parameters: Parameters
-
-
-class ChattyToolDefinition(BaseModel):
-    type: Type
-    function: Function
-
-
 class ChattyExecuteRequest(BaseModel):
     function: Annotated[str | None, Field(min_length=1)] = None
     name: Annotated[str | None, Field(min_length=1)] = None
@@ -148,3 +122,37 @@ class CsrfTokenResponse(BaseModel):
 
 class RealtimeWebrtcRequest(BaseModel):
     sdp: Annotated[str, Field(min_length=1)]
+
+
+class ChattyToolParameterProperty(BaseModel):
+    model_config = ConfigDict(
+        extra='allow',
+    )
+    type: str | list[str]
+    description: str | None = None
+    enum: list[str] | None = None
+    required: list[str] | None = None
+    additionalProperties: bool | None = None
+
+
+class RealtimeWebrtcMintError(BaseModel):
+    error: str
+    status: int | None = None
+
+
+class Parameters(BaseModel):
+    type: Type1
+    properties: dict[str, ChattyToolParameterProperty]
+    required: list[str] | None = None
+    additionalProperties: bool | None = None
+
+
+class Function(BaseModel):
+    name: Annotated[str, Field(min_length=1)]
+    description: str
+    parameters: Parameters
+
+
+class ChattyToolDefinition(BaseModel):
+    type: Type
+    function: Function

@@ -5,15 +5,13 @@
 
 from handlers.plugin import ApiPlugin
 from handlers.serviceai.bundle import API, ServiceaiBundle, build, on_shutdown
-from handlers.serviceai.envelope import ServiceaiEnvelope
-
 from handlers.serviceai.context import get_chatty_voice_ai_context
+from handlers.serviceai.envelope import ServiceaiEnvelope
 from handlers.serviceai.meta import get_api_version
 from handlers.serviceai.realtime import consume_csrf_token, create_realtime_token, get_csrf_token
 from handlers.serviceai.security import bearer_info
 from handlers.serviceai.tools import execute_chatty_voice_tool, list_chatty_voice_tools
 from handlers.serviceai.webrtc import exchange_realtime_webrtc_sdp
-
 
 plugin: ApiPlugin[ServiceaiBundle] = ApiPlugin(
     name=API,

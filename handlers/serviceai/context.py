@@ -10,9 +10,11 @@ job workflow stages in order, and the knowledge-base articles — whole articles
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from core.clock import isoformat, utcnow
+from generated.models.serviceai import ChattyAiContextResponse
 from handlers.serviceai.bundle import bundle
 from handlers.serviceai.permissions import effective_permissions
 from handlers.serviceai.toolkit import TOOLS
@@ -21,6 +23,9 @@ from handlers.serviceai.versioning import chatty
 
 @dataclass(frozen=True)
 class AiContext:
+    """An assembled system prompt (at most ``SERVICEAI_AI_CONTEXT_MAX_CHARS`` characters) and
+    whether any knowledge-base article / workflow stage went into it."""
+
     instructions: str
     knowledge_base_loaded: bool
     workflow_stages_loaded: bool
@@ -41,7 +46,8 @@ the question, say you do not know."""
 
 
 async def build_context(token_info: dict[str, Any]) -> AiContext:
-    """The system prompt for the caller (see the module docstring)."""
+    """The system prompt for the caller (connexion's ``token_info`` of :mod:`handlers.serviceai.security`;
+    see the module docstring). Raises ``StorageUnavailable`` when the database cannot be read."""
     settings = bundle().settings
     budget = settings.serviceai_ai_context_max_chars
     records = bundle().records
@@ -65,7 +71,8 @@ async def build_context(token_info: dict[str, Any]) -> AiContext:
     parts.append(f"\nToday is {isoformat(utcnow())[:10]} (UTC).")
 
     text = "\n".join(parts)
-    loaded, skipped = [], []
+    loaded: list[str] = []
+    skipped: list[str] = []
     if articles:
         header = "\n\n## Knowledge base\n"
         remaining = budget - len(text) - len(header)
@@ -78,7 +85,7 @@ async def build_context(token_info: dict[str, Any]) -> AiContext:
                 skipped.append(article.title)
         if skipped:
             note = "Further articles (not loaded; use search_knowledge_base): "
-            titles = []
+            titles: list[str] = []
             for title in skipped:
                 if len(note) + sum(len(t) + 2 for t in titles) + len(title) + 2 > remaining:
                     break
@@ -91,18 +98,21 @@ async def build_context(token_info: dict[str, Any]) -> AiContext:
                      workflow_stages_loaded=bool(stages))
 
 
+def ai_context_response(context: AiContext, assembled_at: datetime) -> ChattyAiContextResponse:
+    """``context`` as the contract's ``ChattyAiContextResponse`` (``timestamp``: RFC 3339 UTC)."""
+    return ChattyAiContextResponse(instructions=context.instructions,
+                                   knowledgeBaseLoaded=context.knowledge_base_loaded,
+                                   workflowStagesLoaded=context.workflow_stages_loaded,
+                                   timestamp=isoformat(assembled_at))
+
+
 @chatty
-async def get_chatty_voice_ai_context(token_info: dict[str, Any]):
+async def get_chatty_voice_ai_context(token_info: dict[str, Any]) -> ChattyAiContextResponse:
     """``GET /api/chatty-voice/ai-context`` (getChattyVoiceAiContext) → 200
-    ``{instructions, knowledgeBaseLoaded, workflowStagesLoaded, timestamp}``: the caller's
-    system prompt (see :func:`build_context`) and when it was assembled (RFC 3339 UTC).
+    ``ChattyAiContextResponse`` ``{instructions, knowledgeBaseLoaded, workflowStagesLoaded,
+    timestamp}``: the caller's system prompt (see :func:`build_context`) and when it was
+    assembled (RFC 3339 UTC).
 
     Errors: 401, 400 (bad X-Client-Version), 426, 403 (no ``chatty-voice`` entitlement).
     """
-    context = await build_context(token_info)
-    return {
-        "instructions": context.instructions,
-        "knowledgeBaseLoaded": context.knowledge_base_loaded,
-        "workflowStagesLoaded": context.workflow_stages_loaded,
-        "timestamp": isoformat(utcnow()),
-    }, 200
+    return ai_context_response(await build_context(token_info), utcnow())

@@ -83,7 +83,7 @@ async def _token(b: ServiceaiBundle, args: argparse.Namespace) -> str:
     existing = await b.users.get_user(args.user)
     if existing is None and not args.org:
         raise SystemExit(f"user {args.user!r} does not exist: give --org to create it")
-    org = args.org or existing.organization_id  # type: ignore[union-attr]
+    org: str = args.org or (existing.organization_id if existing else "")
     await b.users.upsert_user(
         user_id=args.user, organization_id=org, now=now, display_name=args.name, role=args.role,
         entitlements=sorted(set(existing.entitlements if existing else ()) | set(_clean(args.entitlement) or [])),
@@ -153,6 +153,8 @@ COMMANDS = {"token": _token, "user": _user, "tokens": _tokens, "revoke": _revoke
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command (see the module docstring) on this server's database; 0 on success, 1
+    with ``error: …`` on stderr when the command fails (unknown user, foreign id, bad stage list)."""
     args = _parser().parse_args(argv)
     with api_bundle(API, build) as bundle:
         try:

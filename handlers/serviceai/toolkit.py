@@ -23,11 +23,15 @@ from typing import Any
 
 from adapters.storage.serviceai.records import EntityRecord, NoteRecord, TicketRecord
 from core.clock import isoformat, utcnow
+from generated.models.serviceai import ChattyToolDefinition, Function, Parameters, Type
 from handlers.serviceai.bundle import bundle
 
 
 @dataclass
 class ToolResult:
+    """A successful tool run: a speakable ``message``, JSON ``data`` and, for navigate, the
+    ``action`` the client executes."""
+
     message: str
     data: Any = None
     action: dict[str, Any] | None = None
@@ -44,6 +48,8 @@ class ToolFailure(Exception):
 
 @dataclass(frozen=True)
 class Caller:
+    """Who runs a tool: the user, its organisation (every record is scoped to it), its name."""
+
     user_id: str
     organization_id: str
     display_name: str | None
@@ -54,16 +60,20 @@ ToolFn = Callable[[Caller, dict[str, Any]], Awaitable[ToolResult]]
 
 @dataclass(frozen=True)
 class Tool:
+    """One tool: its name, description, JSON Schema ``parameters``, required permission (None:
+    only the entitlement) and implementation."""
+
     name: str
     description: str
     parameters: dict[str, Any]
     permission: str | None
     run: ToolFn = field(repr=False)
 
-    def definition(self) -> dict[str, Any]:
-        """The ``ChattyToolDefinition`` (Chat-Completions style: ``{type, function: {…}}``)."""
-        return {"type": "function",
-                "function": {"name": self.name, "description": self.description, "parameters": self.parameters}}
+    def definition(self) -> ChattyToolDefinition:
+        """The ``ChattyToolDefinition`` (Chat-Completions style: ``{type, function: {…}}``); every
+        keyword of the parameter schemas is kept (ChattyToolParameterProperty is open)."""
+        return ChattyToolDefinition(type=Type.function, function=Function(
+            name=self.name, description=self.description, parameters=Parameters.model_validate(self.parameters)))
 
     def realtime_definition(self) -> dict[str, Any]:
         """The same tool in the Realtime session form (flat: ``{type, name, description, parameters}``)."""
@@ -152,6 +162,8 @@ async def _entity_or_fail(caller: Caller, entity_id: str) -> EntityRecord:
 
 
 async def lookup_entity(caller: Caller, args: dict[str, Any]) -> ToolResult:
+    """``lookup_entity {query, entityType?, limit? 1-10 (5)}`` → ``{query, count, matches: [entity]}``,
+    best first. Raises ToolFailure."""
     query = _text(args, "query")
     if query is None:
         raise ToolFailure("INVALID_ARGUMENTS", "query must not be empty.")
@@ -186,6 +198,8 @@ def _snippet(body: str, terms: set[str], width: int = 240) -> str:
 
 
 async def search_knowledge_base(caller: Caller, args: dict[str, Any]) -> ToolResult:
+    """``search_knowledge_base {query, limit? 1-5 (3)}`` → ``{query, count, results: [{id, title, snippet,
+    score}]}`` (TF-IDF ranking). Raises ToolFailure."""
     query = _text(args, "query")
     if query is None:
         raise ToolFailure("INVALID_ARGUMENTS", "query must not be empty.")
@@ -216,6 +230,8 @@ async def search_knowledge_base(caller: Caller, args: dict[str, Any]) -> ToolRes
 
 
 async def create_ticket(caller: Caller, args: dict[str, Any]) -> ToolResult:
+    """``create_ticket {title, description?, priority? (normal), entityId?}`` → the stored ticket;
+    NOT_FOUND for a foreign entityId. Raises ToolFailure."""
     title = _text(args, "title")
     if title is None:
         raise ToolFailure("INVALID_ARGUMENTS", "title must not be empty.")
@@ -231,6 +247,8 @@ async def create_ticket(caller: Caller, args: dict[str, Any]) -> ToolResult:
 
 
 async def list_tickets(caller: Caller, args: dict[str, Any]) -> ToolResult:
+    """``list_tickets {status?, entityId?, limit? 1-20 (10)}`` → ``{count, tickets}``, newest first. Raises
+    ToolFailure."""
     entity_id = _text(args, "entityId")
     if entity_id:
         await _entity_or_fail(caller, entity_id)
@@ -245,6 +263,8 @@ async def list_tickets(caller: Caller, args: dict[str, Any]) -> ToolResult:
 
 
 async def create_note(caller: Caller, args: dict[str, Any]) -> ToolResult:
+    """``create_note {content, entityId?}`` → the stored note; NOT_FOUND for a foreign entityId. Raises
+    ToolFailure."""
     content = _text(args, "content")
     if content is None:
         raise ToolFailure("INVALID_ARGUMENTS", "content must not be empty.")
@@ -257,6 +277,7 @@ async def create_note(caller: Caller, args: dict[str, Any]) -> ToolResult:
 
 
 async def list_notes(caller: Caller, args: dict[str, Any]) -> ToolResult:
+    """``list_notes {entityId?, limit? 1-20 (10)}`` → ``{count, notes}``, newest first. Raises ToolFailure."""
     entity_id = _text(args, "entityId")
     if entity_id:
         await _entity_or_fail(caller, entity_id)
@@ -268,6 +289,8 @@ async def list_notes(caller: Caller, args: dict[str, Any]) -> ToolResult:
 
 
 async def update_job_stage(caller: Caller, args: dict[str, Any]) -> ToolResult:
+    """``update_job_stage {jobId, stage}`` (stage key or name) → ``{jobId, previousStage, stage, job}``;
+    INVALID_ARGUMENTS for an unknown stage or a non-job, NOT_FOUND for a foreign id. Raises ToolFailure."""
     job_id = _text(args, "jobId") or ""
     wanted = _text(args, "stage") or ""
     records = bundle().records
@@ -292,6 +315,8 @@ async def update_job_stage(caller: Caller, args: dict[str, Any]) -> ToolResult:
 
 
 async def navigate(caller: Caller, args: dict[str, Any]) -> ToolResult:
+    """``navigate {page?, entityId?}`` (at least one) → ``data {route}`` and ``action {type: navigate,
+    route, page, entityId?}``; a record's page follows its type. Raises ToolFailure."""
     page = _text(args, "page")
     entity_id = _text(args, "entityId")
     if page is None and entity_id is None:

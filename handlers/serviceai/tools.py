@@ -7,11 +7,11 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from generated.models.serviceai import ChattyExecuteRequest
-from handlers.errors import parse_request
+from generated.models.serviceai import ChattyExecuteRequest, ChattyExecuteResponse
+from handlers.results import Reply
 from handlers.serviceai.permissions import effective_permissions
-from handlers.serviceai.toolkit import TOOLS, Caller, ToolFailure
-from handlers.serviceai.versioning import chatty, json_body
+from handlers.serviceai.toolkit import TOOLS, Caller, ToolFailure, ToolResult
+from handlers.serviceai.versioning import chatty
 
 logger = logging.getLogger("handlers.serviceai.tools")
 
@@ -19,7 +19,7 @@ _VALIDATORS = {name: Draft202012Validator(tool.parameters) for name, tool in TOO
 
 
 @chatty
-async def list_chatty_voice_tools(token_info: dict[str, Any]):
+async def list_chatty_voice_tools(token_info: dict[str, Any]) -> Reply:
     """``GET /api/chatty-voice/tools`` (listChattyVoiceTools) → 200 a BARE ARRAY of
     ``ChattyToolDefinition`` (``{type: "function", function: {name, description, parameters}}``),
     the whole catalogue of :mod:`handlers.serviceai.toolkit`, each executable through
@@ -28,32 +28,41 @@ async def list_chatty_voice_tools(token_info: dict[str, Any]):
     Errors: 401, 400 (bad X-Client-Version), 426 (client major below minClientVersion), 403
     (no ``chatty-voice`` entitlement).
     """
-    return [tool.definition() for tool in TOOLS.values()], 200
+    return Reply([tool.definition() for tool in TOOLS.values()])
 
 
-def _failure(code: str, error: str) -> tuple[dict[str, Any], int]:
-    return {"success": False, "code": code, "error": error}, 200
+def _failure(code: str, error: str) -> ChattyExecuteResponse:
+    return ChattyExecuteResponse(success=False, code=code, error=error)
+
+
+def result_response(result: ToolResult) -> ChattyExecuteResponse:
+    """A tool's :class:`ToolResult` as the executor's ``{success: true, message, data[, action]}``
+    (``data`` / ``action`` omitted when the tool gave none)."""
+    return ChattyExecuteResponse(success=True, message=result.message, data=result.data, action=result.action)
 
 
 @chatty
-async def execute_chatty_voice_tool(token_info: dict[str, Any], body: dict[str, Any] | None = None):
+async def execute_chatty_voice_tool(token_info: dict[str, Any],
+                                    body: ChattyExecuteRequest | None = None) -> ChattyExecuteResponse | Reply:
     """``POST /api/chatty-voice/tools/execute`` (executeChattyVoiceTool): run one tool.
 
-    Body ``{function?, name?, arguments?}``: ``function`` is canonical, ``name`` its legacy
-    alias (``function`` wins when both are sent); ``arguments`` is the tool's argument object
-    (absent = ``{}``), validated against the tool's ``parameters`` schema.
+    Body ``ChattyExecuteRequest`` ``{function?, name?, arguments?}`` (absent = ``{}``):
+    ``function`` is canonical, ``name`` its legacy alias (``function`` wins when both are sent);
+    ``arguments`` is the tool's argument object (absent = ``{}``), validated against the tool's
+    ``parameters`` schema.
 
-    Always 200 once the request reaches the executor:
+    Always 200 ``ChattyExecuteResponse`` once the request reaches the executor:
       * ``{success: true, message, data[, action]}`` — ``action`` (navigate) is for the client
         to execute, e.g. ``{type: "navigate", route: "/jobs/job_…"}``;
       * ``{success: false, code, error}`` with code ``UNKNOWN_FUNCTION`` (no function named, or
         not in the catalogue), ``PERMISSION_DENIED`` (caller lacks the tool's permission),
         ``INVALID_ARGUMENTS`` or ``NOT_FOUND`` (a record id that is not the caller's
         organisation's).
-    500 ``{success: false, code: "EXECUTOR_ERROR", error}`` only when a tool fails
-    unexpectedly (e.g. the database is unreachable). Gate errors: 401, 400, 426, 403.
+    500 ``Reply(ChattyExecuteResponse{success: false, code: "EXECUTOR_ERROR", error}, 500)`` only
+    when a tool fails unexpectedly (e.g. the database is unreachable). Gate errors: 401, 400,
+    426, 403.
     """
-    request = parse_request(ChattyExecuteRequest, json_body(body))
+    request = body or ChattyExecuteRequest()
     name = request.function or request.name
     if not name:
         return _failure("UNKNOWN_FUNCTION", "No function given: send `function` (or the legacy `name`).")
@@ -76,11 +85,5 @@ async def execute_chatty_voice_tool(token_info: dict[str, Any], body: dict[str, 
         return _failure(failure.code, failure.error)
     except Exception:  # noqa: BLE001 - a true executor fault: the documented 500 envelope
         logger.exception("tool %s failed for user %s", name, caller.user_id)
-        return {"success": False, "code": "EXECUTOR_ERROR",
-                "error": f"The {name} tool failed unexpectedly; try again later."}, 500
-    out: dict[str, Any] = {"success": True, "message": result.message}
-    if result.data is not None:
-        out["data"] = result.data
-    if result.action is not None:
-        out["action"] = result.action
-    return out, 200
+        return Reply(_failure("EXECUTOR_ERROR", f"The {name} tool failed unexpectedly; try again later."), 500)
+    return result_response(result)

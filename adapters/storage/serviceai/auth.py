@@ -1,7 +1,8 @@
 """ServiceAi users, their opaque bearer tokens and single-use CSRF tokens: persistence only.
 
 Tokens are high-entropy random strings; only their SHA-256 hex digest is stored, so a
-database leak does not reveal usable credentials.
+database leak does not reveal usable credentials. Times are aware UTC datetimes. Every store
+method raises ``StorageUnavailable`` (adapters/storage/database.py) when the database fails.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from adapters.storage.database import Database
 from adapters.storage.serviceai.tables import ServiceaiApiToken, ServiceaiCsrfToken, ServiceaiUser
@@ -53,6 +54,7 @@ class TokenRecord:
     last_used_at: datetime | None
 
     def is_live(self, now: datetime) -> bool:
+        """Neither revoked nor expired at ``now`` (aware UTC)."""
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
 
 
@@ -110,6 +112,7 @@ class ServiceaiUserStore:
         return await self.db.run(work)
 
     async def get_user(self, user_id: str) -> UserRecord | None:
+        """The stored user, or None."""
         def work(s: Session) -> UserRecord | None:
             row = s.get(ServiceaiUser, user_id)
             return _user(row) if row else None
@@ -152,9 +155,10 @@ class ServiceaiUserStore:
         return await self.db.run(work)
 
     async def list_tokens(self, user_id: str) -> list[TokenRecord]:
+        """Every token of ``user_id`` (live, expired and revoked), oldest first."""
         def work(s: Session) -> list[TokenRecord]:
             rows = s.exec(select(ServiceaiApiToken).where(ServiceaiApiToken.user_id == user_id)
-                          .order_by(ServiceaiApiToken.created_at)).all()
+                          .order_by(col(ServiceaiApiToken.created_at))).all()
             return [_token(r) for r in rows]
 
         return await self.db.run(work)
@@ -186,7 +190,7 @@ class ServiceaiCsrfStore:
         expires_at = now + ttl
 
         def work(s: Session) -> None:
-            s.exec(delete(ServiceaiCsrfToken).where(ServiceaiCsrfToken.expires_at <= now))  # type: ignore[call-overload]
+            s.exec(delete(ServiceaiCsrfToken).where(col(ServiceaiCsrfToken.expires_at) <= now))
             s.add(ServiceaiCsrfToken(token_hash=token_hash(token), user_id=user_id, created_at=now,
                                      expires_at=expires_at))
 
@@ -199,12 +203,12 @@ class ServiceaiCsrfStore:
         calls with the same token at most one succeeds."""
 
         def work(s: Session) -> bool:
-            result = s.exec(  # type: ignore[call-overload]
+            result = s.exec(
                 update(ServiceaiCsrfToken)
-                .where(ServiceaiCsrfToken.token_hash == token_hash(token))
-                .where(ServiceaiCsrfToken.user_id == user_id)
-                .where(ServiceaiCsrfToken.used_at.is_(None))  # type: ignore[union-attr]
-                .where(ServiceaiCsrfToken.expires_at > now)
+                .where(col(ServiceaiCsrfToken.token_hash) == token_hash(token))
+                .where(col(ServiceaiCsrfToken.user_id) == user_id)
+                .where(col(ServiceaiCsrfToken.used_at).is_(None))
+                .where(col(ServiceaiCsrfToken.expires_at) > now)
                 .values(used_at=now)
             )
             return result.rowcount == 1
@@ -216,7 +220,7 @@ class ServiceaiCsrfStore:
 
         def work(s: Session) -> int:
             rows = s.exec(select(ServiceaiCsrfToken).where(ServiceaiCsrfToken.user_id == user_id)
-                          .where(ServiceaiCsrfToken.used_at.is_(None))  # type: ignore[union-attr]
+                          .where(col(ServiceaiCsrfToken.used_at).is_(None))
                           .where(ServiceaiCsrfToken.expires_at > now)).all()
             return len(rows)
 

@@ -1,6 +1,7 @@
 """ServiceAi business records the Chatty Voice tools work on: entities (customers, jobs, sites…),
 tickets, notes, knowledge-base articles and workflow stages. Persistence only: every query is
-scoped to one organisation; no HTTP, no policy."""
+scoped to one organisation; no HTTP, no policy. Times are aware UTC datetimes. Every store method
+raises ``StorageUnavailable`` (adapters/storage/database.py) when the database fails."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from adapters.storage.database import Database
 from adapters.storage.serviceai.tables import (
@@ -31,6 +32,8 @@ def new_id(prefix: str) -> str:
 
 @dataclass(frozen=True)
 class EntityRecord:
+    """A stored entity (customer, job, site, …), detached from the ORM."""
+
     entity_id: str
     organization_id: str
     entity_type: str
@@ -44,6 +47,8 @@ class EntityRecord:
 
 @dataclass(frozen=True)
 class TicketRecord:
+    """A stored ticket (priority low/normal/high/urgent, status open/closed)."""
+
     ticket_id: str
     organization_id: str
     created_by: str
@@ -58,6 +63,8 @@ class TicketRecord:
 
 @dataclass(frozen=True)
 class NoteRecord:
+    """A stored note, attached to ``entity_id`` when given."""
+
     note_id: str
     organization_id: str
     author_id: str
@@ -68,6 +75,8 @@ class NoteRecord:
 
 @dataclass(frozen=True)
 class ArticleRecord:
+    """A stored knowledge-base article."""
+
     article_id: str
     organization_id: str
     title: str
@@ -78,6 +87,8 @@ class ArticleRecord:
 
 @dataclass(frozen=True)
 class StageRecord:
+    """One workflow stage; ``position`` orders the workflow (0 first)."""
+
     organization_id: str
     key: str
     name: str
@@ -150,6 +161,7 @@ class ServiceaiRecordStore:
         return await self.db.run(work)
 
     async def get_entity(self, organization_id: str, entity_id: str) -> EntityRecord | None:
+        """The entity, or None when unknown or another organisation's."""
         def work(s: Session) -> EntityRecord | None:
             row = s.get(ServiceaiEntity, entity_id)
             return _entity(row) if row and row.organization_id == organization_id else None
@@ -171,7 +183,7 @@ class ServiceaiRecordStore:
             if entity_type:
                 stmt = stmt.where(ServiceaiEntity.entity_type == entity_type)
             if not query or not query.strip():
-                rows = s.exec(stmt.order_by(ServiceaiEntity.updated_at.desc()).limit(limit)).all()  # type: ignore[attr-defined]
+                rows = s.exec(stmt.order_by(col(ServiceaiEntity.updated_at).desc()).limit(limit)).all()
                 return [_entity(r) for r in rows]
             words = _words(query)
             needle = query.strip().lower()
@@ -209,7 +221,7 @@ class ServiceaiRecordStore:
         """Move an entity to workflow ``stage``: ``(previous stage, updated record)``, or None
         when the entity is not the organisation's."""
 
-        def work(s: Session):
+        def work(s: Session) -> tuple[str | None, EntityRecord] | None:
             row = s.get(ServiceaiEntity, entity_id, with_for_update=True)
             if row is None or row.organization_id != organization_id:
                 return None
@@ -225,6 +237,7 @@ class ServiceaiRecordStore:
 
     async def create_ticket(self, *, organization_id: str, created_by: str, title: str, description: str,
                             priority: str, entity_id: str | None, now: datetime) -> TicketRecord:
+        """Store a new open ticket (id ``tkt_…``) created at ``now``."""
         def work(s: Session) -> TicketRecord:
             row = ServiceaiTicket(ticket_id=new_id("tkt"), organization_id=organization_id, created_by=created_by,
                                   title=title, description=description, priority=priority, status="open",
@@ -245,7 +258,7 @@ class ServiceaiRecordStore:
                 stmt = stmt.where(ServiceaiTicket.status == status)
             if entity_id:
                 stmt = stmt.where(ServiceaiTicket.entity_id == entity_id)
-            stmt = stmt.order_by(ServiceaiTicket.created_at.desc(), ServiceaiTicket.ticket_id.desc())  # type: ignore[attr-defined]
+            stmt = stmt.order_by(col(ServiceaiTicket.created_at).desc(), col(ServiceaiTicket.ticket_id).desc())
             return [_ticket(r) for r in s.exec(stmt.limit(limit)).all()]
 
         return await self.db.run(work)
@@ -254,6 +267,7 @@ class ServiceaiRecordStore:
 
     async def create_note(self, *, organization_id: str, author_id: str, entity_id: str | None, content: str,
                           now: datetime) -> NoteRecord:
+        """Store a new note (id ``note_…``) created at ``now``."""
         def work(s: Session) -> NoteRecord:
             row = ServiceaiNote(note_id=new_id("note"), organization_id=organization_id, author_id=author_id,
                                 entity_id=entity_id, content=content, created_at=now)
@@ -271,7 +285,7 @@ class ServiceaiRecordStore:
             stmt = select(ServiceaiNote).where(ServiceaiNote.organization_id == organization_id)
             if entity_id:
                 stmt = stmt.where(ServiceaiNote.entity_id == entity_id)
-            stmt = stmt.order_by(ServiceaiNote.created_at.desc(), ServiceaiNote.note_id.desc())  # type: ignore[attr-defined]
+            stmt = stmt.order_by(col(ServiceaiNote.created_at).desc(), col(ServiceaiNote.note_id).desc())
             return [_note(r) for r in s.exec(stmt.limit(limit)).all()]
 
         return await self.db.run(work)
@@ -280,6 +294,8 @@ class ServiceaiRecordStore:
 
     async def upsert_article(self, *, organization_id: str, title: str, body: str, now: datetime,
                              article_id: str | None = None, tags: list[str] | None = None) -> ArticleRecord:
+        """Create an article (id ``kb_…`` when not given) or replace ``article_id``'s fields.
+        Raises PermissionError if the id belongs to another organisation."""
         def work(s: Session) -> ArticleRecord:
             row = s.get(ServiceaiKnowledgeArticle, article_id) if article_id else None
             if row is not None and row.organization_id != organization_id:
@@ -298,18 +314,20 @@ class ServiceaiRecordStore:
         """Every article of the organisation, by title."""
 
         def work(s: Session) -> list[ArticleRecord]:
-            rows = s.exec(select(ServiceaiKnowledgeArticle)
-                          .where(ServiceaiKnowledgeArticle.organization_id == organization_id)
-                          .order_by(ServiceaiKnowledgeArticle.title, ServiceaiKnowledgeArticle.article_id)).all()
+            stmt = (select(ServiceaiKnowledgeArticle)
+                    .where(ServiceaiKnowledgeArticle.organization_id == organization_id)
+                    .order_by(col(ServiceaiKnowledgeArticle.title), col(ServiceaiKnowledgeArticle.article_id)))
+            rows = s.exec(stmt).all()
             return [_article(r) for r in rows]
 
         return await self.db.run(work)
 
     async def delete_article(self, organization_id: str, article_id: str) -> bool:
+        """Delete one article of the organisation; False when there was none."""
         def work(s: Session) -> bool:
-            result = s.exec(delete(ServiceaiKnowledgeArticle)  # type: ignore[call-overload]
-                            .where(ServiceaiKnowledgeArticle.article_id == article_id)
-                            .where(ServiceaiKnowledgeArticle.organization_id == organization_id))
+            result = s.exec(delete(ServiceaiKnowledgeArticle)
+                            .where(col(ServiceaiKnowledgeArticle.article_id) == article_id)
+                            .where(col(ServiceaiKnowledgeArticle.organization_id) == organization_id))
             return result.rowcount == 1
 
         return await self.db.run(work)
@@ -324,8 +342,8 @@ class ServiceaiRecordStore:
             raise ValueError("every workflow stage needs a unique, non-empty key")
 
         def work(s: Session) -> list[StageRecord]:
-            s.exec(delete(ServiceaiWorkflowStage)  # type: ignore[call-overload]
-                   .where(ServiceaiWorkflowStage.organization_id == organization_id))
+            s.exec(delete(ServiceaiWorkflowStage)
+                   .where(col(ServiceaiWorkflowStage.organization_id) == organization_id))
             rows = [ServiceaiWorkflowStage(organization_id=organization_id, key=str(st["key"]),
                                            name=str(st.get("name") or st["key"]),
                                            description=str(st.get("description") or ""), position=i)
@@ -342,7 +360,7 @@ class ServiceaiRecordStore:
         def work(s: Session) -> list[StageRecord]:
             rows = s.exec(select(ServiceaiWorkflowStage)
                           .where(ServiceaiWorkflowStage.organization_id == organization_id)
-                          .order_by(ServiceaiWorkflowStage.position)).all()
+                          .order_by(col(ServiceaiWorkflowStage.position))).all()
             return [_stage(r) for r in rows]
 
         return await self.db.run(work)

@@ -65,4 +65,4 @@ def test_budget_keeps_whole_articles_and_lists_the_rest(make_settings, tmp_path)
     assert included and len(included) < 6
     assert "Further articles (not loaded; use search_knowledge_base): " in text
     for i in included:  # whole articles only
-        assert ("Fact %d. " % i) * 59 in text
+        assert f"Fact {i}. " * 59 in text

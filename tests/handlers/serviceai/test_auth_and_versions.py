@@ -22,7 +22,8 @@ def call(client, path, headers):
 def test_version_reports_contract_and_setting(client):
     r = client.get("/api/version")
     assert r.status_code == 200
-    spec = yaml.safe_load(open("specs/serviceai/openapi.yaml", encoding="utf-8"))
+    with open("specs/serviceai/openapi.yaml", encoding="utf-8") as handle:
+        spec = yaml.safe_load(handle)
     assert r.json() == {"apiVersion": spec["info"]["version"], "minClientVersion": "1.0.0"}
     assert r.json()["apiVersion"] == "1.1.24"
     assert "X-Upgrade-Available" not in r.headers

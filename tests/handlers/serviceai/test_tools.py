@@ -186,3 +186,14 @@ def test_search_knowledge_base(client, alice, dataset, make_user):
     assert nothing["data"]["count"] == 0 and nothing["message"] == "Nothing in the knowledge base matches 'quantum'."
     empty = execute(client, make_user("ned", org="empty-org"), "search_knowledge_base", {"query": "fees"})
     assert empty["message"] == "The knowledge base is empty."
+
+
+def test_catalogue_keeps_every_schema_keyword(client, alice):
+    # The typed answer must not strip what ChattyToolParameterProperty leaves open (maxLength, minimum, …).
+    from handlers.serviceai.toolkit import TOOLS
+
+    tools = client.get("/api/chatty-voice/tools", headers=alice).json()
+    assert tools == [{"type": "function", "function": {"name": t.name, "description": t.description,
+                                                       "parameters": t.parameters}} for t in TOOLS.values()]
+    create_ticket = next(t for t in tools if t["function"]["name"] == "create_ticket")
+    assert create_ticket["function"]["parameters"]["properties"]["title"]["maxLength"] == 200

@@ -7,11 +7,10 @@ import asyncio
 import httpx
 import pytest
 
-from adapters.providers.whisper import WhisperASR
 from adapters.providers.wer import word_error_rate
-from tools.caller import Caller, speech_48k
+from adapters.providers.whisper import WhisperASR
 from tests.handlers.serviceai.conftest import ORG
-
+from tools.caller import Caller, speech_48k
 
 PARKING = {"title": "Parking", "body": "Customers can park for free behind the main office building."}
 
@@ -81,7 +80,8 @@ async def test_csrf_malformed_sdp_and_rate_limit(sai_http, make_user):
         r = await http.post(url, json={"sdp": "v=0\r\n"}, headers={**headers, "X-CSRF-Token": token})  # reused
         assert r.status_code == 429 or r.json()["error"]["code"] == "CSRF_INVALID"
         assert server.app.services.peers.active == 0
-        r = await http.post(url, json={"sdp": "v=0\r\n"}, headers={**headers, "X-CSRF-Token": await _csrf(http, headers)})
+        fresh = await _csrf(http, headers)
+        r = await http.post(url, json={"sdp": "v=0\r\n"}, headers={**headers, "X-CSRF-Token": fresh})
         assert r.status_code == 429 and r.json()["error"]["code"] == "RATE_LIMITED"
     assert server.app.services.peers.active == 0
 
@@ -140,3 +140,38 @@ async def test_upstream_errors_pass_through_and_mint_failure_is_502(make_setting
                                 headers={**headers, "X-CSRF-Token": await _csrf(http, headers)})
             assert r.status_code == 502 and "error" in r.json()
     del c
+
+
+async def test_outdated_client_gets_the_declared_426_over_http(sai_http):
+    # Issue 12 (b): an old X-Client-Version with a valid CSRF token answered 500 ("Multiple response
+    # content types are defined…") instead of the contract's 426 UpgradeRequiredEnvelope.
+    server, headers = sai_http
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        token = await _csrf(http, headers)
+        r = await http.post("/api/realtime/webrtc", json={"sdp": "not sdp"},
+                            headers={**headers, "X-CSRF-Token": token, "X-Client-Version": "0.1"})
+        assert r.status_code == 426, r.text
+        assert r.headers["content-type"] == "application/json"
+        assert r.json() == {
+            "error": {"code": "UPGRADE_REQUIRED", "message": "Client version 0.1 is no longer supported: major "
+                      "version 1 or later is required (minClientVersion 1.0.0)."},
+            "apiVersion": "1.1.24", "minClientVersion": "1.0.0", "clientVersion": "0.1",
+        }
+        # refused before anything was charged or consumed: the same token still reaches the SDP check
+        r = await http.post("/api/realtime/webrtc", json={"sdp": "not sdp"},
+                            headers={**headers, "X-CSRF-Token": token, "X-Client-Version": "1.0.0"})
+        assert r.status_code == 400 and r.json()["error"]["code"] == "INVALID_SDP"
+    assert server.app.services.peers.active == 0
+
+
+def test_ip_limit_ignores_forwarding_headers(client, alice):
+    # The 3/min/IP budget is the connection's peer address (scope["client"]): headers a caller sets
+    # itself do not buy it a fresh budget.
+    statuses = []
+    for i in range(4):
+        spoofed = {"X-Forwarded-For": f"203.0.113.{i}", "X-Real-IP": f"198.51.100.{i}",
+                   "Forwarded": f"for=192.0.2.{i}"}
+        r = client.post("/api/realtime/webrtc", json={"sdp": "v=0\r\n"},
+                        headers={**alice, **spoofed, "X-CSRF-Token": "forged"})
+        statuses.append((r.status_code, r.json()["error"]["code"]))
+    assert statuses == [(403, "CSRF_INVALID")] * 3 + [(429, "RATE_LIMITED")]
