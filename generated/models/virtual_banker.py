@@ -6,7 +6,7 @@ from __future__ import annotations
 from enum import IntEnum, StrEnum
 from typing import Annotated, Any
 
-from pydantic import AnyUrl, AwareDatetime, BaseModel, Field
+from pydantic import AnyUrl, AwareDatetime, Base64Str, BaseModel, Field
 
 
 class PortalContext(BaseModel):
@@ -285,6 +285,115 @@ class Status(StrEnum):
 
 class EndSessionResponse(BaseResponse):
     status: Annotated[Status | None, Field(examples=['ended'])] = None
+
+
+class EngineHealth(BaseModel):
+    provider: Annotated[str | None, Field(examples=['mock'])] = None
+    status: Annotated[str | None, Field(examples=['available'])] = None
+
+
+class HealthServices(BaseModel):
+    asr: EngineHealth | None = None
+    tts: EngineHealth | None = None
+    llm: EngineHealth | None = None
+    database: Annotated[str | None, Field(examples=['connected'])] = None
+    redis: Annotated[str | None, Field(examples=['connected'])] = None
+
+
+class HealthResponse(BaseModel):
+    status: Annotated[str | None, Field(examples=['healthy'])] = None
+    services: HealthServices | None = None
+    timestamp: AwareDatetime | None = None
+
+
+class TokenRefresh(BaseModel):
+    ephemeral_token: str | None = None
+    expires_at: AwareDatetime | None = None
+
+
+class RefreshTokenResponse(BaseResponse):
+    data: TokenRefresh | None = None
+
+
+class SynthesisResult(BaseModel):
+    audio_data: Annotated[
+        Base64Str | None, Field(description='Base64-encoded audio data')
+    ] = None
+    format: Annotated[str | None, Field(examples=['mp3'])] = None
+    sample_rate: Annotated[int | None, Field(examples=[44100])] = None
+    duration: Annotated[float | None, Field(examples=[2.5])] = None
+    visemes: list[VisemeEvent] | None = None
+
+
+class SynthesisResponse(BaseResponse):
+    data: SynthesisResult | None = None
+
+
+class VoiceState(StrEnum):
+    idle = 'idle'
+    listening = 'listening'
+    thinking = 'thinking'
+    speaking = 'speaking'
+
+
+class ProviderStatus(StrEnum):
+    active = 'active'
+    inactive = 'inactive'
+    error = 'error'
+
+
+class VoiceSessionProviders(BaseModel):
+    asr: str | None = None
+    tts: str | None = None
+
+
+class VoiceSessionStatus(BaseModel):
+    session_id: str | None = None
+    state: VoiceState | None = None
+    asr_status: ProviderStatus | None = None
+    tts_status: ProviderStatus | None = None
+    provider: VoiceSessionProviders | None = None
+
+
+class VoiceSessionStatusResponse(BaseResponse):
+    data: VoiceSessionStatus | None = None
+
+
+class Format1(StrEnum):
+    wav = 'wav'
+    mp3 = 'mp3'
+    ogg = 'ogg'
+    webm = 'webm'
+
+
+class TranscribeUpload(BaseModel):
+    audio: Annotated[bytes, Field(description='Audio file (WAV, MP3, OGG, etc.)')]
+    language: Annotated[
+        str | None,
+        Field(
+            description='Language code (optional, auto-detect if not provided)',
+            examples=['en-US'],
+        ),
+    ] = None
+    format: Format1 = 'wav'
+    include_words: Annotated[
+        bool, Field(description='Include word-level timestamps')
+    ] = False
+
+
+class TranscribeRequest(BaseModel):
+    audio_data: Annotated[Base64Str, Field(description='Base64-encoded audio data')]
+    language: Annotated[str | None, Field(examples=['en-US'])] = None
+    include_words: bool = False
+
+
+class TranscribeStreamUpload(BaseModel):
+    audio_stream: Annotated[bytes, Field(description='Audio stream')]
+    language: Annotated[str | None, Field(examples=['en-US'])] = None
+
+
+class VisemeRequest(BaseModel):
+    text: Annotated[str, Field(examples=['Hello, how can I help you today?'])]
 
 
 class CreateVoiceSessionRequest(BaseModel):

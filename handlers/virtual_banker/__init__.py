@@ -7,9 +7,9 @@
 from handlers.plugin import ApiPlugin
 from handlers.virtual_banker.bundle import API, VirtualBanker, build, on_shutdown, on_startup
 from handlers.virtual_banker.envelope import VirtualBankerEnvelope
-
 from handlers.virtual_banker.health import get_health
 from handlers.virtual_banker.realtime import webrtc_signaling
+from handlers.virtual_banker.security import bearer_info
 from handlers.virtual_banker.sessions import (
     create_session,
     end_session,
@@ -28,7 +28,6 @@ from handlers.virtual_banker.voice import (
     transcribe_audio,
     transcribe_audio_stream,
 )
-from handlers.virtual_banker.security import bearer_info
 from handlers.virtual_banker.webhooks import register_voice_webhook
 
 plugin: ApiPlugin[VirtualBanker] = ApiPlugin(

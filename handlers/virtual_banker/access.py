@@ -7,11 +7,13 @@ from typing import Any
 from adapters.storage.virtual_banker.sessions import SessionRecord
 from adapters.storage.virtual_banker.voice import VoiceSessionRecord
 from core.clock import utcnow
-from handlers.virtual_banker.bundle import bundle
 from handlers.errors import ApiError
+from handlers.virtual_banker.bundle import bundle
 
 
 def session_not_found(session_id: str) -> ApiError:
+    """The 404 ``SESSION_NOT_FOUND`` error for ``session_id`` (also for sessions that are not the
+    caller's: a foreign session's existence is not revealed)."""
     return ApiError(404, "SESSION_NOT_FOUND", f"Session {session_id} not found")
 
 

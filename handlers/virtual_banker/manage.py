@@ -20,7 +20,9 @@ from handlers.virtual_banker.security import mint_jwt
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m handlers.virtual_banker.manage", description=__doc__.splitlines()[0])
+    """Run one operator command (``argv`` defaults to ``sys.argv[1:]``); returns the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m handlers.virtual_banker.manage",
+                                     description=(__doc__ or "").splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     token = sub.add_parser("token", help="mint a development Virtual Banker JWT")
     token.add_argument("--tenant", required=True)

@@ -19,6 +19,7 @@ Protocol (JSON text messages; also in the contract's description):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from typing import Any
@@ -28,10 +29,12 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from adapters.providers.base import ProviderError, VoiceSettings
 from adapters.realtime.loop import CALL_SPEAKING_RATE, SpeechLoop
-from adapters.realtime.peer import InvalidOffer, PeerLimitReached
-from core.clock import isoformat, utcnow
+from adapters.realtime.peer import InvalidOffer, PeerLimitReached, ServerPeer
+from adapters.storage.virtual_banker.sessions import SessionRecord
+from core.clock import utcnow
 from core.jsontext import loads as strict_json
 from handlers.virtual_banker.bundle import bundle
+from handlers.virtual_banker.envelope import VirtualBankerEnvelope
 from handlers.virtual_banker.events import emit
 from handlers.virtual_banker.security import bearer_info
 from handlers.virtual_banker.voice_state import activity
@@ -44,12 +47,17 @@ AUTH_TIMEOUT = 10.0
 SESSION_POLL = 1.0
 
 
-def _error_body(code: str, message: str) -> dict[str, Any]:
-    return {"success": False, "error": {"code": code, "message": message, "details": {}},
-            "timestamp": isoformat(utcnow())}
+#: Why a handshake is refused: (HTTP status, error code).
+Refusal = tuple[int, str]
 
 
-async def _authorize(token: str | None, session_id: str):
+def _denial(status: int, code: str, message: str) -> JSONResponse:
+    """An HTTP answer to the handshake in the API's ``ErrorResponse`` envelope."""
+    return JSONResponse(VirtualBankerEnvelope().body(status, code, message, None, violation=False),
+                        status_code=status)
+
+
+async def _authorize(token: str | None, session_id: str) -> tuple[SessionRecord, None] | tuple[None, Refusal]:
     """The live session ``session_id`` if ``token`` may use it; else (status, code) to refuse."""
     if not token:
         return None, (401, "UNAUTHORIZED")
@@ -65,53 +73,54 @@ async def _authorize(token: str | None, session_id: str):
 
 
 async def webrtc_signaling(websocket: WebSocket, session_id: str) -> None:
-    """WebSocket handler of ``webrtcSignaling`` (see the module docstring for the protocol)."""
+    """WebSocket handler of ``webrtcSignaling`` (see the module docstring for the protocol).
+
+    Excluded from the typed-handler rule: it takes a Starlette ``WebSocket``, not a JSON body.
+    """
     token = websocket.query_params.get("token")
     s = bundle()
+    record: SessionRecord | None = None
     if token is not None:
         record, refusal = await _authorize(token, session_id)
         if refusal:
             status, code = refusal
-            await websocket.send_denial_response(JSONResponse(_error_body(code, f"Session {session_id}: {code}"),
-                                                              status_code=status))
+            await websocket.send_denial_response(_denial(status, code, f"Session {session_id}: {code}"))
             return
-    else:
-        if await s.sessions.get_live(session_id, utcnow()) is None:
-            await websocket.send_denial_response(
-                JSONResponse(_error_body("SESSION_NOT_FOUND", f"Session {session_id} not found"), status_code=404))
-            return
-        record = None
+    elif await s.sessions.get_live(session_id, utcnow()) is None:
+        await websocket.send_denial_response(
+            _denial(404, "SESSION_NOT_FOUND", f"Session {session_id} not found"))
+        return
     await websocket.accept()
     if record is None:
         try:
             first = strict_json(await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT))
-        except (asyncio.TimeoutError, ValueError, WebSocketDisconnect, KeyError):
+        except (TimeoutError, ValueError, WebSocketDisconnect, KeyError):
             first = {}
         token = first.get("token") if isinstance(first, dict) and first.get("type") == "auth" else None
         record, refusal = await _authorize(token, session_id)
         if refusal:
             await websocket.close(CLOSE_UNAUTHORIZED if refusal[0] == 401 else CLOSE_SESSION_GONE, refusal[1])
             return
+    assert record is not None  # _authorize returns a record or a refusal
     await Signaling(websocket, record).run()
 
 
 class Signaling:
     """One signaling socket: at most one peer, closed with the socket or the session."""
 
-    def __init__(self, websocket: WebSocket, record) -> None:
+    def __init__(self, websocket: WebSocket, record: SessionRecord) -> None:
         self.ws = websocket
         self.record = record
-        self.peer = None
+        self.peer: ServerPeer | None = None
         self._send_lock = asyncio.Lock()
 
     async def send(self, message: dict[str, Any]) -> None:
+        """Send one JSON message (dropped once the socket is closed)."""
         if self.ws.application_state != WebSocketState.CONNECTED:
             return
         async with self._send_lock:
-            try:
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
                 await self.ws.send_text(json.dumps(message, separators=(",", ":")))
-            except (RuntimeError, WebSocketDisconnect):
-                pass
 
     async def on_loop_event(self, event: dict[str, Any]) -> None:
         """Loop events: to the socket, to the voice state machine and to webhooks."""
@@ -128,6 +137,7 @@ class Signaling:
                                                       "channel": "realtime"})
 
     async def run(self) -> None:
+        """Serve the socket until ``bye``, a disconnect, or the session's end; then hang up."""
         await self.send({"type": "ready", "session_id": self.record.session_id})
         watcher = asyncio.get_running_loop().create_task(self._watch_session())
         try:
@@ -169,6 +179,7 @@ class Signaling:
         return True
 
     async def offer(self, sdp: Any) -> None:
+        """Answer an SDP offer with a new peer running the speech loop (one per socket)."""
         if self.peer is not None:
             await self.send({"type": "error", "code": "ALREADY_CONNECTED", "message": "one offer per socket"})
             return
@@ -186,7 +197,9 @@ class Signaling:
         config = (voice.voice_config if voice else {}) or {}
         greeting = self.record.config.get("greeting", "")
 
-        def attach(peer) -> None:
+        # `peer` is a ServerPeer; typed Any because adapters/realtime/peer.py declares its `loop`
+        # attribute as `None` only (mypy infers type None), so assigning the SpeechLoop would not check.
+        def attach(peer: Any) -> None:
             peer.loop = SpeechLoop(
                 asr=asr, tts=tts, llm=llm, emit=peer.send, output=peer.output, chat_message=ChatMessage,
                 voice=VoiceSettings(voice_id=config.get("voice_id"), language="en-US", rate=CALL_SPEAKING_RATE),
@@ -196,24 +209,23 @@ class Signaling:
             )
 
         try:
-            self.peer = await s.peers.open(sdp if isinstance(sdp, str) else "", self.on_loop_event, attach)
+            peer = await s.peers.open(sdp if isinstance(sdp, str) else "", self.on_loop_event, attach)
         except InvalidOffer as exc:
             await self.send({"type": "error", "code": "INVALID_SDP", "message": str(exc)})
             return
         except PeerLimitReached as exc:
             await self.send({"type": "error", "code": "PEER_LIMIT", "message": str(exc)})
             return
-        await self.send({"type": "answer", "sdp": self.peer.answer_sdp})
-        asyncio.get_running_loop().create_task(self._follow_peer(self.peer))
+        self.peer = peer
+        await self.send({"type": "answer", "sdp": peer.answer_sdp})
+        asyncio.get_running_loop().create_task(self._follow_peer(peer))
 
-    async def _follow_peer(self, peer) -> None:
+    async def _follow_peer(self, peer: ServerPeer) -> None:
         await peer.closed.wait()
         if self.peer is peer and self.ws.application_state == WebSocketState.CONNECTED:
             await self.send({"type": "closed", "reason": "peer_closed"})
-            try:
+            with contextlib.suppress(RuntimeError):
                 await self.ws.close(1000)
-            except RuntimeError:
-                pass
 
     async def _watch_session(self) -> None:
         while True:
@@ -221,13 +233,12 @@ class Signaling:
             if await bundle().sessions.get_live(self.record.session_id, utcnow()) is None:
                 await self.send({"type": "closed", "reason": "session_ended"})
                 await self.hang_up()
-                try:
+                with contextlib.suppress(RuntimeError):
                     await self.ws.close(CLOSE_SESSION_GONE, "session ended")
-                except RuntimeError:
-                    pass
                 return
 
     async def hang_up(self) -> None:
+        """Close the peer (if any) and leave the realtime state."""
         peer, self.peer = self.peer, None
         if peer is not None:
             await peer.close()

@@ -8,26 +8,33 @@ from datetime import timedelta
 from typing import Any
 
 from adapters.storage.virtual_banker.sessions import SessionRecord
-from core.clock import isoformat, utcnow
+from core.clock import utcnow
 from generated.models.virtual_banker import (
     BaseResponse,
     CreateSessionRequest,
     Data,
     EndSessionResponse,
+    RefreshTokenResponse,
     Session,
     SessionListResponse,
     SessionResponse,
+    Status,
+    TokenRefresh,
 )
-from handlers.virtual_banker.bundle import bundle
-from handlers.errors import ApiError, parse_request
+from handlers.errors import ApiError
+from handlers.results import Reply
 from handlers.virtual_banker.access import owned_live_session, session_not_found
+from handlers.virtual_banker.bundle import bundle
 from handlers.virtual_banker.config import tenant_config
 from handlers.virtual_banker.events import emit
 from handlers.virtual_banker.ratelimit import rate_limited
+from handlers.virtual_banker.replies import created, now
 from handlers.virtual_banker.security import InvalidAssertion, decode_jwt
 
 
-def _session(record: SessionRecord, token: str | None = None) -> Session:
+def session_model(record: SessionRecord, token: str | None = None) -> Session:
+    """A stored session as the contract's ``Session`` (times to the second). ``ephemeral_token``
+    only when ``token`` is given: it is shown once, at creation; the store keeps only its hash."""
     return Session(
         session_id=record.session_id,
         tenant_id=record.tenant_id,
@@ -39,36 +46,25 @@ def _session(record: SessionRecord, token: str | None = None) -> Session:
     )
 
 
-def _json(model) -> dict[str, Any]:
-    """A generated response model as the JSON body (unset optional fields omitted)."""
-    return model.model_dump(mode="json", exclude_none=True)
-
-
-def _now():
-    return utcnow().replace(microsecond=0)
-
-
-
-
 def _new_token() -> str:
     """An opaque 256-bit ephemeral token (URL-safe base64, never a JWT)."""
     return secrets.token_urlsafe(32)
 
 
 @rate_limited
-async def create_session(body: dict[str, Any], token_info: dict[str, Any]):
+async def create_session(body: CreateSessionRequest, token_info: dict[str, Any]) -> Reply:
     """``POST /v1/sessions`` (createSession) → 201 ``SessionResponse`` with the ephemeral token.
 
     ``auth_assertion`` must be a valid JWT (``VIRTUAL_BANKER_JWT_SECRET``) for the body's
-    tenant and user (401 if it does not verify, 403 if it names someone else); the bearer
-    caller must be that same tenant+user (403). ``expires_at`` = now + the tenant's
+    tenant and user (401 ``INVALID_AUTH_ASSERTION`` if it does not verify, 403
+    ``ASSERTION_MISMATCH`` if it names someone else); the bearer caller must be that same
+    tenant+user (403 ``FORBIDDEN``). ``expires_at`` = now + the tenant's
     ``policy.max_session_duration_minutes``.
     """
     s = bundle()
-    request = parse_request(CreateSessionRequest, body)
-    tenant_id, user_id = request.tenant_id, request.user_id
+    tenant_id, user_id = body.tenant_id, body.user_id
     try:
-        claims = decode_jwt(request.auth_assertion, s.settings.virtual_banker_jwt_secret)
+        claims = decode_jwt(body.auth_assertion, s.settings.virtual_banker_jwt_secret)
     except InvalidAssertion as exc:
         raise ApiError(401, "INVALID_AUTH_ASSERTION", f"auth_assertion is not a valid JWT: {exc}") from None
     if claims["tenant_id"] != tenant_id or claims["sub"] != user_id:
@@ -76,7 +72,7 @@ async def create_session(body: dict[str, Any], token_info: dict[str, Any]):
     if token_info["tenant_id"] != tenant_id or token_info["sub"] != user_id:
         raise ApiError(403, "FORBIDDEN", "The bearer token belongs to another tenant or user")
     config = await tenant_config(tenant_id)
-    now = utcnow()
+    started = utcnow()
     minutes = int(config["policy"]["max_session_duration_minutes"])
     token = _new_token()
     record = await s.sessions.create(
@@ -84,31 +80,31 @@ async def create_session(body: dict[str, Any], token_info: dict[str, Any]):
         tenant_id=tenant_id,
         user_id=user_id,
         token=token,
-        portal_context=request.portal_context.model_dump(exclude_none=True) if request.portal_context else None,
+        portal_context=body.portal_context.model_dump(exclude_none=True) if body.portal_context else None,
         config=config,
-        created_at=now,
-        expires_at=now + timedelta(minutes=minutes),
+        created_at=started,
+        expires_at=started + timedelta(minutes=minutes),
     )
-    return _json(SessionResponse(success=True, data=_session(record, token), timestamp=_now())), 201
+    return created(SessionResponse(success=True, data=session_model(record, token), timestamp=now()))
 
 
 @rate_limited
-async def list_sessions(token_info: dict[str, Any]):
-    """``GET /v1/sessions`` (listSessions) → 200 the caller's live sessions (only its own
-    session under an ephemeral token)."""
+async def list_sessions(token_info: dict[str, Any]) -> SessionListResponse:
+    """``GET /v1/sessions`` (listSessions) → 200 ``SessionListResponse``: the caller's live
+    sessions, oldest first (only its own session under an ephemeral token); no tokens."""
     records = await bundle().sessions.list_live(token_info["tenant_id"], token_info["sub"], utcnow())
     if token_info.get("kind") == "ephemeral":
         records = [r for r in records if r.session_id == token_info["session_id"]]
-    data = Data(sessions=[_session(r) for r in records])
-    return _json(SessionListResponse(success=True, data=data, timestamp=_now())), 200
+    return SessionListResponse(success=True, data=Data(sessions=[session_model(r) for r in records]),
+                               timestamp=now())
 
 
 @rate_limited
-async def get_session(session_id: str, token_info: dict[str, Any]):
-    """``GET /v1/sessions/{sessionId}`` (getSession) → 200 ``SessionResponse``; 404 unless
-    it is the caller's live session."""
+async def get_session(session_id: str, token_info: dict[str, Any]) -> SessionResponse:
+    """``GET /v1/sessions/{sessionId}`` (getSession) → 200 ``SessionResponse`` (no token);
+    404 ``SESSION_NOT_FOUND`` unless it is the caller's live session."""
     record = await owned_live_session(session_id, token_info)
-    return _json(SessionResponse(success=True, data=_session(record), timestamp=_now())), 200
+    return SessionResponse(success=True, data=session_model(record), timestamp=now())
 
 
 async def _end(session_id: str, token_info: dict[str, Any]) -> SessionRecord:
@@ -121,36 +117,34 @@ async def _end(session_id: str, token_info: dict[str, Any]) -> SessionRecord:
 
 
 @rate_limited
-async def end_session(session_id: str, token_info: dict[str, Any]):
+async def end_session(session_id: str, token_info: dict[str, Any]) -> BaseResponse:
     """``DELETE /v1/sessions/{sessionId}`` (endSession) → 200 ``BaseResponse``. The session
-    and its token stop working at once; a second call is 404."""
+    and its token stop working at once (``session.ended`` webhook); a second call is 404."""
     await _end(session_id, token_info)
-    return _json(BaseResponse(success=True, timestamp=_now())), 200
+    return BaseResponse(success=True, timestamp=now())
 
 
 @rate_limited
-async def end_session_post(session_id: str, token_info: dict[str, Any]):
+async def end_session_post(session_id: str, token_info: dict[str, Any]) -> EndSessionResponse:
     """``POST /v1/sessions/{sessionId}/end`` (endSessionPost, seed 001) → 200
-    ``{success, status: "ended", timestamp}``; same effect as endSession."""
+    ``EndSessionResponse`` ``{success, status: "ended", timestamp}``; same effect as endSession."""
     await _end(session_id, token_info)
-    return _json(EndSessionResponse(success=True, status="ended", timestamp=_now())), 200
+    return EndSessionResponse(success=True, status=Status.ended, timestamp=now())
 
 
 @rate_limited
-async def refresh_token(session_id: str, token_info: dict[str, Any]):
-    """``POST /v1/sessions/{sessionId}/refresh-token`` (refreshToken) → 200 a new ephemeral
-    token; the previous one stops working at once. ``expires_at`` = now + the session's
-    ``policy.max_session_duration_minutes``."""
+async def refresh_token(session_id: str, token_info: dict[str, Any]) -> RefreshTokenResponse:
+    """``POST /v1/sessions/{sessionId}/refresh-token`` (refreshToken) → 200
+    ``RefreshTokenResponse`` with a new ephemeral token; the previous one stops working at once.
+    ``expires_at`` = now + the session's ``policy.max_session_duration_minutes`` (default 30).
+    404 unless it is the caller's live session."""
     record = await owned_live_session(session_id, token_info)
-    now = utcnow()
+    rotated_at = utcnow()
     minutes = int(record.config.get("policy", {}).get("max_session_duration_minutes", 30))
     token = _new_token()
-    updated = await bundle().sessions.rotate_token(session_id, token, now + timedelta(minutes=minutes), now)
+    updated = await bundle().sessions.rotate_token(session_id, token, rotated_at + timedelta(minutes=minutes),
+                                                   rotated_at)
     if updated is None:
         raise session_not_found(session_id)
-    # The contract's refreshToken response is an inline schema (no generated model).
-    return {
-        "success": True,
-        "data": {"ephemeral_token": token, "expires_at": isoformat(updated.expires_at)},
-        "timestamp": isoformat(_now()),
-    }, 200
+    data = TokenRefresh(ephemeral_token=token, expires_at=updated.expires_at.replace(microsecond=0))
+    return RefreshTokenResponse(success=True, data=data, timestamp=now())

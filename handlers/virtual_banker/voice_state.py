@@ -39,6 +39,7 @@ class VoiceActivity:
         await self._announce(session_id, tenant_id, before)
 
     def busy(self, session_id: str, state: str) -> bool:
+        """True while at least one ``state`` activity (``listening``/``thinking``/``speaking``) runs."""
         running = self._running.get(session_id)
         return bool(running and running[state] > 0)
 
@@ -47,6 +48,7 @@ class VoiceActivity:
         self._errors[(session_id, kind)] = failed
 
     def failed(self, session_id: str, kind: str) -> bool:
+        """True when the last ``kind`` (``asr``/``tts``) call of the session failed."""
         return self._errors.get((session_id, kind), False)
 
     @asynccontextmanager

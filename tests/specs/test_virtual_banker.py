@@ -14,6 +14,7 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
+from tools.generate import repair
 from tools.overlay import apply_overlay
 from tools.yamlload import DuplicateKeyError, load_yaml
 
@@ -33,6 +34,33 @@ EXPECTED_DUPLICATES = frozenset(
     }
 )
 RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+# Change 9: where an inline body schema of seed 000 was (JSON pointer in the repaired document)
+# and the component that now holds it.
+NAMED_BODIES = {
+    "/paths/~1health/get/responses/200/content/application~1json/schema": "HealthResponse",
+    "/paths/~1sessions~1{sessionId}~1refresh-token/post/responses/200/content/application~1json/schema":
+        "RefreshTokenResponse",
+    "/paths/~1voice~1sessions~1{sessionId}~1synthesize/post/responses/200/content/application~1json/schema":
+        "SynthesisResponse",
+    "/paths/~1voice~1sessions~1{sessionId}~1status/get/responses/200/content/application~1json/schema":
+        "VoiceSessionStatusResponse",
+    "/paths/~1voice~1sessions~1{sessionId}~1transcribe/post/requestBody/content/multipart~1form-data/schema":
+        "TranscribeUpload",
+    "/paths/~1voice~1sessions~1{sessionId}~1transcribe/post/requestBody/content/application~1json/schema":
+        "TranscribeRequest",
+    "/paths/~1voice~1sessions~1{sessionId}~1transcribe-stream/post/requestBody/content/multipart~1form-data/schema":
+        "TranscribeStreamUpload",
+    "/paths/~1voice~1sessions~1{sessionId}~1visemes/post/requestBody/content/application~1json/schema":
+        "VisemeRequest",
+    "/paths/~1voice~1sessions~1{sessionId}~1synthesize-stream/post/requestBody/content/application~1json/schema":
+        "SynthesizeRequest",
+}
+# Change 9's components: the named bodies above (but the existing SynthesizeRequest) and their parts.
+NAMED_COMPONENTS = {
+    "HealthResponse", "HealthServices", "EngineHealth", "RefreshTokenResponse", "TokenRefresh", "SynthesisResponse",
+    "SynthesisResult", "VoiceSessionStatusResponse", "VoiceSessionStatus", "VoiceState", "ProviderStatus",
+    "VoiceSessionProviders", "TranscribeUpload", "TranscribeRequest", "TranscribeStreamUpload", "VisemeRequest",
+}
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
@@ -56,8 +84,46 @@ def overlay() -> dict:
 
 
 @pytest.fixture(scope="module")
-def applied(spec: dict, overlay: dict) -> dict:
-    return apply_overlay(spec, overlay, name="virtual-banker")
+def repaired(spec_text: str) -> dict:
+    """The seed as tools/generate.py reads it: both repeated ``content`` maps merged."""
+    loaded = load_yaml(spec_text, expected_duplicates=EXPECTED_DUPLICATES)
+    repairs = [{"pointer": pointer, "reason": "seed 000 repeats the key"} for pointer in sorted(EXPECTED_DUPLICATES)]
+    return repair(loaded.document, loaded.duplicates, repairs, "virtual-banker", lambda _message: None)
+
+
+@pytest.fixture(scope="module")
+def applied(repaired: dict, overlay: dict) -> dict:
+    return apply_overlay(repaired, overlay, name="virtual-banker")
+
+
+def _pointer(doc: dict, pointer: str) -> tuple[dict, str]:
+    """The parent node and last key of a JSON pointer."""
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.lstrip("/").split("/")]
+    node = doc
+    for part in parts[:-1]:
+        node = node[part]
+    return node, parts[-1]
+
+
+def _validation_form(doc: dict, schema: dict) -> dict:
+    """``schema`` with every $ref resolved, ``allOf`` object parts merged and the annotations
+    that do not validate (``description``, ``example``) dropped: what a validator checks."""
+    schema = _resolve(doc, schema)
+    if "allOf" in schema:
+        merged: dict = {"type": "object", "properties": {}}
+        for part in schema["allOf"]:
+            part = _validation_form(doc, part)
+            assert set(part) <= {"type", "properties", "required"}, part
+            merged["properties"].update(part.get("properties", {}))
+            if part.get("required"):
+                merged.setdefault("required", []).extend(part["required"])
+        return merged
+    out = {k: v for k, v in schema.items() if k not in ("description", "example")}
+    if "properties" in out:
+        out["properties"] = {name: _validation_form(doc, prop) for name, prop in out["properties"].items()}
+    if "items" in out:
+        out["items"] = _validation_form(doc, out["items"])
+    return out
 
 
 def _operations(doc: dict):
@@ -181,7 +247,7 @@ def test_overlay_comment_block_lists_every_rate_limited_operation(applied: dict)
     for _, _, operation in _operations(applied):
         if "429" in operation["responses"]:
             assert re.search(rf"\b{operation['operationId']}\b", comment), operation["operationId"]
-    for name in ("EndSessionResponse", "TooManyRequests", *RATE_LIMIT_HEADERS):
+    for name in ("EndSessionResponse", "TooManyRequests", "Retry-After", *RATE_LIMIT_HEADERS, *NAMED_COMPONENTS):
         assert name in comment
 
 
@@ -225,9 +291,14 @@ def test_every_authenticated_operation_is_rate_limited(applied: dict) -> None:
 
 
 def test_unauthenticated_and_websocket_operations_untouched(spec: dict, applied: dict) -> None:
-    health = applied["paths"]["/health"]["get"]
+    health = copy.deepcopy(applied["paths"]["/health"]["get"])
     assert "429" not in health["responses"]
-    assert health == spec["paths"]["/health"]["get"]
+    # change 9 names its body schema (test_named_bodies_validate_as_before); nothing else
+    body = health["responses"]["200"]["content"]["application/json"]
+    assert body.pop("schema") == {"$ref": "#/components/schemas/HealthResponse"}
+    original = copy.deepcopy(spec["paths"]["/health"]["get"])
+    del original["responses"]["200"]["content"]["application/json"]["schema"]
+    assert health == original
     realtime = copy.deepcopy(applied["paths"]["/realtime/{sessionId}"])
     # change 8 documents the protocol and adds an optional `token` query parameter; nothing else
     assert "4401" in realtime["get"].pop("description")
@@ -241,18 +312,40 @@ def test_unauthenticated_and_websocket_operations_untouched(spec: dict, applied:
 def test_too_many_requests_component(applied: dict) -> None:
     response = applied["components"]["responses"]["TooManyRequests"]
     assert response["description"] == "Too many requests - rate limit exceeded"
-    assert set(response["headers"]) == set(RATE_LIMIT_HEADERS)
+    assert set(response["headers"]) == {*RATE_LIMIT_HEADERS, "Retry-After"}
     assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorResponse"}
     assert applied["components"]["headers"]["X-RateLimit-Reset"]["schema"]["type"] == "integer"
+    # change 10: seconds until the window has room again
+    retry_after = _resolve(applied, response["headers"]["Retry-After"])
+    assert retry_after["required"] is True
+    assert retry_after["schema"] == {"type": "integer", "minimum": 1, "example": 30}
 
 
-def test_overlay_changes_no_existing_schema_and_only_adds(spec: dict, applied: dict) -> None:
+def test_named_bodies_validate_as_before(repaired: dict, applied: dict) -> None:
+    """Change 9 moves seed 000's inline bodies into components: same properties, types,
+    formats, enums, defaults and required lists."""
+    for pointer, name in NAMED_BODIES.items():
+        parent, key = _pointer(applied, pointer)
+        assert parent[key] == {"$ref": f"#/components/schemas/{name}"}, pointer
+        original_parent, original_key = _pointer(repaired, pointer)
+        assert _validation_form(applied, parent[key]) == _validation_form(repaired, original_parent[original_key]), name
+
+
+def test_overlay_changes_no_existing_schema_and_only_adds(repaired: dict, applied: dict) -> None:
+    spec = repaired
     for name, schema in spec["components"]["schemas"].items():
         assert applied["components"]["schemas"][name] == schema, name
-    assert set(applied["components"]["schemas"]) - set(spec["components"]["schemas"]) == {"EndSessionResponse"}
+    assert set(applied["components"]["schemas"]) - set(spec["components"]["schemas"]) == {
+        "EndSessionResponse", *NAMED_COMPONENTS}
     assert set(applied["paths"]) - set(spec["paths"]) == {"/sessions/{sessionId}/end"}
     # Removing what the overlay adds gives back the original document.
     stripped = copy.deepcopy(applied)
+    for pointer in NAMED_BODIES:  # change 9: the inline schemas back in place of the references
+        parent, key = _pointer(stripped, pointer)
+        original_parent, original_key = _pointer(spec, pointer)
+        parent[key] = copy.deepcopy(original_parent[original_key])
+    for name in NAMED_COMPONENTS:
+        del stripped["components"]["schemas"][name]
     del stripped["paths"]["/sessions/{sessionId}/end"]
     del stripped["components"]["schemas"]["EndSessionResponse"]
     del stripped["components"]["headers"]

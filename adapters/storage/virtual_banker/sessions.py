@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from adapters.storage.database import Database
 from adapters.storage.virtual_banker.tables import VbSession, VbTenant
@@ -114,8 +114,8 @@ class VbSessionStore:
             rows = s.exec(
                 select(VbSession)
                 .where(VbSession.tenant_id == tenant_id, VbSession.user_id == user_id)
-                .where(VbSession.ended_at.is_(None), VbSession.expires_at > now)  # type: ignore[union-attr]
-                .order_by(VbSession.created_at, VbSession.session_id)
+                .where(col(VbSession.ended_at).is_(None), col(VbSession.expires_at) > now)
+                .order_by(col(VbSession.created_at), col(VbSession.session_id))
             ).all()
             return [_record(r) for r in rows]
 
@@ -135,8 +135,10 @@ class VbSessionStore:
 
         return await self.db.run(work)
 
-    async def rotate_token(self, session_id: str, new_token: str, expires_at: datetime, now: datetime):
-        """Replace the token hash of a live session (the old token stops working at once)."""
+    async def rotate_token(self, session_id: str, new_token: str, expires_at: datetime,
+                           now: datetime) -> SessionRecord | None:
+        """Replace the token hash of a live session and set its ``expires_at`` (the old token
+        stops working at once). Returns the updated record; None when it was not live at ``now``."""
 
         def work(s: Session) -> SessionRecord | None:
             row = s.get(VbSession, session_id, with_for_update=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from adapters.secretbox import SecretBox
 from adapters.storage.database import Database
@@ -145,9 +145,9 @@ class VbWebhookStore:
         def work(s: Session) -> list[DeliveryRecord]:
             rows = s.exec(
                 select(VbWebhookDelivery, VbWebhook)
-                .join(VbWebhook, VbWebhook.webhook_id == VbWebhookDelivery.webhook_id)
-                .where(VbWebhookDelivery.status == "pending", VbWebhookDelivery.next_attempt_at <= now)
-                .order_by(VbWebhookDelivery.next_attempt_at, VbWebhookDelivery.created_at)
+                .join(VbWebhook, col(VbWebhook.webhook_id) == col(VbWebhookDelivery.webhook_id))
+                .where(VbWebhookDelivery.status == "pending", col(VbWebhookDelivery.next_attempt_at) <= now)
+                .order_by(col(VbWebhookDelivery.next_attempt_at), col(VbWebhookDelivery.created_at))
                 .limit(limit)
             ).all()
             return [
@@ -166,7 +166,7 @@ class VbWebhookStore:
             row = s.exec(
                 select(VbWebhookDelivery.next_attempt_at)
                 .where(VbWebhookDelivery.status == "pending")
-                .order_by(VbWebhookDelivery.next_attempt_at)
+                .order_by(col(VbWebhookDelivery.next_attempt_at))
                 .limit(1)
             ).first()
             return row
@@ -174,8 +174,13 @@ class VbWebhookStore:
         return await self.db.run(work)
 
     async def mark_delivered(self, delivery_id: str, status: int, now: datetime) -> None:
+        """Record the successful attempt (HTTP ``status``) at ``now``: status ``delivered``.
+        A delivery that no longer exists has nothing to record."""
+
         def work(s: Session) -> None:
             row = s.get(VbWebhookDelivery, delivery_id)
+            if row is None:
+                return
             row.status, row.attempts, row.last_status, row.delivered_at = "delivered", row.attempts + 1, status, now
             row.last_error = None
             s.add(row)
@@ -184,10 +189,14 @@ class VbWebhookStore:
 
     async def mark_failed_attempt(self, delivery_id: str, status: int | None, error: str, retry_at: datetime | None,
                                   ) -> None:
-        """Record a failed attempt; ``retry_at`` None means give up (status ``failed``)."""
+        """Record a failed attempt (HTTP ``status`` or None, ``error`` cut to 500 characters);
+        ``retry_at`` None means give up (status ``failed``). A delivery that no longer exists has
+        nothing to record."""
 
         def work(s: Session) -> None:
             row = s.get(VbWebhookDelivery, delivery_id)
+            if row is None:
+                return
             row.attempts += 1
             row.last_status, row.last_error = status, error[:500]
             if retry_at is None:
@@ -203,7 +212,7 @@ class VbWebhookStore:
 
         def work(s: Session) -> list[dict[str, Any]]:
             rows = s.exec(select(VbWebhookDelivery).where(VbWebhookDelivery.webhook_id == webhook_id)
-                          .order_by(VbWebhookDelivery.created_at)).all()
+                          .order_by(col(VbWebhookDelivery.created_at))).all()
             return [{"delivery_id": r.delivery_id, "event": r.event, "status": r.status, "attempts": r.attempts,
                      "last_status": r.last_status, "last_error": r.last_error} for r in rows]
 

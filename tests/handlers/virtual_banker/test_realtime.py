@@ -9,8 +9,8 @@ import httpx
 import pytest
 import websockets
 
-from adapters.providers.whisper import WhisperASR
 from adapters.providers.wer import word_error_rate
+from adapters.providers.whisper import WhisperASR
 from tools.caller import Caller, speech_48k
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC
+
 import pytest
 
 
@@ -50,7 +53,8 @@ def test_assertion_must_verify_and_match(client, vb_jwt):
     other = client.post("/v1/sessions", json={**body, "auth_assertion": vb_jwt("tenant-9")}, headers=bearer)
     assert other.status_code == 403
     as_someone_else = client.post(
-        "/v1/sessions", json={**body, "auth_assertion": vb_jwt()}, headers={"Authorization": f"Bearer {vb_jwt(user='u2')}"}
+        "/v1/sessions", json={**body, "auth_assertion": vb_jwt()},
+        headers={"Authorization": f"Bearer {vb_jwt(user='u2')}"},
     )
     assert as_someone_else.status_code == 403
     assert client.get("/v1/sessions", headers=bearer).json()["data"]["sessions"] == []
@@ -103,6 +107,10 @@ def test_refresh_rotates_token(client, vb_jwt, vb_auth):
     assert r.status_code == 200
     new = r.json()["data"]["ephemeral_token"]
     assert new != old
+    from datetime import datetime
+
+    expires = datetime.fromisoformat(r.json()["data"]["expires_at"].replace("Z", "+00:00"))
+    assert abs((expires - datetime.now(UTC)).total_seconds() - 30 * 60) < 5
     assert client.get(f"/v1/sessions/{sid}", headers={"Authorization": f"Bearer {old}"}).status_code == 401
     assert client.get(f"/v1/sessions/{sid}", headers={"Authorization": f"Bearer {new}"}).status_code == 200
 
@@ -115,7 +123,8 @@ def test_expired_session_is_gone(make_settings, vb_jwt):
     app = create_app(make_settings(vb_session_duration_minutes=0))
     with TestClient(app) as c:
         data = create(c, vb_jwt).json()["data"]
-        assert c.get(f"/v1/sessions/{data['session_id']}", headers={"Authorization": f"Bearer {vb_jwt()}"}).status_code == 404
+        jwt = {"Authorization": f"Bearer {vb_jwt()}"}
+        assert c.get(f"/v1/sessions/{data['session_id']}", headers=jwt).status_code == 404
         assert c.get("/v1/sessions", headers={"Authorization": f"Bearer {data['ephemeral_token']}"}).status_code == 401
 
 
@@ -144,12 +153,20 @@ def test_rate_limit_headers_and_429(make_settings, vb_jwt):
     app = create_app(make_settings(vb_default_rate_limit_per_minute=3))
     headers = {"Authorization": f"Bearer {vb_jwt()}"}
     with TestClient(app) as c:
-        seen = [c.get("/v1/sessions", headers=headers) for _ in range(4)]
+        seen = [c.get("/v1/sessions", headers=headers) for _ in range(3)]
+        before = time.time()
+        seen.append(c.get("/v1/sessions", headers=headers))
+        after = time.time()
         assert [r.status_code for r in seen] == [200, 200, 200, 429]
         assert [r.headers["X-RateLimit-Remaining"] for r in seen] == ["2", "1", "0", "0"]
         assert all(r.headers["X-RateLimit-Limit"] == "3" for r in seen)
         assert int(seen[3].headers["X-RateLimit-Reset"]) > 0
         assert seen[3].json()["error"]["code"] == "RATE_LIMITED"
+        # Retry-After: whole seconds until X-RateLimit-Reset (issue 13), rounded up: never early
+        retry, reset = int(seen[3].headers["Retry-After"]), int(seen[3].headers["X-RateLimit-Reset"])
+        assert 1 <= retry <= 61  # a 60 s window whose reset is itself rounded up to the second
+        assert reset - after <= retry < reset - before + 1
+        assert all("Retry-After" not in r.headers for r in seen[:3])
         # another user of the same tenant has their own budget
         assert c.get("/v1/sessions", headers={"Authorization": f"Bearer {vb_jwt(user='u2')}"}).status_code == 200
 
@@ -163,7 +180,8 @@ def test_tenant_policy_overrides_rate_limit(make_settings, vb_jwt):
     from gateway.app import create_app
 
     app = create_app(make_settings(vb_default_rate_limit_per_minute=100))
-    asyncio.run(app.bundles["virtual-banker"].tenants.set_overrides("tenant-123", {"policy": {"rate_limit_per_minute": 1}}, utcnow()))
+    overrides = {"policy": {"rate_limit_per_minute": 1}}
+    asyncio.run(app.bundles["virtual-banker"].tenants.set_overrides("tenant-123", overrides, utcnow()))
     with TestClient(app) as c:
         headers = {"Authorization": f"Bearer {vb_jwt()}"}
         assert [c.get("/v1/sessions", headers=headers).status_code for _ in range(2)] == [200, 429]
@@ -176,3 +194,21 @@ def test_rejected_request_changes_nothing(client, vb_jwt, vb_auth):
         assert r.status_code == 400, (bad, r.text)
         assert r.json()["error"]["code"] == "VALIDATION_ERROR"
     assert client.get("/v1/sessions", headers=bearer).json()["data"]["sessions"] == []
+
+
+def test_rate_limit_headers_on_every_success_form(client, vb_jwt, vb_session):
+    """A 201 Reply, a 200 model and a streamed Response all carry the three headers."""
+    session_id, headers = vb_session
+    answers = [
+        create(client, vb_jwt),
+        client.get("/v1/sessions", headers=headers),
+        client.post(f"/v1/sessions/{session_id}/refresh-token", headers=headers),
+        client.post(f"/v1/voice/sessions/{session_id}/synthesize-stream", json={"text": "Hi."}, headers=headers),
+    ]
+    assert [r.status_code for r in answers] == [201, 200, 200, 200]
+    for r in answers:
+        assert int(r.headers["X-RateLimit-Limit"]) == 1000
+        assert 0 <= int(r.headers["X-RateLimit-Remaining"]) < 1000
+        assert int(r.headers["X-RateLimit-Reset"]) > time.time() - 1
+    remaining = [int(r.headers["X-RateLimit-Remaining"]) for r in answers]
+    assert remaining == sorted(remaining, reverse=True) and len(set(remaining)) == len(remaining)

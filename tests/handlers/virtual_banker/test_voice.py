@@ -68,7 +68,7 @@ def test_visemes_cover_audio(client, vb_session):
     assert {v["viseme"] for v in visemes} <= allowed and len(visemes) > 10
     assert visemes[0]["start_time"] == 0
     assert visemes[-1]["end_time"] == pytest.approx(data["duration"], abs=1e-3)
-    for a, b in zip(visemes, visemes[1:]):
+    for a, b in zip(visemes, visemes[1:], strict=False):
         assert a["end_time"] == pytest.approx(b["start_time"], abs=1e-3) and a["start_time"] < a["end_time"]
     assert all(v["phoneme"] for v in visemes)
     r = client.post(f"/v1/voice/sessions/{vb_session[0]}/visemes", json={"text": SENTENCE}, headers=vb_session[1])
@@ -127,14 +127,18 @@ def test_transcribe_all_formats(client, vb_session):
     assert r.status_code == 200 and "words" not in r.json()["data"]
 
 
-@pytest.mark.parametrize("payload", [b"not audio at all" * 20, b"RIFF\x00\x00\x00\x00WAVEfmt ", b"\xff\xd8\xff\xe0JFIF"])
+@pytest.mark.parametrize("payload",
+                         [b"not audio at all" * 20, b"RIFF\x00\x00\x00\x00WAVEfmt ", b"\xff\xd8\xff\xe0JFIF"])
 def test_corrupt_audio_is_400(client, vb_session, payload):
     session_id, headers = vb_session
     r = client.post(f"/v1/voice/sessions/{session_id}/transcribe", headers=headers,
                     files={"audio": ("x.wav", payload, "audio/wav")})
     assert r.status_code == 400 and r.json()["error"]["code"] == "INVALID_AUDIO"
     r = client.post(f"/v1/voice/sessions/{session_id}/transcribe", headers=headers, json={"audio_data": "%%%"})
-    assert r.status_code == 400
+    assert r.status_code == 400 and r.json()["error"]["code"] == "INVALID_AUDIO"
+    r = client.post(f"/v1/voice/sessions/{session_id}/transcribe", headers=headers,
+                    json={"audio_data": base64.b64encode(payload).decode()})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "INVALID_AUDIO"
 
 
 def test_status_and_providers(client, vb_session):
