@@ -18,7 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import delete, func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from adapters.storage.database import Database
 from adapters.storage.virstack_voiceai.tables import VsApiKey, VsMeta, VsOrganization, VsRevokedToken, VsUser
@@ -185,7 +185,8 @@ class AccountStore:
 
     async def list_members(self, org_id: str) -> list[UserRecord]:
         def work(s: Session) -> list[UserRecord]:
-            rows = s.exec(select(VsUser).where(VsUser.org_id == org_id).order_by(VsUser.created_at, VsUser.email))
+            rows = s.exec(select(VsUser).where(VsUser.org_id == org_id)
+                          .order_by(col(VsUser.created_at), col(VsUser.email)))
             return [_user(r) for r in rows.all()]
 
         return await self.db.run(work)
@@ -238,7 +239,7 @@ class AccountStore:
         """Deny ``jti`` until ``expires_at``; also forgets entries that have expired."""
 
         def work(s: Session) -> None:
-            s.exec(delete(VsRevokedToken).where(VsRevokedToken.expires_at < now))  # type: ignore[call-overload]
+            s.exec(delete(VsRevokedToken).where(col(VsRevokedToken.expires_at) < now))
             if s.get(VsRevokedToken, jti) is None:
                 s.add(VsRevokedToken(jti=jti, expires_at=expires_at))
 

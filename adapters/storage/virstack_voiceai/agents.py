@@ -6,6 +6,7 @@ write is scoped to the owning organization: another organization's agent is "not
 
 from __future__ import annotations
 
+import builtins
 import copy
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,7 +14,7 @@ from typing import Any
 
 from nanoid import generate as nanoid
 from sqlalchemy import delete, func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from adapters.storage.database import Database
 from adapters.storage.virstack_voiceai.tables import VsAgent, VsAgentVersion
@@ -87,7 +88,7 @@ class AgentStore:
 
         def work(s: Session) -> list[AgentRecord]:
             rows = s.exec(select(VsAgent).where(VsAgent.org_id == org_id)
-                          .order_by(VsAgent.created_at.desc(), VsAgent.agent_id)  # type: ignore[union-attr]
+                          .order_by(col(VsAgent.created_at).desc(), col(VsAgent.agent_id))
                           .offset(offset).limit(limit)).all()
             return [_agent(r) for r in rows]
 
@@ -118,7 +119,7 @@ class AgentStore:
             row = _owned(s, org_id, agent_id, lock=True)
             if row is None:
                 return False
-            s.exec(delete(VsAgentVersion).where(VsAgentVersion.agent_id == agent_id))  # type: ignore[call-overload]
+            s.exec(delete(VsAgentVersion).where(col(VsAgentVersion.agent_id) == agent_id))
             s.delete(row)
             return True
 
@@ -137,7 +138,7 @@ class AgentStore:
             if agent is None:
                 return None
             latest = s.exec(select(VsAgentVersion).where(VsAgentVersion.agent_id == agent_id)
-                            .order_by(VsAgentVersion.version.desc())).first()  # type: ignore[union-attr]
+                            .order_by(col(VsAgentVersion.version).desc())).first()
             if latest is not None and latest.settings == agent.settings:
                 if not agent.is_published:
                     agent.is_published = True
@@ -154,14 +155,14 @@ class AgentStore:
         return await self.db.run(work)
 
     async def list_versions(self, org_id: str, agent_id: str, limit: int,
-                            offset: int) -> list[AgentVersionRecord] | None:
+                            offset: int) -> builtins.list[AgentVersionRecord] | None:
         """Snapshots newest first; None when the organization has no such agent."""
 
-        def work(s: Session) -> list[AgentVersionRecord] | None:
+        def work(s: Session) -> builtins.list[AgentVersionRecord] | None:
             if _owned(s, org_id, agent_id) is None:
                 return None
             rows = s.exec(select(VsAgentVersion).where(VsAgentVersion.agent_id == agent_id)
-                          .order_by(VsAgentVersion.version.desc())  # type: ignore[union-attr]
+                          .order_by(col(VsAgentVersion.version).desc())
                           .offset(offset).limit(limit)).all()
             return [_version(r) for r in rows]
 

@@ -8,13 +8,14 @@ ignored, so replayed or out-of-order webhooks cannot resurrect a call.
 
 from __future__ import annotations
 
+import builtins
 import copy
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from adapters.storage.database import Database
 from adapters.storage.virstack_voiceai.tables import VsCall, VsWebhookEvent
@@ -149,19 +150,19 @@ class CallStore:
 
         def work(s: Session) -> list[CallRecord]:
             query = select(VsCall).where(VsCall.org_id == org_id)
-            for column, values in ((VsCall.agent_id, flt.agent_ids), (VsCall.status, flt.statuses),
-                                   (VsCall.channel, flt.channels), (VsCall.direction, flt.directions)):
+            for column, values in ((col(VsCall.agent_id), flt.agent_ids), (col(VsCall.status), flt.statuses),
+                                   (col(VsCall.channel), flt.channels), (col(VsCall.direction), flt.directions)):
                 if values:
-                    query = query.where(column.in_(values))  # type: ignore[attr-defined]
-            for column, value in ((VsCall.room_name, flt.room_name), (VsCall.from_number, flt.from_number),
-                                  (VsCall.to_number, flt.to_number)):
+                    query = query.where(column.in_(values))
+            for optional, value in ((col(VsCall.room_name), flt.room_name), (col(VsCall.from_number), flt.from_number),
+                                    (col(VsCall.to_number), flt.to_number)):
                 if value is not None:
-                    query = query.where(column == value)
+                    query = query.where(optional == value)
             if flt.created_after is not None:
-                query = query.where(VsCall.created_at >= flt.created_after)  # type: ignore[operator]
+                query = query.where(col(VsCall.created_at) >= flt.created_after)
             if flt.created_before is not None:
-                query = query.where(VsCall.created_at < flt.created_before)  # type: ignore[operator]
-            query = query.order_by(VsCall.created_at.desc(), VsCall.call_id)  # type: ignore[union-attr]
+                query = query.where(col(VsCall.created_at) < flt.created_before)
+            query = query.order_by(col(VsCall.created_at).desc(), col(VsCall.call_id))
             if not flt.metadata:
                 return [_call(r) for r in s.exec(query.offset(offset).limit(limit)).all()]
             rows = [r for r in s.exec(query).all()
@@ -272,8 +273,8 @@ class CallStore:
 
         return await self.db.run(work)
 
-    async def active_for_agent(self, org_id: str, agent_id: str) -> list[CallRecord]:
-        def work(s: Session) -> list[CallRecord]:
+    async def active_for_agent(self, org_id: str, agent_id: str) -> builtins.list[CallRecord]:
+        def work(s: Session) -> builtins.list[CallRecord]:
             rows = s.exec(select(VsCall).where(VsCall.org_id == org_id, VsCall.agent_id == agent_id,
                                                VsCall.status != ENDED)).all()
             return [_call(r) for r in rows]

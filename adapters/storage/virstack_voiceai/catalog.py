@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from adapters.storage.database import Database
 from adapters.storage.virstack_voiceai.tables import VsMeta, VsProvider, VsProviderModel
@@ -151,8 +151,8 @@ def _model(row: VsProviderModel) -> ModelRecord:
 def _models(s: Session, provider_id: str, active_only: bool) -> list[ModelRecord]:
     query = select(VsProviderModel).where(VsProviderModel.provider_id == provider_id)
     if active_only:
-        query = query.where(VsProviderModel.is_active.is_(True))  # type: ignore[attr-defined]
-    rows = s.exec(query.order_by(VsProviderModel.position, VsProviderModel.id)).all()
+        query = query.where(col(VsProviderModel.is_active).is_(True))
+    rows = s.exec(query.order_by(col(VsProviderModel.position), col(VsProviderModel.id))).all()
     return [_model(r) for r in rows]
 
 
@@ -191,8 +191,8 @@ class CatalogStore:
         def work(s: Session) -> list[ProviderRecord]:
             query = select(VsProvider)
             if active_only:
-                query = query.where(VsProvider.is_active.is_(True))  # type: ignore[attr-defined]
-            rows = s.exec(query.order_by(VsProvider.position, VsProvider.provider_id)).all()
+                query = query.where(col(VsProvider.is_active).is_(True))
+            rows = s.exec(query.order_by(col(VsProvider.position), col(VsProvider.provider_id))).all()
             return [_provider(s, r, active_only) for r in rows]
 
         return await self.db.run(work)
@@ -259,8 +259,7 @@ class CatalogStore:
             row = s.get(VsProvider, provider_id, with_for_update=True)
             if row is None:
                 return None
-            result = s.exec(delete(VsProviderModel).where(  # type: ignore[call-overload]
-                VsProviderModel.provider_id == provider_id))
+            result = s.exec(delete(VsProviderModel).where(col(VsProviderModel.provider_id) == provider_id))
             s.delete(row)
             return result.rowcount or 0
 
@@ -298,7 +297,7 @@ class CatalogStore:
 
     @staticmethod
     def _clear_default(s: Session, provider_id: str) -> None:
-        s.exec(update(VsProviderModel).where(VsProviderModel.provider_id == provider_id)  # type: ignore[call-overload]
+        s.exec(update(VsProviderModel).where(col(VsProviderModel.provider_id) == provider_id)
                .values(is_default=False))
 
     async def update_model(self, provider_id: str, model_id: str, changes: dict[str, Any]) -> ModelRecord | None:

@@ -16,12 +16,12 @@ from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from adapters.secretbox import SecretBox
+from adapters.sip.routing import Rule, Trunk, conflicting_rules, conflicting_trunks
 from adapters.storage.database import Database
 from adapters.storage.virstack_voiceai.tables import VsDispatchRule, VsPhoneNumber, VsRoom, VsSipTrunk
-from adapters.sip.routing import Rule, Trunk, conflicting_rules, conflicting_trunks
 
 _ALPHABET = string.ascii_letters + string.digits
 
@@ -201,7 +201,8 @@ class SipStore:
             query = select(VsSipTrunk).where(VsSipTrunk.org_id == org_id)
             if kind:
                 query = query.where(VsSipTrunk.kind == kind)
-            return [_trunk(r) for r in s.exec(query.order_by(VsSipTrunk.created_at, VsSipTrunk.trunk_id)).all()]
+            query = query.order_by(col(VsSipTrunk.created_at), col(VsSipTrunk.trunk_id))
+            return [_trunk(r) for r in s.exec(query).all()]
 
         return await self.db.run(work)
 
@@ -228,9 +229,9 @@ class SipStore:
             row = s.get(VsSipTrunk, trunk_id, with_for_update=True)
             if row is None or row.org_id != org_id:
                 return False
-            s.exec(update(VsPhoneNumber).where(VsPhoneNumber.trunk_id == trunk_id)  # type: ignore[call-overload]
+            s.exec(update(VsPhoneNumber).where(col(VsPhoneNumber.trunk_id) == trunk_id)
                    .values(trunk_id=None))
-            s.exec(update(VsPhoneNumber).where(VsPhoneNumber.outbound_trunk_id == trunk_id)  # type: ignore
+            s.exec(update(VsPhoneNumber).where(col(VsPhoneNumber.outbound_trunk_id) == trunk_id)
                    .values(outbound_trunk_id=None))
             s.delete(row)
             return True
@@ -276,7 +277,7 @@ class SipStore:
     async def list_rules(self, org_id: str) -> list[RuleRecord]:
         return await self.db.run(lambda s: [_rule(r) for r in s.exec(
             select(VsDispatchRule).where(VsDispatchRule.org_id == org_id)
-            .order_by(VsDispatchRule.created_at, VsDispatchRule.rule_id)).all()])
+            .order_by(col(VsDispatchRule.created_at), col(VsDispatchRule.rule_id))).all()])
 
     async def all_rules(self) -> list[RuleRecord]:
         return await self.db.run(lambda s: [_rule(r) for r in s.exec(select(VsDispatchRule)).all()])
@@ -293,7 +294,7 @@ class SipStore:
             row = s.get(VsDispatchRule, rule_id, with_for_update=True)
             if row is None or row.org_id != org_id:
                 return False
-            s.exec(update(VsPhoneNumber).where(VsPhoneNumber.dispatch_rule_id == rule_id)  # type: ignore
+            s.exec(update(VsPhoneNumber).where(col(VsPhoneNumber.dispatch_rule_id) == rule_id)
                    .values(dispatch_rule_id=None))
             s.delete(row)
             return True
@@ -334,10 +335,11 @@ class SipStore:
         def work(s: Session) -> list[PhoneNumberRecord]:
             query = select(VsPhoneNumber).where(VsPhoneNumber.org_id == org_id)
             if active is not None:
-                query = query.where(VsPhoneNumber.is_active.is_(active))  # type: ignore[attr-defined]
+                query = query.where(col(VsPhoneNumber.is_active).is_(active))
             if inbound_agent_id is not None:
                 query = query.where(VsPhoneNumber.inbound_agent_id == inbound_agent_id)
-            return [_number(r) for r in s.exec(query.order_by(VsPhoneNumber.created_at, VsPhoneNumber.id)).all()]
+            query = query.order_by(col(VsPhoneNumber.created_at), col(VsPhoneNumber.id))
+            return [_number(r) for r in s.exec(query).all()]
 
         return await self.db.run(work)
 
