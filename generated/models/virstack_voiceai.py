@@ -611,9 +611,10 @@ class RegisterUserBody(BaseModel):
     email: Annotated[
         str,
         Field(
-            description='Email address (local@domain; surrounding spaces are trimmed, compared case-insensitively).',
+            description='Email address: local@domain without spaces (ASCII whitespace around it is trimmed), compared case-insensitively.',
             examples=['john@acme.com'],
-            pattern='^\\s*[^@\\s]+@[^@\\s]+\\s*$',
+            max_length=320,
+            pattern='^[ \\t\\n\\r\\f\\v]*[^@ \\t\\n\\r\\f\\v]+@[^@ \\t\\n\\r\\f\\v]+[ \\t\\n\\r\\f\\v]*$',
         ),
     ]
     password: Annotated[str, Field(examples=['password123'], min_length=6)]
@@ -623,9 +624,10 @@ class LoginBody(BaseModel):
     email: Annotated[
         str,
         Field(
-            description='Email address (local@domain; surrounding spaces are trimmed, compared case-insensitively).',
+            description='Email address: local@domain without spaces (ASCII whitespace around it is trimmed), compared case-insensitively.',
             examples=['john@acme.com'],
-            pattern='^\\s*[^@\\s]+@[^@\\s]+\\s*$',
+            max_length=320,
+            pattern='^[ \\t\\n\\r\\f\\v]*[^@ \\t\\n\\r\\f\\v]+@[^@ \\t\\n\\r\\f\\v]+[ \\t\\n\\r\\f\\v]*$',
         ),
     ]
     password: Annotated[str, Field(examples=['password123'])]
@@ -642,9 +644,10 @@ class AddTeamMemberBody(BaseModel):
     email: Annotated[
         str,
         Field(
-            description='Email address (local@domain; surrounding spaces are trimmed, compared case-insensitively).',
+            description='Email address: local@domain without spaces (ASCII whitespace around it is trimmed), compared case-insensitively.',
             examples=['jane@acme.com'],
-            pattern='^\\s*[^@\\s]+@[^@\\s]+\\s*$',
+            max_length=320,
+            pattern='^[ \\t\\n\\r\\f\\v]*[^@ \\t\\n\\r\\f\\v]+@[^@ \\t\\n\\r\\f\\v]+[ \\t\\n\\r\\f\\v]*$',
         ),
     ]
     password: Annotated[str, Field(examples=['password123'], min_length=6)]

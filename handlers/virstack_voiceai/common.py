@@ -15,7 +15,8 @@ from handlers.results import Reply
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
 MAX_OFFSET = 2**31 - 1  # beyond any real listing; keeps SQL parameters within 64-bit integers
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+SPACE = " \t\n\r\f\v"  # ASCII whitespace: the contract's email pattern spells the same set out
+EMAIL = re.compile(r"^[ \t\n\r\f\v]*[^@ \t\n\r\f\v]+@[^@ \t\n\r\f\v]+[ \t\n\r\f\v]*$")  # = the contract's pattern
 
 Envelope = TypeVar("Envelope", bound=SuccessResponseBase)
 
@@ -71,8 +72,8 @@ def require_admin(token_info: Mapping[str, Any]) -> None:
 
 
 def check_email(email: str) -> str:
-    """A plausible address (``local@domain``, at most 320 characters) trimmed, else 400."""
-    email = email.strip()
+    """``email`` trimmed of ASCII whitespace when it is ``local@domain`` (no whitespace inside, at
+    most 320 characters: the contract's pattern and maxLength), else 400 ``VALIDATION_ERROR``."""
     if not EMAIL.match(email) or len(email) > 320:
         raise ApiError(400, "VALIDATION_ERROR", "email: not a valid email address")
-    return email
+    return email.strip(SPACE)
