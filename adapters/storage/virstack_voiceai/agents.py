@@ -24,11 +24,14 @@ ID_LENGTH = 16
 
 
 def new_agent_id() -> str:
+    """A new public agent id: a 16-character nanoid over ``ALPHABET``."""
     return nanoid(ALPHABET, ID_LENGTH)
 
 
 @dataclass(frozen=True)
 class AgentRecord:
+    """An agent: its stored configuration (agent_settings), version counter, flags and UTC timestamps."""
+
     agent_id: str
     org_id: str
     settings: dict[str, Any]
@@ -41,6 +44,8 @@ class AgentRecord:
 
 @dataclass(frozen=True)
 class AgentVersionRecord:
+    """An immutable published snapshot of an agent's configuration (version 1, 2, 3...)."""
+
     agent_id: str
     version: int
     settings: dict[str, Any]
@@ -63,10 +68,13 @@ def _owned(s: Session, org_id: str, agent_id: str, lock: bool = False) -> VsAgen
 
 
 class AgentStore:
+    """Agents and their published versions, scoped by organization."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
 
     async def create(self, org_id: str, settings: dict[str, Any], now: datetime) -> AgentRecord:
+        """Store a new agent of ``org_id`` with ``settings`` (version 0, unpublished, active)."""
         def work(s: Session) -> AgentRecord:
             row = VsAgent(agent_id=new_agent_id(), org_id=org_id, settings=settings, version=0, is_published=False,
                           is_active=True, created_at=now, updated_at=now)
@@ -77,6 +85,7 @@ class AgentStore:
         return await self.db.run(work)
 
     async def get(self, org_id: str, agent_id: str) -> AgentRecord | None:
+        """The organization's agent ``agent_id``, or None (also for another organization's id)."""
         def work(s: Session) -> AgentRecord | None:
             row = _owned(s, org_id, agent_id)
             return _agent(row) if row else None
@@ -169,6 +178,7 @@ class AgentStore:
         return await self.db.run(work)
 
     async def latest_version(self, agent_id: str) -> int | None:
+        """The number of the agent's latest published version, or None when none is published."""
         def work(s: Session) -> int | None:
             return s.exec(select(func.max(VsAgentVersion.version)).where(VsAgentVersion.agent_id == agent_id)).one()
 

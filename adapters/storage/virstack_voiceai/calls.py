@@ -41,6 +41,9 @@ class RoomTaken(Exception):
 
 @dataclass(frozen=True)
 class CallRecord:
+    """A call: ids, channel (web|sip), direction, status, room, numbers, metadata, transcripts, analysis, recordings,
+    UTC timestamps."""
+
     call_id: str
     org_id: str
     agent_id: str
@@ -110,6 +113,8 @@ def _apply(row: VsCall, status: str, now: datetime, reason: str | None) -> bool:
 
 
 class CallStore:
+    """Calls, their state machine, transcripts and analyses, and the received LiveKit webhook events."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
 
@@ -130,10 +135,12 @@ class CallStore:
             raise RoomTaken(values.get("room_name")) from None
 
     async def room_in_use(self, room_name: str) -> bool:
+        """Whether a call already uses the room ``room_name``."""
         return await self.db.run(lambda s: s.exec(
             select(VsCall.call_id).where(VsCall.room_name == room_name)).first() is not None)
 
     async def get(self, org_id: str, call_id: str) -> CallRecord | None:
+        """The organization's call ``call_id``, or None (also for another organization's id)."""
         def work(s: Session) -> CallRecord | None:
             row = _owned(s, org_id, call_id)
             return _call(row) if row else None
@@ -141,6 +148,7 @@ class CallStore:
         return await self.db.run(work)
 
     async def get_by_room(self, room_name: str) -> CallRecord | None:
+        """The call in room ``room_name``, of any organization, or None."""
         row = await self.db.run(lambda s: s.exec(select(VsCall).where(VsCall.room_name == room_name)).first())
         return _call(row) if row else None
 
@@ -188,6 +196,7 @@ class CallStore:
         return await self.db.run(work)
 
     async def delete(self, org_id: str, call_id: str) -> CallRecord | None:
+        """Delete the organization's call ``call_id`` → the deleted record, or None when unknown."""
         def work(s: Session) -> CallRecord | None:
             row = _owned(s, org_id, call_id, lock=True)
             if row is None:
@@ -220,6 +229,8 @@ class CallStore:
 
     async def store_transcripts(self, call_id: str, transcripts: dict[str, Any], report: dict[str, Any],
                                 now: datetime) -> CallRecord | None:
+        """Store the parsed ``transcripts`` and the raw session ``report`` on the call (replacing earlier ones) → the
+        call, or None."""
         def work(s: Session) -> CallRecord | None:
             row = s.get(VsCall, call_id, with_for_update=True)
             if row is None:
@@ -234,11 +245,13 @@ class CallStore:
         return await self.db.run(work)
 
     async def session_report(self, call_id: str) -> dict[str, Any] | None:
+        """The raw session report stored for the call, or None."""
         row = await self.db.run(lambda s: s.get(VsCall, call_id))
         return copy.deepcopy(row.session_report) if row is not None else None
 
     async def store_analysis(self, org_id: str, call_id: str, analysis: dict[str, Any],
                              now: datetime) -> CallRecord | None:
+        """Store the post-call ``analysis`` on the organization's call → the call, or None."""
         def work(s: Session) -> CallRecord | None:
             row = _owned(s, org_id, call_id, lock=True)
             if row is None:
@@ -274,6 +287,7 @@ class CallStore:
         return await self.db.run(work)
 
     async def active_for_agent(self, org_id: str, agent_id: str) -> builtins.list[CallRecord]:
+        """The organization's calls of ``agent_id`` that have not ended."""
         def work(s: Session) -> builtins.list[CallRecord]:
             rows = s.exec(select(VsCall).where(VsCall.org_id == org_id, VsCall.agent_id == agent_id,
                                                VsCall.status != ENDED)).all()
@@ -301,6 +315,7 @@ class CallStore:
             return False
 
     async def mark_event_processed(self, event_id: str) -> None:
+        """Record that the webhook event ``event_id`` was applied."""
         def work(s: Session) -> None:
             row = s.get(VsWebhookEvent, event_id)
             if row is not None:
@@ -310,6 +325,7 @@ class CallStore:
         await self.db.run(work)
 
     async def event(self, event_id: str) -> dict[str, Any] | None:
+        """The stored webhook event ``event_id`` (its columns as a dict), or None."""
         def work(s: Session) -> dict[str, Any] | None:
             row = s.get(VsWebhookEvent, event_id)
             return None if row is None else {"event": row.event, "room_name": row.room_name, "call_id": row.call_id,
@@ -318,4 +334,5 @@ class CallStore:
         return await self.db.run(work)
 
     async def count_events(self) -> int:
+        """The number of stored webhook events."""
         return await self.db.run(lambda s: len(s.exec(select(VsWebhookEvent.event_id)).all()))

@@ -120,6 +120,8 @@ class DuplicateEntry(Exception):
 
 @dataclass(frozen=True)
 class ModelRecord:
+    """A catalog model: capabilities, voices and validation rules as stored, flags, UTC timestamps."""
+
     provider_id: str
     model_id: str
     display_name: str
@@ -134,6 +136,8 @@ class ModelRecord:
 
 @dataclass(frozen=True)
 class ProviderRecord:
+    """A catalog provider with its models (in catalog order)."""
+
     provider_id: str
     display_name: str
     is_active: bool
@@ -162,6 +166,8 @@ def _provider(s: Session, row: VsProvider, active_only: bool) -> ProviderRecord:
 
 
 class CatalogStore:
+    """The global provider / model / voice catalog (not tenant-owned)."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
 
@@ -188,6 +194,7 @@ class CatalogStore:
             return True
 
     async def list_providers(self, active_only: bool) -> list[ProviderRecord]:
+        """Every provider in catalog order (``active_only``: active providers with their active models)."""
         def work(s: Session) -> list[ProviderRecord]:
             query = select(VsProvider)
             if active_only:
@@ -198,6 +205,7 @@ class CatalogStore:
         return await self.db.run(work)
 
     async def get_provider(self, provider_id: str, active_only: bool) -> ProviderRecord | None:
+        """The provider ``provider_id`` with its models, or None (``active_only``: None when inactive)."""
         def work(s: Session) -> ProviderRecord | None:
             row = s.get(VsProvider, provider_id)
             if row is None or (active_only and not row.is_active):
@@ -207,6 +215,8 @@ class CatalogStore:
         return await self.db.run(work)
 
     async def get_model(self, provider_id: str, model_id: str, active_only: bool) -> ModelRecord | None:
+        """The model ``model_id`` of ``provider_id``, or None (``active_only``: None when it or its provider is
+        inactive)."""
         def work(s: Session) -> ModelRecord | None:
             provider = s.get(VsProvider, provider_id)
             if provider is None or (active_only and not provider.is_active):
@@ -220,6 +230,7 @@ class CatalogStore:
         return await self.db.run(work)
 
     async def create_provider(self, provider_id: str, display_name: str, is_active: bool) -> ProviderRecord:
+        """Add a provider → the record; DuplicateEntry when ``provider_id`` exists."""
         now = utcnow()
 
         def work(s: Session) -> ProviderRecord:
@@ -238,6 +249,7 @@ class CatalogStore:
             raise DuplicateEntry(provider_id) from None
 
     async def update_provider(self, provider_id: str, changes: dict[str, Any]) -> ProviderRecord | None:
+        """Apply ``changes`` (display_name, is_active) → the provider, or None when unknown."""
         def work(s: Session) -> ProviderRecord | None:
             row = s.get(VsProvider, provider_id, with_for_update=True)
             if row is None:
@@ -301,6 +313,8 @@ class CatalogStore:
                .values(is_default=False))
 
     async def update_model(self, provider_id: str, model_id: str, changes: dict[str, Any]) -> ModelRecord | None:
+        """Apply ``changes`` (display_name, is_active, is_default, capabilities, voices, validation_rules; is_default
+        true clears the provider's other default) → the model, or None."""
         def work(s: Session) -> ModelRecord | None:
             row = s.exec(select(VsProviderModel).where(VsProviderModel.provider_id == provider_id,
                                                        VsProviderModel.model_id == model_id)
@@ -321,6 +335,7 @@ class CatalogStore:
         return await self.db.run(work)
 
     async def delete_model(self, provider_id: str, model_id: str) -> bool:
+        """Delete the model → False when unknown."""
         def work(s: Session) -> bool:
             row = s.exec(select(VsProviderModel).where(VsProviderModel.provider_id == provider_id,
                                                        VsProviderModel.model_id == model_id)).first()
