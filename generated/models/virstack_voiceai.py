@@ -781,15 +781,16 @@ class PurchasePhoneNumberBody(RootModel[CreatePhoneNumberBody | BuyPhoneNumberBo
     ]
 
 
-class ListCallsBody(BaseModel):
-    limit: int = 10
-    offset: int = 0
-    filters: Annotated[
-        dict[str, Any] | None,
-        Field(
-            description='agent_id, status, channel, direction (string or list of strings), room_name, from_number, to_number (string), created_after / created_before (ISO 8601 or epoch ms), metadata (object, every key must equal). Other keys are ignored.'
-        ),
-    ] = None
+class CallFilters(BaseModel):
+    model_config = ConfigDict(
+        extra='allow',
+    )
+
+
+class LiveKitWebhookEvent(BaseModel):
+    model_config = ConfigDict(
+        extra='allow',
+    )
 
 
 class SessionReport(BaseModel):
@@ -1314,6 +1315,12 @@ class PhoneNumberResponse(BaseModel):
     outbound_trunk_id: Annotated[str | None, Field(examples=['ST_yyyy'])] = None
     inbound_agent: AgentSummary | None
     outbound_agent: AgentSummary | None
+
+
+class ListCallsBody(BaseModel):
+    limit: int = 10
+    offset: int = 0
+    filters: CallFilters | None = None
 
 
 class AdminProviderModelResponse(ProviderModelResponse):

@@ -264,7 +264,8 @@ async def list_calls_via_post(token_info: dict[str, Any], body: ListCallsBody | 
     ``limit``/``offset`` as GET. No body: the first page of every call."""
     req = body if body is not None else ListCallsBody()
     limit, offset = page(req.limit, req.offset)
-    calls = await bundle().calls.list(token_info["org_id"], limit, offset, call_filter(req.filters))
+    filters = req.filters.model_dump(mode="json") if req.filters is not None else None  # free-form: every key as sent
+    calls = await bundle().calls.list(token_info["org_id"], limit, offset, call_filter(filters))
     return ok(CallListEnvelope, [call_response(c) for c in calls])
 
 
