@@ -6,7 +6,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AnyUrl, AwareDatetime, BaseModel, Field, RootModel
+from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 
 
 class SuccessResponse(BaseModel):
@@ -24,7 +24,7 @@ class ErrorResponse(BaseModel):
 
 
 class Identity(BaseModel):
-    agent_name: Annotated[str, Field(examples=['Customer Support Agent'])]
+    agent_name: str | None = None
 
 
 class Type(StrEnum):
@@ -33,86 +33,39 @@ class Type(StrEnum):
 
 
 class VoiceSettings(BaseModel):
-    voice_id: Annotated[str, Field(examples=['Ara'])]
-    speed: float = 1
-    temperature: float = 1
-    language: Annotated[str, Field(examples=['en'])] = 'en'
-
-
-class Engine(BaseModel):
-    type: Type = 'realtime'
-    provider: Annotated[str, Field(examples=['gemini'])]
-    model: Annotated[str | None, Field(examples=['gemini-2.0-flash-live'])] = None
-    include_thoughts: bool = False
-    thinking_level: Annotated[str | None, Field(examples=['minimal'])] = None
-    voice_settings: VoiceSettings | None = None
-
-
-class SystemPrompt(BaseModel):
-    persona: Annotated[
-        str, Field(examples=['You are a helpful customer support agent.'])
-    ]
-    task: Annotated[str, Field(examples=['Help users with their orders.'])]
-
-
-class Behavior(BaseModel):
-    system_prompt: SystemPrompt
-    greeting_message: str = ''
-    agent_speaks_first: bool = True
-
-
-class CallHandling(BaseModel):
-    inbound_enabled: bool = False
-    is_voicemail_handling: bool = False
-    is_ivr_handling: bool = False
-
-
-class KnowledgeBase(BaseModel):
-    knowledge_base_ids: Annotated[list[str] | None, Field(examples=[['kb-12345']])] = (
-        None
-    )
-    chunks_to_retrieve: int = 4
-    similarity_threshold: float = 0.3
-
-
-class Identity1(BaseModel):
-    agent_name: str | None = None
-
-
-class VoiceSettings1(BaseModel):
     voice_id: str | None = None
     speed: float | None = None
     temperature: float | None = None
     language: str | None = None
 
 
-class Engine1(BaseModel):
-    type: Type | None = 'realtime'
+class Engine(BaseModel):
+    type: Type | None = None
     provider: str | None = None
     model: str | None = None
     include_thoughts: bool | None = None
     thinking_level: str | None = None
-    voice_settings: VoiceSettings1 | None = None
+    voice_settings: VoiceSettings | None = None
 
 
-class SystemPrompt1(BaseModel):
+class SystemPrompt(BaseModel):
     persona: str | None = None
     task: str | None = None
 
 
-class Behavior1(BaseModel):
-    system_prompt: SystemPrompt1 | None = None
+class Behavior(BaseModel):
+    system_prompt: SystemPrompt | None = None
     greeting_message: str | None = None
     agent_speaks_first: bool | None = None
 
 
-class CallHandling1(BaseModel):
+class CallHandling(BaseModel):
     inbound_enabled: bool | None = None
     is_voicemail_handling: bool | None = None
     is_ivr_handling: bool | None = None
 
 
-class KnowledgeBase1(BaseModel):
+class KnowledgeBase(BaseModel):
     knowledge_base_ids: list[str] | None = None
     chunks_to_retrieve: int | None = None
     similarity_threshold: float | None = None
@@ -122,88 +75,6 @@ class PublishAgentBody(BaseModel):
     version_description: Annotated[
         str | None, Field(examples=['Initial production release'])
     ] = None
-
-
-class Identity2(BaseModel):
-    agent_name: Annotated[str | None, Field(examples=['Customer Support Agent'])] = None
-
-
-class VoiceSettings2(BaseModel):
-    voice_id: Annotated[str | None, Field(examples=['Ara'])] = None
-    speed: Annotated[float | None, Field(examples=[1])] = None
-    temperature: Annotated[float | None, Field(examples=[1])] = None
-    language: Annotated[str | None, Field(examples=['en'])] = None
-
-
-class Engine2(BaseModel):
-    type: Annotated[str | None, Field(examples=['realtime'])] = None
-    provider: Annotated[str | None, Field(examples=['gemini'])] = None
-    model: Annotated[str | None, Field(examples=['gemini-2.0-flash-live'])] = None
-    include_thoughts: Annotated[bool | None, Field(examples=[True])] = None
-    thinking_level: Annotated[str | None, Field(examples=['minimal'])] = None
-    voice_settings: VoiceSettings2 | None = None
-
-
-class SystemPrompt2(BaseModel):
-    persona: Annotated[
-        str | None, Field(examples=['You are a helpful customer support agent.'])
-    ] = None
-    task: Annotated[str | None, Field(examples=['Help users with their orders.'])] = (
-        None
-    )
-
-
-class Behavior2(BaseModel):
-    system_prompt: SystemPrompt2 | None = None
-    greeting_message: Annotated[
-        str | None, Field(examples=['Hello! How can I help you today?'])
-    ] = None
-    agent_speaks_first: Annotated[bool | None, Field(examples=[True])] = None
-
-
-class CallHandling2(BaseModel):
-    inbound_enabled: Annotated[bool | None, Field(examples=[False])] = None
-    is_voicemail_handling: Annotated[bool | None, Field(examples=[False])] = None
-    is_ivr_handling: Annotated[bool | None, Field(examples=[False])] = None
-
-
-class KnowledgeBase2(BaseModel):
-    knowledge_base_ids: Annotated[list[str] | None, Field(examples=[['kb-12345']])] = (
-        None
-    )
-    chunks_to_retrieve: Annotated[int | None, Field(examples=[4])] = None
-    similarity_threshold: Annotated[float | None, Field(examples=[0.3])] = None
-
-
-class Engine3(BaseModel):
-    type: Annotated[str | None, Field(examples=['realtime'])] = None
-    provider: Annotated[str | None, Field(examples=['gemini'])] = None
-    model: str | None = None
-    include_thoughts: bool | None = None
-    thinking_level: str | None = None
-    voice_settings: VoiceSettings2 | None = None
-
-
-class SystemPrompt3(BaseModel):
-    persona: str | None = None
-    task: str | None = None
-
-
-class Behavior3(BaseModel):
-    system_prompt: SystemPrompt3 | None = None
-    greeting_message: str | None = None
-    agent_speaks_first: Annotated[bool | None, Field(examples=[True])] = None
-
-
-class CallHandling3(BaseModel):
-    is_voicemail_handling: bool | None = None
-    is_ivr_handling: bool | None = None
-
-
-class KnowledgeBase3(BaseModel):
-    knowledge_base_ids: list[str] | None = None
-    chunks_to_retrieve: int | None = None
-    similarity_threshold: float | None = None
 
 
 class Mode(StrEnum):
@@ -280,7 +151,7 @@ class TalkWhileWaiting(BaseModel):
     ] = None
 
 
-class Type2(StrEnum):
+class Type1(StrEnum):
     built_in = 'built_in'
 
 
@@ -327,16 +198,16 @@ class BuiltInTool(BaseModel):
     ] = None
 
 
-class Type3(StrEnum):
+class Type2(StrEnum):
     custom = 'custom'
 
 
-class Type4(StrEnum):
+class Type3(StrEnum):
     object = 'object'
 
 
 class Schema1(BaseModel):
-    type: Type4
+    type: Type3
     properties: Annotated[
         dict[str, Any],
         Field(description='Map of parameter names to their JSON Schema definitions.'),
@@ -424,9 +295,9 @@ class CustomTool(BaseModel):
 
 
 class ProviderResponse(BaseModel):
-    provider_id: Annotated[str | None, Field(examples=['gemini'])] = None
-    display_name: Annotated[str | None, Field(examples=['Google Gemini'])] = None
-    is_active: Annotated[bool | None, Field(examples=[True])] = None
+    provider_id: Annotated[str, Field(examples=['gemini'])]
+    display_name: Annotated[str, Field(examples=['Google Gemini'])]
+    is_active: Annotated[bool, Field(examples=[True])]
 
 
 class Model(BaseModel):
@@ -439,64 +310,10 @@ class Model(BaseModel):
 
 
 class ProviderDetailResponse(BaseModel):
-    provider_id: Annotated[str | None, Field(examples=['gemini'])] = None
-    display_name: Annotated[str | None, Field(examples=['Google Gemini'])] = None
-    is_active: Annotated[bool | None, Field(examples=[True])] = None
-    models: list[Model] | None = None
-
-
-class SupportedLanguage(BaseModel):
-    code: str | None = None
-    display_name: str | None = None
-
-
-class Capabilities4(BaseModel):
-    supports_thinking: Annotated[bool | None, Field(examples=[True])] = None
-    thinking_levels: Annotated[
-        list[str] | None, Field(examples=[['minimal', 'low', 'medium', 'high']])
-    ] = None
-    supported_languages: Annotated[
-        list[SupportedLanguage] | None,
-        Field(
-            examples=[
-                [
-                    {'code': 'en', 'display_name': 'English'},
-                    {'code': 'es', 'display_name': 'Spanish'},
-                ]
-            ]
-        ),
-    ] = None
-    supports_voice_config: Annotated[bool | None, Field(examples=[True])] = None
-    supports_knowledge_base: Annotated[bool | None, Field(examples=[True])] = None
-    supports_tools: Annotated[bool | None, Field(examples=[True])] = None
-
-
-class Voice(BaseModel):
-    voice_id: Annotated[str | None, Field(examples=['Zephyr'])] = None
-    display_name: Annotated[str | None, Field(examples=['Zephyr'])] = None
-    gender: Annotated[str | None, Field(examples=['female'])] = None
-    description: Annotated[str | None, Field(examples=['Bright'])] = None
-    is_active: Annotated[bool | None, Field(examples=[True])] = None
-
-
-class ValidationRules(BaseModel):
-    required_fields: Annotated[
-        list[str] | None, Field(examples=[['include_thoughts', 'thinking_level']])
-    ] = None
-    exclusive_languages: Annotated[list[str] | None, Field(examples=[['si']])] = None
-
-
-class ProviderModelResponse(BaseModel):
-    model_id: Annotated[str | None, Field(examples=['gemini-2.0-flash-live'])] = None
-    provider_id: Annotated[str | None, Field(examples=['gemini'])] = None
-    display_name: Annotated[str | None, Field(examples=['Gemini 2.0 Flash Live'])] = (
-        None
-    )
-    is_active: Annotated[bool | None, Field(examples=[True])] = None
-    is_default: Annotated[bool | None, Field(examples=[True])] = None
-    capabilities: Capabilities4 | None = None
-    voices: list[Voice] | None = None
-    validation_rules: ValidationRules | None = None
+    provider_id: Annotated[str, Field(examples=['gemini'])]
+    display_name: Annotated[str, Field(examples=['Google Gemini'])]
+    is_active: Annotated[bool, Field(examples=[True])]
+    models: list[Model]
 
 
 class CreateProviderBody(BaseModel):
@@ -517,15 +334,6 @@ class UpdateProviderBody(BaseModel):
     is_active: bool | None = None
 
 
-class UpdateProviderModelBody(BaseModel):
-    display_name: str | None = None
-    is_active: bool | None = None
-    is_default: bool | None = None
-    capabilities: dict[str, Any] | None = None
-    voices: list[dict[str, Any]] | None = None
-    validation_rules: dict[str, Any] | None = None
-
-
 class CreateApiKeyBody(BaseModel):
     name: Annotated[
         str | None,
@@ -536,14 +344,16 @@ class CreateApiKeyBody(BaseModel):
 
 
 class ApiKeyResponse(BaseModel):
-    key_id: Annotated[str | None, Field(examples=['550e8400-e29b-41d4'])] = None
+    key_id: Annotated[str, Field(examples=['550e8400-e29b-41d4'])]
     api_key: Annotated[
-        str | None,
+        str,
         Field(
             description='Returned only once on creation.',
             examples=['vk-5b9d3aad0ace4f09b415b392bc276bd1'],
         ),
-    ] = None
+    ]
+    name: Annotated[str | None, Field(examples=['Production Key'])]
+    created_at: AwareDatetime
 
 
 class InitiateWebCallBody(BaseModel):
@@ -571,23 +381,18 @@ class InitiateWebCallBody(BaseModel):
 
 
 class WebCallResponse(BaseModel):
-    call_id: Annotated[
-        str | None, Field(examples=['5e2ecf24-9d3b-4114-86ec-645e5dead568'])
-    ] = None
-    agent_id: Annotated[str | None, Field(examples=['aBcDeFgHiJkLmNoP'])] = None
-    channel: Annotated[str | None, Field(examples=['web'])] = None
-    direction: Annotated[str | None, Field(examples=['inbound'])] = None
-    status: Annotated[str | None, Field(examples=['initiated'])] = None
+    call_id: Annotated[str, Field(examples=['5e2ecf24-9d3b-4114-86ec-645e5dead568'])]
+    agent_id: Annotated[str, Field(examples=['aBcDeFgHiJkLmNoP'])]
+    channel: Annotated[str, Field(examples=['web'])]
+    direction: Annotated[str, Field(examples=['inbound'])]
+    status: Annotated[str, Field(examples=['initiated'])]
     room_token: Annotated[
-        str | None,
-        Field(description='LiveKit participant token for connecting to the room'),
-    ] = None
-    room_name: Annotated[
-        str | None, Field(examples=['call-1708900000-aBcDeFgHiJkLmNoP'])
-    ] = None
-    livekit_url: Annotated[
-        str | None, Field(examples=['wss://my-project.livekit.cloud'])
-    ] = None
+        str, Field(description='LiveKit participant token for connecting to the room')
+    ]
+    room_name: Annotated[str, Field(examples=['call-1708900000-aBcDeFgHiJkLmNoP'])]
+    livekit_url: Annotated[str, Field(examples=['wss://my-project.livekit.cloud'])]
+    access_token: Annotated[str, Field(description='Same as room_token.')]
+    participant_identity: Annotated[str, Field(examples=['user-john-doe'])]
 
 
 class InitiateOutboundCallBody(BaseModel):
@@ -632,14 +437,15 @@ class Telephony(BaseModel):
 
 
 class OutboundCallResponse(BaseModel):
-    call_id: Annotated[
-        str | None, Field(examples=['40ebfa68-1d06-4dff-9a34-cb3e34a933e7'])
-    ] = None
-    agent_id: Annotated[str | None, Field(examples=['aBcDeFgHiJkLmNoP'])] = None
-    channel: Annotated[str | None, Field(examples=['sip'])] = None
-    direction: Annotated[str | None, Field(examples=['outbound'])] = None
-    status: Annotated[str | None, Field(examples=['registered'])] = None
-    telephony: Telephony | None = None
+    call_id: Annotated[str, Field(examples=['40ebfa68-1d06-4dff-9a34-cb3e34a933e7'])]
+    agent_id: Annotated[str, Field(examples=['aBcDeFgHiJkLmNoP'])]
+    channel: Annotated[str, Field(examples=['sip'])]
+    direction: Annotated[str, Field(examples=['outbound'])]
+    status: Annotated[str, Field(examples=['registered'])]
+    telephony: Telephony
+    room_name: Annotated[
+        str, Field(examples=['call-40ebfa68-1d06-4dff-9a34-cb3e34a933e7'])
+    ]
 
 
 class Transcripts(BaseModel):
@@ -651,32 +457,6 @@ class Transcripts(BaseModel):
 class Recordings(BaseModel):
     recording_url: str | None = None
     recording_multi_channel_url: str | None = None
-
-
-class CallResponse(BaseModel):
-    call_id: Annotated[
-        str | None, Field(examples=['e9f91a27-db03-4f96-8575-b3a1a97d7c6d'])
-    ] = None
-    agent_id: Annotated[str | None, Field(examples=['aBcDeFgHiJkLmNoP'])] = None
-    channel: Annotated[str | None, Field(examples=['web'])] = None
-    direction: Annotated[str | None, Field(examples=['inbound'])] = None
-    status: Annotated[str | None, Field(examples=['ended'])] = None
-    room_name: Annotated[str | None, Field(examples=['call-1710900000-aBcD'])] = None
-    metadata: Annotated[
-        dict[str, Any] | None, Field(examples=[{'source': 'web_widget'}])
-    ] = None
-    transcripts: Transcripts | None = None
-    session_report_url: Annotated[
-        AnyUrl | None,
-        Field(
-            description='CloudFront URL for downloading the raw session report JSON.'
-        ),
-    ] = None
-    recordings: Recordings | None = None
-    created_at: AwareDatetime | None = None
-    updated_at: AwareDatetime | None = None
-    start_timestamp: AwareDatetime | None = None
-    end_timestamp: AwareDatetime | None = None
 
 
 class UpdateCallBody(BaseModel):
@@ -775,39 +555,17 @@ class UpdatePhoneNumberBody(BaseModel):
     is_active: Annotated[bool | None, Field(examples=[True])] = None
 
 
-class PhoneNumberResponse(BaseModel):
-    field_id: Annotated[str | None, Field(alias='_id', examples=['64f1a...'])] = None
-    number: Annotated[str | None, Field(examples=['+14155551234'])] = None
-    phone_number_pretty: Annotated[str | None, Field(examples=['(415) 555-1234'])] = (
-        None
-    )
-    trunk_id: Annotated[str | None, Field(examples=['ST_xxxx'])] = None
-    dispatch_rule_id: Annotated[str | None, Field(examples=['SDR_xxxx'])] = None
-    inbound_agent_id: Annotated[
-        str | None, Field(examples=['665a1b2c3d4e5f6a7b8c9d0e'])
-    ] = None
-    outbound_agent_id: Annotated[str | None, Field(examples=[None])] = None
-    provider: Annotated[str | None, Field(examples=['twilio'])] = None
-    nickname: Annotated[str | None, Field(examples=['Sales Line'])] = None
-    is_active: Annotated[bool | None, Field(examples=[True])] = None
-    created_at: Annotated[
-        AwareDatetime | None, Field(examples=['2024-02-25T10:00:00.000Z'])
-    ] = None
-    updated_at: Annotated[
-        AwareDatetime | None, Field(examples=['2024-02-25T10:00:00.000Z'])
-    ] = None
-
-
 class WebhookResponse(BaseModel):
-    received: Annotated[bool | None, Field(examples=[True])] = None
-    event_type: Annotated[str | None, Field(examples=['room_started'])] = None
-    processed: Annotated[bool | None, Field(examples=[True])] = None
+    received: Annotated[bool, Field(examples=[True])]
+    event_type: Annotated[str, Field(examples=['room_started'])]
+    processed: Annotated[bool, Field(examples=[True])]
+    event_id: Annotated[str, Field(examples=['EV_xxxx'])]
 
 
 class SuccessResponseBase(BaseModel):
-    success: Annotated[bool | None, Field(examples=[True])] = None
-    code: Annotated[int | None, Field(examples=[200])] = None
-    message: Annotated[str | None, Field(examples=['Request successful'])] = None
+    success: Annotated[bool, Field(examples=[True])]
+    code: Annotated[int, Field(examples=[200])]
+    message: Annotated[str, Field(examples=['Request successful'])]
 
 
 class Kind(StrEnum):
@@ -816,15 +574,15 @@ class Kind(StrEnum):
 
 
 class SipTrunkResponse(BaseModel):
-    trunk_id: Annotated[str | None, Field(examples=['ST_xxxx'])] = None
-    name: Annotated[str | None, Field(examples=['Twilio Trunk'])] = None
-    kind: Annotated[Kind | None, Field(examples=['inbound'])] = None
-    numbers: Annotated[list[str] | None, Field(examples=[['+14155551234']])] = None
-    auth_username: Annotated[str | None, Field(examples=['trunk_user'])] = None
+    trunk_id: Annotated[str, Field(examples=['ST_xxxx'])]
+    name: Annotated[str, Field(examples=['Twilio Trunk'])]
+    kind: Annotated[Kind, Field(examples=['inbound'])]
+    numbers: Annotated[list[str], Field(examples=[['+14155551234']])]
+    auth_username: Annotated[str | None, Field(examples=['trunk_user'])]
     address: Annotated[
         str | None, Field(description='SIP termination URI (outbound trunks).')
-    ] = None
-    created_at: AwareDatetime | None = None
+    ]
+    created_at: AwareDatetime
 
 
 class RuleType(StrEnum):
@@ -832,21 +590,224 @@ class RuleType(StrEnum):
 
 
 class DispatchRuleResponse(BaseModel):
-    dispatch_rule_id: Annotated[str | None, Field(examples=['SDR_xxxx'])] = None
-    name: Annotated[str | None, Field(examples=['Default Inbound Rule'])] = None
+    dispatch_rule_id: Annotated[str, Field(examples=['SDR_xxxx'])]
+    name: Annotated[str, Field(examples=['Default Inbound Rule'])]
     rule_type: Annotated[
-        RuleType | None,
+        RuleType,
         Field(
             description='LiveKit dispatch rule kind; each caller gets its own room named `<room_prefix>_<caller>_<random>`.'
         ),
+    ]
+    trunk_ids: list[str]
+    room_prefix: Annotated[str, Field(examples=['inbound-'])]
+    metadata: dict[str, Any]
+    created_at: AwareDatetime
+
+
+class RegisterUserBody(BaseModel):
+    organization_name: Annotated[str, Field(examples=['Acme Corp'])]
+    first_name: Annotated[str, Field(examples=['John'])]
+    last_name: Annotated[str, Field(examples=['Doe'])]
+    email: Annotated[
+        str,
+        Field(
+            description='Email address: local@domain without spaces (ASCII whitespace around it is trimmed), compared case-insensitively.',
+            examples=['john@acme.com'],
+            max_length=320,
+            pattern='^[ \\t\\n\\r\\f\\v]*[^@ \\t\\n\\r\\f\\v]+@[^@ \\t\\n\\r\\f\\v]+[ \\t\\n\\r\\f\\v]*$',
+        ),
+    ]
+    password: Annotated[str, Field(examples=['password123'], min_length=6)]
+
+
+class LoginBody(BaseModel):
+    email: Annotated[
+        str,
+        Field(
+            description='Email address: local@domain without spaces (ASCII whitespace around it is trimmed), compared case-insensitively.',
+            examples=['john@acme.com'],
+            max_length=320,
+            pattern='^[ \\t\\n\\r\\f\\v]*[^@ \\t\\n\\r\\f\\v]+@[^@ \\t\\n\\r\\f\\v]+[ \\t\\n\\r\\f\\v]*$',
+        ),
+    ]
+    password: Annotated[str, Field(examples=['password123'])]
+
+
+class Role(StrEnum):
+    admin = 'admin'
+    member = 'member'
+
+
+class AddTeamMemberBody(BaseModel):
+    first_name: Annotated[str, Field(examples=['Jane'])]
+    last_name: Annotated[str, Field(examples=['Smith'])]
+    email: Annotated[
+        str,
+        Field(
+            description='Email address: local@domain without spaces (ASCII whitespace around it is trimmed), compared case-insensitively.',
+            examples=['jane@acme.com'],
+            max_length=320,
+            pattern='^[ \\t\\n\\r\\f\\v]*[^@ \\t\\n\\r\\f\\v]+@[^@ \\t\\n\\r\\f\\v]+[ \\t\\n\\r\\f\\v]*$',
+        ),
+    ]
+    password: Annotated[str, Field(examples=['password123'], min_length=6)]
+    role: Annotated[Role, Field(examples=['member'])] = 'member'
+
+
+class ImportPhoneNumberBody(BaseModel):
+    phone_number: Annotated[
+        str,
+        Field(
+            description='E.164 formatted phone number.', pattern='^\\+[1-9][0-9]{1,14}$'
+        ),
+    ]
+    termination_uri: Annotated[str, Field(description='SIP termination URI.')]
+    sip_username: Annotated[
+        str | None, Field(description='Optional SIP auth username.')
     ] = None
-    trunk_ids: list[str] | None = None
-    room_prefix: Annotated[str | None, Field(examples=['inbound-'])] = None
-    metadata: dict[str, Any] | None = None
-    created_at: AwareDatetime | None = None
+    sip_password: Annotated[
+        str | None, Field(description='Optional SIP auth password (stored encrypted).')
+    ] = None
+    inbound_agent_id: Annotated[
+        str, Field(description='Agent ObjectId for inbound calls.')
+    ]
+    outbound_agent_id: Annotated[
+        str | None, Field(description='Optional agent ObjectId for outbound calls.')
+    ] = None
+    nickname: Annotated[
+        str | None, Field(description='Optional human-friendly label.')
+    ] = None
 
 
-class Capabilities(BaseModel):
+class Provider(StrEnum):
+    gemini = 'gemini'
+    grok = 'grok'
+
+
+class GenerateTranscriptBody(BaseModel):
+    prompt: Annotated[str, Field(examples=['Acknowledge enthusiastically'])]
+    language_code: Annotated[str, Field(examples=['en'])]
+    agent_persona: Annotated[
+        str, Field(examples=['You are a helpful customer support agent.'])
+    ]
+    tool_name: Annotated[str, Field(examples=['transfer_call'])]
+    provider: Annotated[
+        Provider,
+        Field(
+            description='TTS provider to use (gemini or grok/xAI)', examples=['gemini']
+        ),
+    ] = 'gemini'
+
+
+class GenerateAudioBody(BaseModel):
+    agent_name: Annotated[str, Field(examples=['Support Agent'])]
+    system_prompt: Annotated[
+        str, Field(examples=['You are a helpful customer support agent.'])
+    ]
+    voice_id: Annotated[str, Field(examples=['Aoede'])]
+    transcript: Annotated[
+        str, Field(examples=['Let me check that for you right away!'])
+    ]
+    provider: Annotated[
+        Provider,
+        Field(
+            description='TTS provider to use (gemini or grok/xAI)', examples=['gemini']
+        ),
+    ] = 'gemini'
+
+
+class GenerateAudioFullPromptBody(BaseModel):
+    audio_profile: Annotated[str, Field(examples=['Support Agent'])]
+    the_scene: Annotated[
+        str, Field(examples=['You are a helpful customer support agent.'])
+    ]
+    directors_note: Annotated[
+        str, Field(examples=['The character is thinking out loud.'])
+    ]
+    pacing: Annotated[str, Field(examples=['Fast, energetic'])]
+    transcript: Annotated[
+        str, Field(examples=['Let me check that for you right away!'])
+    ]
+    voice_id: Annotated[str, Field(examples=['Aoede'])]
+    provider: Annotated[
+        Provider,
+        Field(
+            description='TTS provider to use (gemini or grok/xAI)', examples=['gemini']
+        ),
+    ] = 'gemini'
+
+
+class Provider3(StrEnum):
+    twilio = 'twilio'
+    telnyx = 'telnyx'
+
+
+class BuyPhoneNumberBody(BaseModel):
+    area_code: Annotated[
+        str, Field(description='US area code to search (e.g. "415").', examples=['415'])
+    ]
+    inbound_agent_id: Annotated[
+        str,
+        Field(
+            description='Agent ObjectId to handle inbound calls.',
+            examples=['665a1b2c3d4e5f6a7b8c9d0e'],
+        ),
+    ]
+    provider: Annotated[
+        Provider3,
+        Field(description='Telephony provider to purchase from.', examples=['twilio']),
+    ]
+    outbound_agent_id: Annotated[
+        str | None,
+        Field(
+            description='Agent ObjectId for outbound calls (optional).',
+            examples=['665a1b2c3d4e5f6a7b8c9d0f'],
+        ),
+    ] = None
+    nickname: Annotated[
+        str | None,
+        Field(
+            description='Human-friendly label for this number.', examples=['Sales Line']
+        ),
+    ] = None
+
+
+class PurchasePhoneNumberBody(RootModel[CreatePhoneNumberBody | BuyPhoneNumberBody]):
+    root: Annotated[
+        CreatePhoneNumberBody | BuyPhoneNumberBody,
+        Field(
+            description='Either a number the organization already has (CreatePhoneNumberBody) or a number to buy from a carrier (BuyPhoneNumberBody).'
+        ),
+    ]
+
+
+class CallFilters(BaseModel):
+    model_config = ConfigDict(
+        extra='allow',
+    )
+
+
+class LiveKitWebhookEvent(BaseModel):
+    model_config = ConfigDict(
+        extra='allow',
+    )
+
+
+class SessionReport(BaseModel):
+    model_config = ConfigDict(
+        extra='allow',
+    )
+
+
+class SupportedLanguage(BaseModel):
+    code: str | None = None
+    display_name: str | None = None
+
+
+class ProviderModelCapabilities(BaseModel):
+    model_config = ConfigDict(
+        extra='allow',
+    )
     supports_thinking: Annotated[bool | None, Field(examples=[True])] = None
     thinking_levels: Annotated[
         list[str] | None, Field(examples=[['minimal', 'low', 'medium', 'high']])
@@ -867,43 +828,375 @@ class Capabilities(BaseModel):
     supports_tools: Annotated[bool | None, Field(examples=[True])] = None
 
 
+class ProviderModelValidationRules(BaseModel):
+    model_config = ConfigDict(
+        extra='allow',
+    )
+    required_fields: Annotated[
+        list[str] | None, Field(examples=[['include_thoughts', 'thinking_level']])
+    ] = None
+    exclusive_languages: Annotated[list[str] | None, Field(examples=[['si']])] = None
+
+
+class ProviderVoice(BaseModel):
+    model_config = ConfigDict(
+        extra='allow',
+    )
+    voice_id: Annotated[str | None, Field(examples=['Zephyr'])] = None
+    display_name: Annotated[str | None, Field(examples=['Zephyr'])] = None
+    gender: Annotated[str | None, Field(examples=['female'])] = None
+    description: Annotated[str | None, Field(examples=['Bright'])] = None
+    is_active: Annotated[bool | None, Field(examples=[True])] = None
+
+
+class Identity1(BaseModel):
+    agent_name: Annotated[str, Field(examples=['Customer Support Agent'])]
+
+
+class Type4(StrEnum):
+    realtime = 'realtime'
+    pipeline = 'pipeline'
+
+
+class VoiceSettings1(BaseModel):
+    voice_id: Annotated[str, Field(examples=['Ara'])]
+    speed: float = 1
+    temperature: float = 1
+    language: Annotated[str, Field(examples=['en'])] = 'en'
+
+
+class Engine1(BaseModel):
+    type: Type4 = 'realtime'
+    provider: Annotated[str, Field(examples=['gemini'])]
+    model: Annotated[str | None, Field(examples=['gemini-2.0-flash-live'])] = None
+    include_thoughts: bool = False
+    thinking_level: Annotated[str | None, Field(examples=['minimal'])] = None
+    voice_settings: VoiceSettings1 | None = None
+
+
+class SystemPrompt1(BaseModel):
+    persona: Annotated[
+        str, Field(examples=['You are a helpful customer support agent.'])
+    ]
+    task: Annotated[str, Field(examples=['Help users with their orders.'])]
+
+
+class Behavior1(BaseModel):
+    system_prompt: SystemPrompt1
+    greeting_message: str = ''
+    agent_speaks_first: bool = True
+
+
+class CallHandling1(BaseModel):
+    inbound_enabled: bool = False
+    is_voicemail_handling: bool = False
+    is_ivr_handling: bool = False
+
+
+class KnowledgeBase1(BaseModel):
+    knowledge_base_ids: Annotated[list[str] | None, Field(examples=[['kb-12345']])] = (
+        None
+    )
+    chunks_to_retrieve: int = 4
+    similarity_threshold: float = 0.3
+
+
 class Tools(RootModel[BuiltInTool | CustomTool]):
     root: Annotated[BuiltInTool | CustomTool, Field(discriminator='type')]
 
 
-class CapabilitiesModel(BaseModel):
-    knowledge_base: KnowledgeBase | None = None
+class Capabilities1(BaseModel):
+    knowledge_base: KnowledgeBase1 | None = None
     tools: list[Tools] | None = None
     post_call_analysis_schema: list[dict[str, Any]] | None = None
 
 
 class AgentSettings(BaseModel):
-    identity: Identity
-    engine: Engine
-    behavior: Behavior
-    call_handling: CallHandling | None = None
-    capabilities: CapabilitiesModel | None = None
+    identity: Identity1
+    engine: Engine1
+    behavior: Behavior1
+    call_handling: CallHandling1 | None = None
+    capabilities: Capabilities1 | None = None
     metadata: Annotated[
         dict[str, Any] | None, Field(examples=[{'department': 'sales'}])
     ] = None
+
+
+class CallTelephony(BaseModel):
+    from_number: Annotated[str | None, Field(examples=['+19499930676'])]
+    to_number: Annotated[str | None, Field(examples=['+19494276394'])]
+
+
+class RecordingFile(BaseModel):
+    egress_id: Annotated[str, Field(examples=['EG_xxxx'])]
+    location: str
+
+
+class CallAnalysis(BaseModel):
+    call_summary: Annotated[str | None, Field(...)]
+    user_sentiment: Annotated[str | None, Field(examples=['Positive'])]
+    call_successful: Annotated[bool | None, Field(...)]
+    custom_analysis_data: Annotated[
+        dict[str, Any],
+        Field(description="The agent's post_call_analysis_schema fields."),
+    ]
+    engine: Annotated[str, Field(description='Language model that analysed the call.')]
+    transcript_available: bool
+    analyzed_at: AwareDatetime
+
+
+class AgentSummary(BaseModel):
+    agent_id: str
+    agent_name: Annotated[str | None, Field(...)]
+    is_published: bool
+    version: int
+
+
+class User(BaseModel):
+    user_id: str
+    organization_id: str
+    email: Annotated[str, Field(examples=['john@acme.com'])]
+    first_name: str
+    last_name: str
+    role: Role
+    created_at: AwareDatetime
+
+
+class Organization(BaseModel):
+    organization_id: str
+    name: Annotated[str, Field(examples=['Acme Corp'])]
+    agent_server_name: Annotated[
+        str,
+        Field(description="LiveKit agent worker the organization's rooms dispatch to."),
+    ]
+    created_at: AwareDatetime
+
+
+class Registration(BaseModel):
+    organization: Organization
+    user: User
+
+
+class TokenType(StrEnum):
+    Bearer = 'Bearer'
+
+
+class LoginResult(BaseModel):
+    token: Annotated[str, Field(description='HS256 JWT for `Authorization: Bearer`.')]
+    token_type: TokenType
+    expires_at: AwareDatetime
+    expires_in: Annotated[int, Field(description='Seconds.')]
+    user: User
+    organization: Organization
+
+
+class LogoutResult(BaseModel):
+    revoked: Annotated[bool, Field(description='A login token was revoked.')]
+
+
+class ApiKeyRevoked(BaseModel):
+    key_id: str
+    revoked: Annotated[bool, Field(description='Always true.')]
+
+
+class AgentDeleted(BaseModel):
+    agent_id: str
+
+
+class CallDeleted(BaseModel):
+    call_id: str
+
+
+class TrunkDeleted(BaseModel):
+    trunk_id: str
+
+
+class DispatchRuleDeleted(BaseModel):
+    dispatch_rule_id: str
+
+
+class PhoneNumberDeleted(BaseModel):
+    field_id: Annotated[str, Field(alias='_id')]
+    number: str
+
+
+class ProviderDeleted(BaseModel):
+    provider_id: str
+    models_deleted: int
+
+
+class ProviderModelDeleted(BaseModel):
+    provider_id: str
+    model_id: str
+
+
+class TranscriptStored(BaseModel):
+    call_id: str
+    room_name: str
+    utterances: int
+    tool_calls: int
+
+
+class CallAnalysisResult(BaseModel):
+    call_id: str
+    call_analysis: CallAnalysis
+
+
+class WorkerName(BaseModel):
+    worker_name: Annotated[str, Field(examples=['agent-acme-1a2b'])]
+
+
+class Provider4(StrEnum):
+    gemini = 'gemini'
+    grok = 'grok'
+
+
+class FillerTranscript(BaseModel):
+    transcript: str
+    provider: Provider4
+    engine: Annotated[
+        str, Field(description='What wrote it, e.g. gemini-chat or offline-template.')
+    ]
+    language_code: Annotated[str, Field(examples=['en'])]
+
+
+class AdminProviderResponse(ProviderDetailResponse):
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+
+
+class AgentDeletedEnvelope(SuccessResponseBase):
+    data: AgentDeleted
+
+
+class ApiKeyEnvelope(SuccessResponseBase):
+    data: ApiKeyResponse
+
+
+class ApiKeyRevokedEnvelope(SuccessResponseBase):
+    data: ApiKeyRevoked
+
+
+class OutboundCallEnvelope(SuccessResponseBase):
+    data: OutboundCallResponse
+
+
+class WebCallEnvelope(SuccessResponseBase):
+    data: WebCallResponse
+
+
+class CallDeletedEnvelope(SuccessResponseBase):
+    data: CallDeleted
+
+
+class TranscriptStoredEnvelope(SuccessResponseBase):
+    data: TranscriptStored
+
+
+class CallAnalysisResultEnvelope(SuccessResponseBase):
+    data: CallAnalysisResult
+
+
+class WorkerNameEnvelope(SuccessResponseBase):
+    data: WorkerName
+
+
+class ProviderListEnvelope(SuccessResponseBase):
+    data: list[ProviderResponse]
+
+
+class ProviderDetailEnvelope(SuccessResponseBase):
+    data: ProviderDetailResponse
+
+
+class AdminProviderListEnvelope(SuccessResponseBase):
+    data: list[AdminProviderResponse]
+
+
+class AdminProviderEnvelope(SuccessResponseBase):
+    data: AdminProviderResponse
+
+
+class ProviderDeletedEnvelope(SuccessResponseBase):
+    data: ProviderDeleted
+
+
+class ProviderModelDeletedEnvelope(SuccessResponseBase):
+    data: ProviderModelDeleted
+
+
+class SipTrunkEnvelope(SuccessResponseBase):
+    data: SipTrunkResponse
+
+
+class SipTrunkListEnvelope(SuccessResponseBase):
+    data: list[SipTrunkResponse]
+
+
+class TrunkDeletedEnvelope(SuccessResponseBase):
+    data: TrunkDeleted
+
+
+class DispatchRuleEnvelope(SuccessResponseBase):
+    data: DispatchRuleResponse
+
+
+class DispatchRuleListEnvelope(SuccessResponseBase):
+    data: list[DispatchRuleResponse]
+
+
+class DispatchRuleDeletedEnvelope(SuccessResponseBase):
+    data: DispatchRuleDeleted
+
+
+class PhoneNumberDeletedEnvelope(SuccessResponseBase):
+    data: PhoneNumberDeleted
+
+
+class FillerTranscriptEnvelope(SuccessResponseBase):
+    data: FillerTranscript
+
+
+class RegistrationEnvelope(SuccessResponseBase):
+    data: Registration
+
+
+class LoginEnvelope(SuccessResponseBase):
+    data: LoginResult
+
+
+class LogoutEnvelope(SuccessResponseBase):
+    data: LogoutResult
+
+
+class UserEnvelope(SuccessResponseBase):
+    data: User
+
+
+class UserListEnvelope(SuccessResponseBase):
+    data: list[User]
+
+
+class WebhookEnvelope(SuccessResponseBase):
+    data: WebhookResponse
 
 
 class CreateAgentBody(BaseModel):
     agent_settings: AgentSettings
 
 
-class Capabilities1(BaseModel):
-    knowledge_base: KnowledgeBase1 | None = None
+class Capabilities(BaseModel):
+    knowledge_base: KnowledgeBase | None = None
     tools: list[BuiltInTool | CustomTool] | None = None
     post_call_analysis_schema: list[dict[str, Any]] | None = None
 
 
 class AgentSettings1(BaseModel):
-    identity: Identity1 | None = None
-    engine: Engine1 | None = None
-    behavior: Behavior1 | None = None
-    call_handling: CallHandling1 | None = None
-    capabilities: Capabilities1 | None = None
+    identity: Identity | None = None
+    engine: Engine | None = None
+    behavior: Behavior | None = None
+    call_handling: CallHandling | None = None
+    capabilities: Capabilities | None = None
     metadata: dict[str, Any] | None = None
 
 
@@ -911,56 +1204,37 @@ class UpdateAgentBody(BaseModel):
     agent_settings: AgentSettings1
 
 
-class Capabilities2(BaseModel):
-    knowledge_base: KnowledgeBase2 | None = None
-    tools: list[BuiltInTool | CustomTool] | None = None
-    post_call_analysis_schema: list[dict[str, Any]] | None = None
-
-
-class AgentSettings2(BaseModel):
-    identity: Identity2 | None = None
-    engine: Engine2 | None = None
-    behavior: Behavior2 | None = None
-    call_handling: CallHandling2 | None = None
-    capabilities: Capabilities2 | None = None
-    metadata: dict[str, Any] | None = None
-
-
 class AgentResponse(BaseModel):
-    agent_id: Annotated[str | None, Field(examples=['Vxsbkwe3UsYXMYR2'])] = None
-    agent_settings: AgentSettings2 | None = None
-    is_active: Annotated[bool | None, Field(examples=[True])] = None
-    version: Annotated[int | None, Field(examples=[0])] = None
-    is_published: Annotated[bool | None, Field(examples=[False])] = None
+    agent_id: Annotated[str, Field(examples=['Vxsbkwe3UsYXMYR2'])]
+    is_active: Annotated[bool, Field(examples=[True])]
+    version: Annotated[int, Field(examples=[0])]
+    is_published: Annotated[bool, Field(examples=[False])]
     last_modification_timestamp: Annotated[
-        str | None, Field(examples=['2026-02-25T22:49:00+05:30'])
-    ] = None
-
-
-class Capabilities3(BaseModel):
-    knowledge_base: KnowledgeBase3 | None = None
-    tools: list[BuiltInTool | CustomTool] | None = None
-
-
-class AgentSettings3(BaseModel):
-    identity: Identity2 | None = None
-    engine: Engine3 | None = None
-    behavior: Behavior3 | None = None
-    call_handling: CallHandling3 | None = None
-    capabilities: Capabilities3 | None = None
-    metadata: dict[str, Any] | None = None
+        str, Field(examples=['2026-02-25T22:49:00+05:30'])
+    ]
+    agent_settings: AgentSettings
+    created_at: Annotated[AwareDatetime, Field(examples=['2026-02-25T17:19:00Z'])]
 
 
 class AgentVersionResponse(BaseModel):
-    agent_id: Annotated[str | None, Field(examples=['aBcDeFgHiJkLmNoP'])] = None
-    version: Annotated[int | None, Field(examples=[1])] = None
-    agent_settings: AgentSettings3 | None = None
+    agent_id: Annotated[str, Field(examples=['aBcDeFgHiJkLmNoP'])]
+    version: Annotated[int, Field(examples=[1])]
     version_description: Annotated[str | None, Field(examples=['Initial release'])] = (
         None
     )
-    created_timestamp: Annotated[
-        str | None, Field(examples=['2026-02-25T22:49:00+05:30'])
-    ] = None
+    created_timestamp: Annotated[str, Field(examples=['2026-02-25T22:49:00+05:30'])]
+    agent_settings: AgentSettings
+
+
+class ProviderModelResponse(BaseModel):
+    model_id: Annotated[str, Field(examples=['gemini-2.0-flash-live'])]
+    provider_id: Annotated[str, Field(examples=['gemini'])]
+    display_name: Annotated[str, Field(examples=['Gemini 2.0 Flash Live'])]
+    is_active: Annotated[bool, Field(examples=[True])]
+    is_default: Annotated[bool, Field(examples=[True])]
+    capabilities: ProviderModelCapabilities
+    voices: list[ProviderVoice]
+    validation_rules: ProviderModelValidationRules
 
 
 class CreateProviderModelBody(BaseModel):
@@ -968,6 +1242,135 @@ class CreateProviderModelBody(BaseModel):
     display_name: Annotated[str, Field(examples=['GPT-4o Realtime'])]
     is_active: bool = True
     is_default: bool = False
-    capabilities: Capabilities | None = None
-    voices: list[dict[str, Any]] | None = None
-    validation_rules: ValidationRules | None = None
+    capabilities: ProviderModelCapabilities | None = None
+    voices: list[ProviderVoice] | None = None
+    validation_rules: ProviderModelValidationRules | None = None
+
+
+class UpdateProviderModelBody(BaseModel):
+    display_name: str | None = None
+    is_active: bool | None = None
+    is_default: bool | None = None
+    capabilities: ProviderModelCapabilities | None = None
+    voices: list[ProviderVoice] | None = None
+    validation_rules: ProviderModelValidationRules | None = None
+
+
+class CallResponse(BaseModel):
+    call_id: Annotated[str, Field(examples=['e9f91a27-db03-4f96-8575-b3a1a97d7c6d'])]
+    agent_id: Annotated[str, Field(examples=['aBcDeFgHiJkLmNoP'])]
+    channel: Annotated[str, Field(examples=['web'])]
+    direction: Annotated[str, Field(examples=['inbound'])]
+    status: Annotated[str, Field(examples=['ended'])]
+    room_name: Annotated[str, Field(examples=['call-1710900000-aBcD'])]
+    metadata: Annotated[dict[str, Any], Field(examples=[{'source': 'web_widget'}])]
+    transcripts: Transcripts | None = None
+    session_report_url: Annotated[
+        AnyUrl | None,
+        Field(
+            description='CloudFront URL for downloading the raw session report JSON.'
+        ),
+    ] = None
+    recordings: Recordings | None = None
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    start_timestamp: AwareDatetime | None = None
+    end_timestamp: AwareDatetime | None = None
+    agent_version: Annotated[
+        int | None,
+        Field(
+            description='Published version the call runs (absent: none published yet).'
+        ),
+    ] = None
+    participant_identity: str | None = None
+    disconnection_reason: Annotated[str | None, Field(examples=['user_hangup'])] = None
+    dynamic_variables: Annotated[
+        dict[str, Any] | None,
+        Field(description='Variables injected into the agent prompt.'),
+    ] = None
+    telephony: CallTelephony | None = None
+    duration_ms: Annotated[
+        int | None, Field(description='end_timestamp - start_timestamp, milliseconds.')
+    ] = None
+    recording_files: list[RecordingFile] | None = None
+    call_analysis: CallAnalysis | None = None
+
+
+class PhoneNumberResponse(BaseModel):
+    field_id: Annotated[str, Field(alias='_id', examples=['64f1a...'])]
+    number: Annotated[str, Field(examples=['+14155551234'])]
+    phone_number_pretty: Annotated[str, Field(examples=['(415) 555-1234'])]
+    trunk_id: Annotated[str | None, Field(examples=['ST_xxxx'])] = None
+    dispatch_rule_id: Annotated[str | None, Field(examples=['SDR_xxxx'])] = None
+    inbound_agent_id: Annotated[
+        str | None, Field(examples=['665a1b2c3d4e5f6a7b8c9d0e'])
+    ] = None
+    outbound_agent_id: Annotated[str | None, Field(examples=[None])]
+    provider: Annotated[str, Field(examples=['twilio'])]
+    nickname: Annotated[str | None, Field(examples=['Sales Line'])] = None
+    is_active: Annotated[bool, Field(examples=[True])]
+    created_at: Annotated[AwareDatetime, Field(examples=['2024-02-25T10:00:00.000Z'])]
+    updated_at: Annotated[AwareDatetime, Field(examples=['2024-02-25T10:00:00.000Z'])]
+    phone_number: Annotated[str, Field(examples=['+14155551234'])]
+    outbound_trunk_id: Annotated[str | None, Field(examples=['ST_yyyy'])] = None
+    inbound_agent: AgentSummary | None
+    outbound_agent: AgentSummary | None
+
+
+class ListCallsBody(BaseModel):
+    limit: int = 10
+    offset: int = 0
+    filters: CallFilters | None = None
+
+
+class AdminProviderModelResponse(ProviderModelResponse):
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+
+
+class AgentListEnvelope(SuccessResponseBase):
+    data: list[AgentResponse]
+
+
+class AgentEnvelope(SuccessResponseBase):
+    data: AgentResponse
+
+
+class AgentVersionEnvelope(SuccessResponseBase):
+    data: AgentVersionResponse
+
+
+class AgentVersionListEnvelope(SuccessResponseBase):
+    data: list[AgentVersionResponse]
+
+
+class CallListEnvelope(SuccessResponseBase):
+    data: list[CallResponse]
+
+
+class CallEnvelope(SuccessResponseBase):
+    data: CallResponse
+
+
+class ProviderModelListEnvelope(SuccessResponseBase):
+    data: list[ProviderModelResponse]
+
+
+class ProviderModelEnvelope(SuccessResponseBase):
+    data: ProviderModelResponse
+
+
+class AdminProviderModelListEnvelope(SuccessResponseBase):
+    data: list[AdminProviderModelResponse]
+
+
+class AdminProviderModelEnvelope(SuccessResponseBase):
+    data: AdminProviderModelResponse
+
+
+class PhoneNumberEnvelope(SuccessResponseBase):
+    data: PhoneNumberResponse
+
+
+class PhoneNumberListEnvelope(SuccessResponseBase):
+    data: list[PhoneNumberResponse]

@@ -7,8 +7,6 @@ the gateway reads (envelope, security, bundle; the provider catalog is seeded wh
 """
 
 from handlers.plugin import ApiPlugin
-from handlers.virstack_voiceai.bundle import API, Virstack, build, on_shutdown
-from handlers.virstack_voiceai.envelope import VirstackEnvelope
 from handlers.virstack_voiceai.accounts import (
     add_team_member,
     create_api_key,
@@ -29,6 +27,7 @@ from handlers.virstack_voiceai.agents import (
     update_agent,
 )
 from handlers.virstack_voiceai.analysis import test_post_call_analysis
+from handlers.virstack_voiceai.bundle import API, Virstack, build, on_shutdown
 from handlers.virstack_voiceai.calls import (
     delete_call,
     end_call,
@@ -39,6 +38,7 @@ from handlers.virstack_voiceai.calls import (
     list_calls_via_post,
     update_call_metadata,
 )
+from handlers.virstack_voiceai.envelope import VirstackEnvelope
 from handlers.virstack_voiceai.providers import (
     admin_create_provider,
     admin_create_provider_model,
@@ -53,6 +53,7 @@ from handlers.virstack_voiceai.providers import (
     list_provider_models,
     list_providers,
 )
+from handlers.virstack_voiceai.security import api_key_info, bearer_info
 from handlers.virstack_voiceai.sip import (
     create_dispatch_rule,
     create_sip_trunk,
@@ -67,14 +68,12 @@ from handlers.virstack_voiceai.sip import (
     purchase_phone_number,
     update_phone_number,
 )
-from handlers.virstack_voiceai.security import api_key_info, bearer_info
 from handlers.virstack_voiceai.tts import (
     generate_filler_transcript,
     generate_tts_audio,
     generate_tts_audio_full_prompt,
 )
 from handlers.virstack_voiceai.webhooks import receive_livekit_webhook, store_call_transcript
-
 
 plugin: ApiPlugin[Virstack] = ApiPlugin(
     name=API,

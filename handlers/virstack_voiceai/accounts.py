@@ -3,75 +3,96 @@ createApiKey, revokeApiKey, getOrganizationWorkerName."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from connexion import request
 
 from adapters.storage.virstack_voiceai.accounts import EmailTaken, OrganizationRecord, UserRecord
 from core.clock import utcnow
-from generated.models.virstack_voiceai import CreateApiKeyBody
-from handlers.errors import ApiError, parse_request
-from handlers.virstack_voiceai.common import check_email, not_found, ok, require_admin, ts
+from generated.models.virstack_voiceai import (
+    AddTeamMemberBody,
+    ApiKeyEnvelope,
+    ApiKeyResponse,
+    ApiKeyRevoked,
+    ApiKeyRevokedEnvelope,
+    CreateApiKeyBody,
+    LoginBody,
+    LoginEnvelope,
+    LoginResult,
+    LogoutEnvelope,
+    LogoutResult,
+    Organization,
+    RegisterUserBody,
+    Registration,
+    RegistrationEnvelope,
+    User,
+    UserEnvelope,
+    UserListEnvelope,
+    WorkerName,
+    WorkerNameEnvelope,
+)
+from handlers.errors import ApiError
+from handlers.results import Reply
 from handlers.virstack_voiceai.bundle import bundle
+from handlers.virstack_voiceai.common import check_email, moment, not_found, ok, require_admin
 from handlers.virstack_voiceai.security import decode_login_token, mint_login_token
 
 
-def user_json(user: UserRecord) -> dict[str, Any]:
-    return {"user_id": user.user_id, "organization_id": user.org_id, "email": user.email,
-            "first_name": user.first_name, "last_name": user.last_name, "role": user.role,
-            "created_at": ts(user.created_at)}
+def user_response(user: UserRecord) -> User:
+    """A user as the account operations answer it (``User``; never the password hash)."""
+    return User(user_id=user.user_id, organization_id=user.org_id, email=user.email, first_name=user.first_name,
+                last_name=user.last_name, role=user.role, created_at=moment(user.created_at))
 
 
-def org_json(org: OrganizationRecord) -> dict[str, Any]:
-    return {"organization_id": org.org_id, "name": org.name, "agent_server_name": org.agent_server_name,
-            "created_at": ts(org.created_at)}
+def organization_response(org: OrganizationRecord) -> Organization:
+    """An organization (``Organization``) with its LiveKit agent worker name."""
+    return Organization(organization_id=org.org_id, name=org.name, agent_server_name=org.agent_server_name,
+                        created_at=moment(org.created_at))
 
 
-def _text(body: dict[str, Any], key: str) -> str:
-    value = body.get(key)
-    if not isinstance(value, str):
-        raise ApiError(400, "VALIDATION_ERROR", f"{key}: must be a string")
-    return value.strip()
-
-
-async def register_user(body: dict[str, Any]):
-    """``POST /v1/users/register`` (registerUser, open) → 201 ``data: {organization, user}``.
+async def register_user(body: RegisterUserBody) -> Reply:
+    """``POST /v1/users/register`` (registerUser, open) → 201 ``RegistrationEnvelope``
+    (``data: {organization, user}``).
 
     Creates an organization and its ``admin`` user; the password (6+ characters) is stored as an
     argon2id hash. 400 invalid fields; 409 the email is already in use (case-insensitive).
     """
-    email = check_email(_text(body, "email"))
+    email = check_email(body.email)
     try:
         org, user = await bundle().accounts.register(
-            organization_name=_text(body, "organization_name"), first_name=_text(body, "first_name"),
-            last_name=_text(body, "last_name"), email=email, password=body["password"], now=utcnow())
+            organization_name=body.organization_name.strip(), first_name=body.first_name.strip(),
+            last_name=body.last_name.strip(), email=email, password=body.password, now=utcnow())
     except EmailTaken:
         raise ApiError(409, "CONFLICT", "Email already in use") from None
-    return ok({"organization": org_json(org), "user": user_json(user)}, 201, "Registration successful")
+    data = Registration(organization=organization_response(org), user=user_response(user))
+    return ok(RegistrationEnvelope, data, 201, "Registration successful")
 
 
-async def login(body: dict[str, Any]):
-    """``POST /v1/users/login`` (login, open) → 200 ``data: {token, token_type, expires_at,
-    expires_in, user, organization}``. The token is an HS256 JWT valid ``VIRSTACK_JWT_TTL_MINUTES``
-    (default 1440) to use as ``Authorization: Bearer``. 401 wrong email or password."""
+async def login(body: LoginBody) -> Reply:
+    """``POST /v1/users/login`` (login, open) → 200 ``LoginEnvelope`` (``data: {token, token_type,
+    expires_at, expires_in (seconds), user, organization}``). The token is an HS256 JWT valid
+    ``VIRSTACK_JWT_TTL_MINUTES`` (default 1440) to use as ``Authorization: Bearer``. 401 wrong email
+    or password (or the user's organization no longer exists)."""
     v = bundle()
-    email = check_email(_text(body, "email"))
-    user = await v.accounts.authenticate(email, body["password"])
+    email = check_email(body.email)
+    user = await v.accounts.authenticate(email, body.password)
     if user is None:
         raise ApiError(401, "UNAUTHORIZED", "Invalid email or password")
     org = await v.accounts.get_organization(user.org_id)
+    if org is None:
+        raise ApiError(401, "UNAUTHORIZED", "Organization no longer exists")
     token, expires = mint_login_token(user_id=user.user_id, org_id=user.org_id, role=user.role,
                                       secret=v.settings.virstack_jwt_secret,
                                       ttl_minutes=v.settings.virstack_jwt_ttl_minutes)
-    data = {"token": token, "token_type": "Bearer", "expires_at": ts(expires),
-            "expires_in": v.settings.virstack_jwt_ttl_minutes * 60, "user": user_json(user),
-            "organization": org_json(org) if org else None}
-    return ok(data, 200, "Login successful")
+    data = LoginResult(token=token, token_type="Bearer", expires_at=moment(expires),
+                       expires_in=v.settings.virstack_jwt_ttl_minutes * 60, user=user_response(user),
+                       organization=organization_response(org))
+    return ok(LoginEnvelope, data, 200, "Login successful")
 
 
-async def logout():
-    """``POST /v1/users/logout`` (logout, open) → 200 ``data: {revoked}``.
+async def logout() -> Reply:
+    """``POST /v1/users/logout`` (logout, open) → 200 ``LogoutEnvelope`` (``data: {revoked}``).
 
     When the request carries ``Authorization: Bearer <login JWT>`` that token's ``jti`` is
     revoked until its expiry: it stops working at once (``revoked: true``). Without a valid login
@@ -84,58 +105,62 @@ async def logout():
     if scheme.lower() == "bearer" and token.strip():
         claims = decode_login_token(token.strip(), v.settings.virstack_jwt_secret)
         if claims is not None:
-            await v.accounts.revoke_token(claims["jti"], datetime.fromtimestamp(claims["exp"], tz=timezone.utc),
+            await v.accounts.revoke_token(claims["jti"], datetime.fromtimestamp(claims["exp"], tz=UTC),
                                           utcnow())
             revoked = True
-    return ok({"revoked": revoked}, 200, "Logged out successfully")
+    return ok(LogoutEnvelope, LogoutResult(revoked=revoked), 200, "Logged out successfully")
 
 
-async def add_team_member(body: dict[str, Any], token_info: dict[str, Any]):
-    """``POST /v1/users/member`` (addTeamMember) → 201 ``data`` the new user of the caller's
+async def add_team_member(body: AddTeamMemberBody, token_info: dict[str, Any]) -> Reply:
+    """``POST /v1/users/member`` (addTeamMember) → 201 ``UserEnvelope``: the new user of the caller's
     organization (``role`` admin|member, default member). 403 unless the caller is an admin;
     409 email already in use."""
     require_admin(token_info)
-    email = check_email(_text(body, "email"))
+    email = check_email(body.email)
+    role = str(body.role)  # StrEnum, or the plain default string "member"
     try:
         user = await bundle().accounts.add_member(
-            org_id=token_info["org_id"], first_name=_text(body, "first_name"), last_name=_text(body, "last_name"),
-            email=email, password=body["password"], role=body.get("role") or "member", now=utcnow())
+            org_id=token_info["org_id"], first_name=body.first_name.strip(), last_name=body.last_name.strip(),
+            email=email, password=body.password, role=role, now=utcnow())
     except EmailTaken:
         raise ApiError(409, "CONFLICT", "Email already in use") from None
-    return ok(user_json(user), 201, "Team member added successfully")
+    return ok(UserEnvelope, user_response(user), 201, "Team member added successfully")
 
 
-async def list_team_members(token_info: dict[str, Any]):
-    """``GET /v1/users/members`` (listTeamMembers) → 200 ``data`` array of the organization's users."""
+async def list_team_members(token_info: dict[str, Any]) -> Reply:
+    """``GET /v1/users/members`` (listTeamMembers) → 200 ``UserListEnvelope``: the organization's users."""
     members = await bundle().accounts.list_members(token_info["org_id"])
-    return ok([user_json(u) for u in members], 200, "Members retrieved successfully")
+    return ok(UserListEnvelope, [user_response(u) for u in members], 200, "Members retrieved successfully")
 
 
-async def create_api_key(body: dict[str, Any], token_info: dict[str, Any]):
-    """``POST /v1/auth/api-keys`` (createApiKey) → 201 ``data: {key_id, api_key, name, created_at}``.
+async def create_api_key(body: CreateApiKeyBody, token_info: dict[str, Any]) -> Reply:
+    """``POST /v1/auth/api-keys`` (createApiKey) → 201 ``ApiKeyEnvelope`` (``data: {key_id, api_key,
+    name, created_at}``).
 
     ``api_key`` (``vk-`` + 32 hex) is shown only here; the server keeps its SHA-256 only. The key
     acts for the caller's organization with the caller's role."""
-    req = parse_request(CreateApiKeyBody, body or {})
     record, raw = await bundle().accounts.create_api_key(org_id=token_info["org_id"], user_id=token_info["sub"],
-                                                     role=token_info["role"], name=req.name, now=utcnow())
-    data = {"key_id": record.key_id, "api_key": raw, "name": record.name, "created_at": ts(record.created_at)}
-    return ok(data, 201, "API key created")
+                                                         role=token_info["role"], name=body.name, now=utcnow())
+    data = ApiKeyResponse(key_id=record.key_id, api_key=raw, name=record.name, created_at=moment(record.created_at))
+    return ok(ApiKeyEnvelope, data, 201, "API key created")
 
 
-async def revoke_api_key(key_id: str, token_info: dict[str, Any]):
-    """``DELETE /v1/auth/api-keys/{key_id}`` (revokeApiKey) → 200 ``data: null``; the key stops
-    working at once. 404 unknown key or another organization's."""
+async def revoke_api_key(key_id: str, token_info: dict[str, Any]) -> Reply:
+    """``DELETE /v1/auth/api-keys/{key_id}`` (revokeApiKey) → 200 ``ApiKeyRevokedEnvelope``
+    (``data: {key_id, revoked: true}``); the key stops working at once. 404 unknown key or
+    another organization's."""
     if not await bundle().accounts.revoke_api_key(token_info["org_id"], key_id):
         raise not_found("API key", key_id)
-    return ok(None, 200, "API key revoked")
+    return ok(ApiKeyRevokedEnvelope, ApiKeyRevoked(key_id=key_id, revoked=True), 200, "API key revoked")
 
 
-async def get_organization_worker_name(token_info: dict[str, Any]):
-    """``GET /v1/organizations/worker-name`` (getOrganizationWorkerName) → 200 ``data: {worker_name}``:
+async def get_organization_worker_name(token_info: dict[str, Any]) -> Reply:
+    """``GET /v1/organizations/worker-name`` (getOrganizationWorkerName) → 200 ``WorkerNameEnvelope``
+    (``data: {worker_name}``):
     the organization's ``agent_server_name``, the LiveKit agent worker its rooms dispatch to
     (assigned once at registration, unique)."""
     org = await bundle().accounts.get_organization(token_info["org_id"])
     if org is None:
         raise ApiError(401, "UNAUTHORIZED", "Organization no longer exists")
-    return ok({"worker_name": org.agent_server_name}, 200, "Agent server name retrieved successfully")
+    return ok(WorkerNameEnvelope, WorkerName(worker_name=org.agent_server_name), 200,
+              "Agent server name retrieved successfully")

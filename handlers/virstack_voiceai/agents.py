@@ -3,8 +3,9 @@ publishAgentVersion, listAgentVersions.
 
 An agent's configuration is ``agent_settings`` (CreateAgentBody): identity, engine, behavior,
 call_handling, capabilities (knowledge base, tools, post-call analysis schema), metadata. It is
-validated against the contract (generated models), stored with the contract's defaults filled
-in, and echoed back as sent otherwise. Enabled ``talk_while_waiting`` blocks get their
+validated against the contract (generated models) and stored as sent with the contract's defaults
+filled in; answers carry it as the contract's ``AgentSettings`` (keys outside the schema are not
+echoed). Enabled ``talk_while_waiting`` blocks get their
 ``generated_speech_texts`` (the static texts, or lines generated from the prompts).
 """
 
@@ -13,16 +14,32 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from pydantic import BaseModel
+
 from adapters.providers.base import ProviderError
 from adapters.providers.llm import ChatMessage
 from adapters.storage.virstack_voiceai.agents import AgentRecord, AgentVersionRecord
 from adapters.telephony.base import TelephonyError
 from core.clock import utcnow
 from core.mapping import deep_merge
-from generated.models.virstack_voiceai import CreateAgentBody, PublishAgentBody, UpdateAgentBody
+from generated.models.virstack_voiceai import (
+    AgentDeleted,
+    AgentDeletedEnvelope,
+    AgentEnvelope,
+    AgentListEnvelope,
+    AgentResponse,
+    AgentSettings,
+    AgentVersionEnvelope,
+    AgentVersionListEnvelope,
+    AgentVersionResponse,
+    CreateAgentBody,
+    PublishAgentBody,
+    UpdateAgentBody,
+)
 from handlers.errors import ApiError, parse_request
-from handlers.virstack_voiceai.common import not_found, ok, page, ts
+from handlers.results import Reply
 from handlers.virstack_voiceai.bundle import bundle
+from handlers.virstack_voiceai.common import moment, not_found, ok, page, stamp
 
 logger = logging.getLogger("handlers.virstack_voiceai.agents")
 MAX_FILLER_VARIANTS = 5
@@ -35,10 +52,9 @@ def _check_tools(settings: dict[str, Any]) -> None:
     names: set[str] = set()
     for index, tool in enumerate(tools):
         name = tool.get("tool_name")
-        if tool.get("type") == "custom":
-            if name in names:
-                raise ApiError(400, "VALIDATION_ERROR",
-                               f"agent_settings.capabilities.tools.{index}.tool_name: {name!r} is used twice")
+        if tool.get("type") == "custom" and name in names:
+            raise ApiError(400, "VALIDATION_ERROR",
+                           f"agent_settings.capabilities.tools.{index}.tool_name: {name!r} is used twice")
         names.add(name)
         talk = tool.get("talk_while_waiting") or {}
         if talk.get("mode") == "prompt":
@@ -48,6 +64,12 @@ def _check_tools(settings: dict[str, Any]) -> None:
                 raise ApiError(400, "VALIDATION_ERROR",
                                f"agent_settings.capabilities.tools.{index}.talk_while_waiting: the variants_count "
                                f"of the prompt entries sum to {total}; at most {MAX_FILLER_VARIANTS} are allowed")
+
+
+def sent(settings: BaseModel) -> dict[str, Any]:
+    """The fields of a parsed ``agent_settings`` the caller sent (explicit nulls included, the
+    contract's defaults not filled in), as JSON data."""
+    return settings.model_dump(mode="json", by_alias=True, exclude_unset=True, warnings=False)
 
 
 def validated_settings(raw: dict[str, Any]) -> dict[str, Any]:
@@ -87,8 +109,9 @@ async def _prompt_texts(settings: dict[str, Any], tool: dict[str, Any], entries:
             for entry, count in wanted:
                 for n in range(count):
                     messages = [ChatMessage("system", f"{persona}\nWrite ONE short filler sentence (under 15 words) a "
-                                                      f"voice agent says while the tool `{tool.get('tool_name')}` runs, "
-                                                      f"in language `{language}`; variant {n + 1}, different from: "
+                                                      f"voice agent says while the tool `{tool.get('tool_name')}` "
+                                                      f"runs, in language `{language}`; variant {n + 1}, different "
+                                                      f"from: "
                                                       f"{texts}. Reply with the sentence only."),
                                 ChatMessage("user", entry.get("content", ""))]
                     texts.append((await model.chat(messages, max_tokens=60, temperature=0.9)).strip().strip('"'))
@@ -122,18 +145,25 @@ async def fill_speech_texts(settings: dict[str, Any], previous: dict[str, Any] |
     return settings
 
 
-def agent_json(agent: AgentRecord) -> dict[str, Any]:
-    return {"agent_id": agent.agent_id, "agent_settings": agent.settings, "is_active": agent.is_active,
-            "version": agent.version, "is_published": agent.is_published,
-            "last_modification_timestamp": ts(agent.updated_at), "created_at": ts(agent.created_at)}
+def settings_model(settings: dict[str, Any]) -> AgentSettings:
+    """A stored configuration as the contract's AgentSettings (it was validated against
+    CreateAgentBody when stored)."""
+    return AgentSettings.model_validate(settings)
 
 
-def version_json(version: AgentVersionRecord) -> dict[str, Any]:
-    out = {"agent_id": version.agent_id, "version": version.version, "agent_settings": version.settings,
-           "created_timestamp": ts(version.created_at)}
-    if version.description is not None:
-        out["version_description"] = version.description
-    return out
+def agent_response(agent: AgentRecord) -> AgentResponse:
+    """An agent as answered by the agent operations (``AgentResponse``)."""
+    return AgentResponse(agent_id=agent.agent_id, agent_settings=settings_model(agent.settings),
+                         is_active=agent.is_active, version=agent.version, is_published=agent.is_published,
+                         last_modification_timestamp=stamp(agent.updated_at), created_at=moment(agent.created_at))
+
+
+def version_response(version: AgentVersionRecord) -> AgentVersionResponse:
+    """A published snapshot (``AgentVersionResponse``; ``version_description`` only when one was given)."""
+    return AgentVersionResponse(agent_id=version.agent_id, version=version.version,
+                                agent_settings=settings_model(version.settings),
+                                version_description=version.description,
+                                created_timestamp=stamp(version.created_at))
 
 
 async def owned_agent(agent_id: str, token_info: dict[str, Any]) -> AgentRecord:
@@ -144,45 +174,45 @@ async def owned_agent(agent_id: str, token_info: dict[str, Any]) -> AgentRecord:
     return agent
 
 
-async def create_agent(body: dict[str, Any], token_info: dict[str, Any]):
-    """``POST /v1/agent`` (createAgent) → 201 ``AgentResponse`` (``agent_id``: 16-character nanoid,
-    ``version`` 0, ``is_published`` false). 400 when ``agent_settings`` breaks the contract."""
-    settings = await fill_speech_texts(validated_settings(body["agent_settings"]))
+async def create_agent(body: CreateAgentBody, token_info: dict[str, Any]) -> Reply:
+    """``POST /v1/agent`` (createAgent) → 201 ``AgentEnvelope`` (``agent_id``: 16-character nanoid,
+    ``version`` 0, ``is_published`` false). 400 when ``agent_settings`` breaks the contract or the
+    rules it states in prose (unique custom tool names, at most 5 filler variants)."""
+    settings = await fill_speech_texts(validated_settings(sent(body.agent_settings)))
     agent = await bundle().agents.create(token_info["org_id"], settings, utcnow())
-    return ok(agent_json(agent), 201, "Agent created successfully")
+    return ok(AgentEnvelope, agent_response(agent), 201, "Agent created successfully")
 
 
-async def list_agents(token_info: dict[str, Any], limit: int | None = None, offset: int | None = None):
-    """``GET /v1/agent/list`` (listAgents) → 200 ``data`` array of agents, newest first
-    (``limit`` default 10, at most 100; ``offset`` default 0)."""
+async def list_agents(token_info: dict[str, Any], limit: int | None = None, offset: int | None = None) -> Reply:
+    """``GET /v1/agent/list`` (listAgents) → 200 ``AgentListEnvelope``: the organization's agents,
+    newest first (``limit`` default 10, at most 100; ``offset`` default 0)."""
     limit, offset = page(limit, offset)
     agents = await bundle().agents.list(token_info["org_id"], limit, offset)
-    return ok([agent_json(a) for a in agents])
+    return ok(AgentListEnvelope, [agent_response(a) for a in agents])
 
 
-async def get_agent(agent_id: str, token_info: dict[str, Any]):
-    """``GET /v1/agent/{agent_id}`` (getAgent) → 200 ``AgentResponse``; 404 unknown."""
-    return ok(agent_json(await owned_agent(agent_id, token_info)))
+async def get_agent(agent_id: str, token_info: dict[str, Any]) -> Reply:
+    """``GET /v1/agent/{agent_id}`` (getAgent) → 200 ``AgentEnvelope``; 404 unknown."""
+    return ok(AgentEnvelope, agent_response(await owned_agent(agent_id, token_info)))
 
 
-async def update_agent(agent_id: str, body: dict[str, Any], token_info: dict[str, Any]):
-    """``PATCH /v1/agent/{agent_id}`` (updateAgent) → 200 ``AgentResponse``.
+async def update_agent(agent_id: str, body: UpdateAgentBody, token_info: dict[str, Any]) -> Reply:
+    """``PATCH /v1/agent/{agent_id}`` (updateAgent) → 200 ``AgentEnvelope``.
 
     ``agent_settings`` is merged deeply into the current configuration (objects merge, arrays
     and values replace) and the result must satisfy CreateAgentBody (400 otherwise, nothing
     stored). ``version`` + 1, ``is_published`` false. 404 unknown agent."""
-    parse_request(UpdateAgentBody, body)  # formats (URLs) that the JSON Schema check leaves out
     agent = await owned_agent(agent_id, token_info)
-    settings = await fill_speech_texts(validated_settings(deep_merge(agent.settings, body["agent_settings"])),
-                                       agent.settings)
+    merged = deep_merge(agent.settings, sent(body.agent_settings))
+    settings = await fill_speech_texts(validated_settings(merged), agent.settings)
     updated = await bundle().agents.replace_settings(token_info["org_id"], agent_id, settings, utcnow())
     if updated is None:
         raise not_found("Agent", agent_id)
-    return ok(agent_json(updated), 200, "Agent updated successfully")
+    return ok(AgentEnvelope, agent_response(updated), 200, "Agent updated successfully")
 
 
-async def delete_agent(agent_id: str, token_info: dict[str, Any]):
-    """``DELETE /v1/agent/{agent_id}`` (deleteAgent) → 200 ``data: {agent_id}``.
+async def delete_agent(agent_id: str, token_info: dict[str, Any]) -> Reply:
+    """``DELETE /v1/agent/{agent_id}`` (deleteAgent) → 200 ``AgentDeletedEnvelope`` (``data: {agent_id}``).
 
     Cascades: the agent's active calls are ended (rooms torn down), phone numbers answering
     with it are deactivated and unbound, its version snapshots are deleted. 404 unknown."""
@@ -199,30 +229,31 @@ async def delete_agent(agent_id: str, token_info: dict[str, Any]):
     await v.sip.release_agent(org_id, agent_id, now)
     if not await v.agents.delete(org_id, agent_id):
         raise not_found("Agent", agent_id)
-    return ok({"agent_id": agent_id}, 200, "Agent deleted successfully")
+    return ok(AgentDeletedEnvelope, AgentDeleted(agent_id=agent_id), 200, "Agent deleted successfully")
 
 
-async def publish_agent_version(agent_id: str, token_info: dict[str, Any], body: dict[str, Any] | None = None):
-    """``POST /v1/agent/{agent_id}/publish`` (publishAgentVersion) → 201 ``AgentVersionResponse``.
+async def publish_agent_version(agent_id: str, token_info: dict[str, Any],
+                                body: PublishAgentBody | None = None) -> Reply:
+    """``POST /v1/agent/{agent_id}/publish`` (publishAgentVersion) → 201 ``AgentVersionEnvelope``.
 
     Snapshots the current configuration as an immutable version numbered 1, 2, 3…; when the
     latest snapshot already equals the current configuration it is returned unchanged
     (idempotent, message says so). 404 unknown agent."""
-    req = parse_request(PublishAgentBody, body or {})
-    result = await bundle().agents.publish(token_info["org_id"], agent_id, req.version_description, utcnow())
+    description = body.version_description if body is not None else None
+    result = await bundle().agents.publish(token_info["org_id"], agent_id, description, utcnow())
     if result is None:
         raise not_found("Agent", agent_id)
     snapshot, created = result
     message = "Agent version published" if created else "Agent already published; returning the existing version"
-    return ok(version_json(snapshot), 201, message)
+    return ok(AgentVersionEnvelope, version_response(snapshot), 201, message)
 
 
 async def list_agent_versions(agent_id: str, token_info: dict[str, Any], limit: int | None = None,
-                              offset: int | None = None):
-    """``GET /v1/agent/{agent_id}/versions`` (listAgentVersions) → 200 ``data`` array of
-    snapshots, newest first. 404 unknown agent."""
+                              offset: int | None = None) -> Reply:
+    """``GET /v1/agent/{agent_id}/versions`` (listAgentVersions) → 200 ``AgentVersionListEnvelope``:
+    the snapshots, newest first (paging as listAgents). 404 unknown agent."""
     limit, offset = page(limit, offset)
     versions = await bundle().agents.list_versions(token_info["org_id"], agent_id, limit, offset)
     if versions is None:
         raise not_found("Agent", agent_id)
-    return ok([version_json(v) for v in versions])
+    return ok(AgentVersionListEnvelope, [version_response(v) for v in versions])

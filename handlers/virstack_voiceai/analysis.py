@@ -7,10 +7,12 @@ from typing import Any
 
 from adapters.providers.llm import LLMError
 from core.clock import isoformat, utcnow
+from generated.models.virstack_voiceai import CallAnalysis, CallAnalysisResult, CallAnalysisResultEnvelope
 from handlers.errors import ApiError
+from handlers.results import Reply
+from handlers.virstack_voiceai.bundle import bundle
 from handlers.virstack_voiceai.calls import owned_call
 from handlers.virstack_voiceai.common import ok
-from handlers.virstack_voiceai.bundle import bundle
 
 TYPES = {"string": "string", "text": "string", "number": "number", "integer": "integer", "boolean": "boolean",
          "bool": "boolean", "enum": "string", "array": "array", "list": "array"}
@@ -54,9 +56,10 @@ def analysis_schema(items: list[dict[str, Any]]) -> dict[str, Any]:
             "required": list({**STANDARD, **properties})}
 
 
-async def test_post_call_analysis(call_id: str, token_info: dict[str, Any]):
-    """``POST /v1/call/{call_id}/analyze`` (testPostCallAnalysis) → 200 ``data: {call_id,
-    call_analysis, engine, analyzed_at}``.
+async def test_post_call_analysis(call_id: str, token_info: dict[str, Any]) -> Reply:
+    """``POST /v1/call/{call_id}/analyze`` (testPostCallAnalysis) → 200 ``CallAnalysisResultEnvelope``
+    (``data: {call_id, call_analysis: {call_summary, user_sentiment, call_successful,
+    custom_analysis_data, engine, transcript_available, analyzed_at}}``).
 
     Runs the agent's ``post_call_analysis_schema`` (plus summary, sentiment, success) over the
     call's stored transcript with the shared language model (``LLM_BASE_URL`` when configured,
@@ -83,4 +86,5 @@ async def test_post_call_analysis(call_id: str, token_info: dict[str, Any]):
                 "custom_analysis_data": {k: v for k, v in result.items() if k not in STANDARD},
                 "engine": model.name, "transcript_available": bool(transcript), "analyzed_at": isoformat(now)}
     await v.calls.store_analysis(token_info["org_id"], call_id, analysis, now)
-    return ok({"call_id": call_id, "call_analysis": analysis}, 200, "Call analysis completed")
+    data = CallAnalysisResult(call_id=call_id, call_analysis=CallAnalysis.model_validate(analysis))
+    return ok(CallAnalysisResultEnvelope, data, 200, "Call analysis completed")

@@ -18,7 +18,7 @@ hash it carries is compared with the raw body by the handler.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -67,7 +67,7 @@ async def resolve_token(token: str) -> dict[str, Any] | None:
     if user is None or user.org_id != claims["org_id"]:
         return None
     return {"sub": user.user_id, "org_id": user.org_id, "role": user.role, "kind": "jwt", "jti": claims["jti"],
-            "exp": datetime.fromtimestamp(claims["exp"], tz=timezone.utc)}
+            "exp": datetime.fromtimestamp(claims["exp"], tz=UTC)}
 
 
 async def bearer_info(token: str) -> dict[str, Any] | None:

@@ -21,9 +21,17 @@ from adapters.providers import audio as codec
 from adapters.providers.base import ProviderError, ProviderNotConfigured, VoiceSettings
 from adapters.providers.cloud.prompted_tts import GeminiTTS, XaiTTS
 from adapters.providers.llm import ChatMessage, LLMError, OpenAICompatibleLanguageModel
+from generated.models.virstack_voiceai import (
+    FillerTranscript,
+    FillerTranscriptEnvelope,
+    GenerateAudioBody,
+    GenerateAudioFullPromptBody,
+    GenerateTranscriptBody,
+)
 from handlers.errors import ApiError
-from handlers.virstack_voiceai.common import ok
+from handlers.results import Reply
 from handlers.virstack_voiceai.bundle import bundle
+from handlers.virstack_voiceai.common import ok
 
 OFFLINE_RATE = 24000
 CHAT_ENDPOINTS = {
@@ -55,11 +63,13 @@ ENTHUSIASTIC = re.compile(r"\b(enthusias\w*|excit\w*|energetic|upbeat|cheer\w*)\
 
 
 def _key(provider: str) -> str | None:
+    """The API key of cloud provider ``provider`` (gemini / grok), if configured."""
     settings = bundle().settings
     return settings.gemini_api_key if provider == "gemini" else settings.xai_api_key
 
 
 def _strict_missing(provider: str) -> ApiError:
+    """503 naming the setting ``provider`` needs (strict mode forbids the offline fallback)."""
     setting = "GEMINI_API_KEY" if provider == "gemini" else "XAI_API_KEY"
     return ApiError(503, "PROVIDER_NOT_CONFIGURED",
                     f"provider {provider!r} is not configured: set {setting} (VIRSTACK_TTS_STRICT forbids the "
@@ -67,6 +77,8 @@ def _strict_missing(provider: str) -> ApiError:
 
 
 def offline_filler(tool_name: str, language: str, prompt: str) -> str:
+    """The offline template line for ``tool_name`` in ``language`` (English when the language has
+    none), prefixed with "Absolutely!" when an English ``prompt`` asks for enthusiasm."""
     table = FILLERS.get(tool_name) or FILLERS[""]
     line = table.get(language.split("-")[0].lower()) or table["en"]
     if ENTHUSIASTIC.search(prompt) and language.startswith("en"):
@@ -74,18 +86,19 @@ def offline_filler(tool_name: str, language: str, prompt: str) -> str:
     return line
 
 
-async def generate_filler_transcript(body: dict[str, Any], token_info: dict[str, Any]):  # noqa: ARG001
-    """``POST /v1/tts/generate-transcript`` (generateFillerTranscript) → 200 ``data: {transcript,
-    provider, engine, language_code}``: one short line the agent can say while ``tool_name`` runs,
+async def generate_filler_transcript(body: GenerateTranscriptBody, token_info: dict[str, Any]) -> Reply:  # noqa: ARG001
+    """``POST /v1/tts/generate-transcript`` (generateFillerTranscript) → 200 ``FillerTranscriptEnvelope``
+    (``data: {transcript, provider, engine, language_code}``): one short line the agent can say while
+    ``tool_name`` runs,
     in ``language_code``, in the voice of ``agent_persona``, following ``prompt``. 503 when the
     language model fails or (strict mode) the provider's key is missing."""
-    provider = body.get("provider") or "gemini"
-    language = body["language_code"].strip() or "en"
+    provider = str(body.provider)  # StrEnum, or the plain default string "gemini"
+    language = body.language_code.strip() or "en"
     messages = [
-        ChatMessage("system", f"{body['agent_persona']}\nYou write ONE very short filler sentence (under 15 words) "
-                              f"a voice agent says while the tool `{body['tool_name']}` runs. Reply in language "
+        ChatMessage("system", f"{body.agent_persona}\nYou write ONE very short filler sentence (under 15 words) "
+                              f"a voice agent says while the tool `{body.tool_name}` runs. Reply in language "
                               f"`{language}` with the sentence only, no quotes."),
-        ChatMessage("user", body["prompt"]),
+        ChatMessage("user", body.prompt),
     ]
     model = None
     if _key(provider):
@@ -98,18 +111,19 @@ async def generate_filler_transcript(body: dict[str, Any], token_info: dict[str,
         if getattr(shared, "generative", False):
             model = shared
     if model is None:
-        text, engine = offline_filler(body["tool_name"], language, body["prompt"]), "offline-template"
+        text, engine = offline_filler(body.tool_name, language, body.prompt), "offline-template"
     else:
         try:
             text = (await model.chat(messages, max_tokens=60, temperature=0.7)).strip().strip('"')
         except (LLMError, ProviderError) as exc:
             raise ApiError(503, "PROVIDER_UNAVAILABLE", f"language model failed: {exc}") from None
         engine = f"{provider}-chat" if _key(provider) else model.name
-    return ok({"transcript": text, "provider": provider, "engine": engine, "language_code": language}, 200,
-              "Transcript generated")
+    data = FillerTranscript(transcript=text, provider=provider, engine=engine, language_code=language)
+    return ok(FillerTranscriptEnvelope, data, 200, "Transcript generated")
 
 
 def _rate_from_pacing(pacing: str) -> float:
+    """Offline speaking rate from the caller's pacing words: fast ×1.2, slow ×0.85, else 1."""
     words = pacing.lower()
     if any(w in words for w in ("very fast", "rapid", "quick", "fast", "energetic", "brisk")):
         return 1.2
@@ -153,24 +167,25 @@ async def _speak(provider: str, prompt: str, transcript: str, voice_id: str, rat
                     headers={"X-TTS-Engine": name})
 
 
-async def generate_tts_audio(body: dict[str, Any], token_info: dict[str, Any]):  # noqa: ARG001
+async def generate_tts_audio(body: GenerateAudioBody, token_info: dict[str, Any]) -> Response:  # noqa: ARG001
     """``POST /v1/tts/generate-audio`` (generateTtsAudio) → 200 ``audio/wav`` of ``transcript``
     spoken as ``agent_name`` (``system_prompt`` sets the style for cloud voices; ``voice_id`` a
     prebuilt voice of the provider). Header ``X-TTS-Engine``. 503 per the module docstring."""
-    provider = body.get("provider") or "gemini"
-    prompt = (f"{body['system_prompt']}\nYou are {body['agent_name']}. Say the following naturally, "
-              f"exactly as written:\n{body['transcript']}")
-    return await _speak(provider, prompt, body["transcript"], body["voice_id"], 1.0)
+    provider = str(body.provider)  # StrEnum, or the plain default string "gemini"
+    prompt = (f"{body.system_prompt}\nYou are {body.agent_name}. Say the following naturally, "
+              f"exactly as written:\n{body.transcript}")
+    return await _speak(provider, prompt, body.transcript, body.voice_id, 1.0)
 
 
-async def generate_tts_audio_full_prompt(body: dict[str, Any], token_info: dict[str, Any]):  # noqa: ARG001
+async def generate_tts_audio_full_prompt(body: GenerateAudioFullPromptBody,
+                                         token_info: dict[str, Any]) -> Response:  # noqa: ARG001
     """``POST /v1/tts/generate-audio-full-prompt`` (generateTtsAudioFullPrompt) → 200 ``audio/wav``.
 
     The cloud prompt is built from the caller's direction: audio profile, scene, director's
     note, pacing, then the transcript. The offline engine speaks the transcript only, with the
     speaking rate taken from ``pacing`` (fast ×1.2, slow ×0.85). Header ``X-TTS-Engine``."""
-    provider = body.get("provider") or "gemini"
-    prompt = (f"# AUDIO PROFILE: {body['audio_profile']}\n## THE SCENE: {body['the_scene']}\n"
-              f"### DIRECTOR'S NOTES\n{body['directors_note']}\nPacing: {body['pacing']}\n"
-              f"#### TRANSCRIPT\n{body['transcript']}")
-    return await _speak(provider, prompt, body["transcript"], body["voice_id"], _rate_from_pacing(body["pacing"]))
+    provider = str(body.provider)  # StrEnum, or the plain default string "gemini"
+    prompt = (f"# AUDIO PROFILE: {body.audio_profile}\n## THE SCENE: {body.the_scene}\n"
+              f"### DIRECTOR'S NOTES\n{body.directors_note}\nPacing: {body.pacing}\n"
+              f"#### TRANSCRIPT\n{body.transcript}")
+    return await _speak(provider, prompt, body.transcript, body.voice_id, _rate_from_pacing(body.pacing))

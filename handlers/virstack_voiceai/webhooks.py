@@ -8,18 +8,26 @@ from typing import Any
 
 from connexion import request
 
-from adapters.storage.virstack_voiceai.calls import RoomTaken
+from adapters.storage.virstack_voiceai.calls import CallRecord, RoomTaken
 from adapters.telephony.session_report import parse_session_report
 from adapters.telephony.webhooks import InvalidEvent, LiveKitEvent, body_matches, parse
 from core.clock import utcnow
+from generated.models.virstack_voiceai import (
+    SessionReport,
+    TranscriptStored,
+    TranscriptStoredEnvelope,
+    WebhookEnvelope,
+    WebhookResponse,
+)
 from handlers.errors import ApiError
-from handlers.virstack_voiceai.common import not_found, ok
+from handlers.results import Reply
 from handlers.virstack_voiceai.bundle import bundle
+from handlers.virstack_voiceai.common import not_found, ok
 
 logger = logging.getLogger("handlers.virstack_voiceai.webhooks")
 
 
-async def _inbound_call(event: LiveKitEvent):
+async def _inbound_call(event: LiveKitEvent) -> CallRecord | None:
     """A SIP caller joined a room no call knows: an inbound call to a registered number (the room
     was created by a dispatch rule). Record it for the number's organization and inbound agent."""
     v = bundle()
@@ -40,7 +48,7 @@ async def _inbound_call(event: LiveKitEvent):
                                     to_number=called, metadata={}, dynamic_variables={}, created_at=now,
                                     updated_at=now)
     except RoomTaken:  # a concurrent delivery created it
-        return await v.calls.get_by_room(event.room_name)
+        return await v.calls.get_by_room(event.room_name or "")
 
 
 async def _apply(event: LiveKitEvent) -> str | None:
@@ -72,8 +80,9 @@ async def _apply(event: LiveKitEvent) -> str | None:
     return call.call_id
 
 
-async def receive_livekit_webhook(token_info: dict[str, Any]):
-    """``POST /v1/webhooks/livekit`` (receiveLivekitWebhook) → 200 ``WebhookResponse``.
+async def receive_livekit_webhook(token_info: dict[str, Any]) -> Reply:
+    """``POST /v1/webhooks/livekit`` (receiveLivekitWebhook) → 200 ``WebhookEnvelope``
+    (``data: {received, event_type, processed, event_id}``).
 
     Authentication (security scheme ``LiveKitWebhook``): the JWT in ``Authorization`` must verify
     with ``LIVEKIT_API_KEY``/``LIVEKIT_API_SECRET`` (checked before this runs) and its ``sha256``
@@ -100,13 +109,13 @@ async def receive_livekit_webhook(token_info: dict[str, Any]):
     if new:
         await _apply(event)
         await v.calls.mark_event_processed(event_id)
-    return ok({"received": True, "event_type": event.event, "processed": new, "event_id": event_id},
-              200, "Webhook received" if new else "Webhook already received")
+    data = WebhookResponse(received=True, event_type=event.event, processed=new, event_id=event_id)
+    return ok(WebhookEnvelope, data, 200, "Webhook received" if new else "Webhook already received")
 
 
-async def store_call_transcript(room_name: str, body: dict[str, Any], token_info: dict[str, Any]):
-    """``POST /v1/call/{roomName}/transcript`` (storeCallTranscript) → 200 ``data: {call_id,
-    room_name, utterances, tool_calls}``.
+async def store_call_transcript(room_name: str, body: SessionReport, token_info: dict[str, Any]) -> Reply:
+    """``POST /v1/call/{roomName}/transcript`` (storeCallTranscript) → 200 ``TranscriptStoredEnvelope``
+    (``data: {call_id, room_name, utterances, tool_calls}``: counts of what was stored).
 
     ``body`` is the LiveKit SessionReport the agent posts at shutdown; it is parsed into
     ``transcript`` (text), ``transcript_object`` and ``transcript_with_tool_calls``
@@ -116,9 +125,10 @@ async def store_call_transcript(room_name: str, body: dict[str, Any], token_info
     call = await v.calls.get_by_room(room_name)
     if call is None or call.org_id != token_info["org_id"]:
         raise not_found("Call for room", room_name)
-    transcripts = parse_session_report(body or {})
-    await v.calls.store_transcripts(call.call_id, transcripts, body or {}, utcnow())
+    report = body.model_dump(mode="json")  # the free-form report, every key as sent
+    transcripts = parse_session_report(report)
+    await v.calls.store_transcripts(call.call_id, transcripts, report, utcnow())
     tool_calls = sum(1 for t in transcripts["transcript_with_tool_calls"] if t["role"] == "tool_call_invocation")
-    data = {"call_id": call.call_id, "room_name": room_name, "utterances": len(transcripts["transcript_object"]),
-            "tool_calls": tool_calls}
-    return ok(data, 200, "Transcript processed and stored")
+    data = TranscriptStored(call_id=call.call_id, room_name=room_name,
+                            utterances=len(transcripts["transcript_object"]), tool_calls=tool_calls)
+    return ok(TranscriptStoredEnvelope, data, 200, "Transcript processed and stored")

@@ -18,7 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import delete, func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from adapters.storage.database import Database
 from adapters.storage.virstack_voiceai.tables import VsApiKey, VsMeta, VsOrganization, VsRevokedToken, VsUser
@@ -34,6 +34,8 @@ class EmailTaken(Exception):
 
 @dataclass(frozen=True)
 class OrganizationRecord:
+    """An organization: id, name, its unique LiveKit agent worker name, creation time (UTC)."""
+
     org_id: str
     name: str
     agent_server_name: str
@@ -42,6 +44,8 @@ class OrganizationRecord:
 
 @dataclass(frozen=True)
 class UserRecord:
+    """A user of an organization (email lower-cased, role admin|member); never the password hash."""
+
     user_id: str
     org_id: str
     email: str
@@ -53,6 +57,8 @@ class UserRecord:
 
 @dataclass(frozen=True)
 class ApiKeyRecord:
+    """An API key's metadata: who created it, with which role, its label; never the key itself."""
+
     key_id: str
     org_id: str
     user_id: str
@@ -74,10 +80,12 @@ def _key(row: VsApiKey) -> ApiKeyRecord:
 
 
 def normalize_email(email: str) -> str:
+    """``email`` trimmed and lower-cased: the form emails are stored and compared in."""
     return email.strip().lower()
 
 
 def api_key_hash(key: str) -> str:
+    """The SHA-256 hex digest of a raw API key (the only form stored)."""
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
@@ -98,7 +106,9 @@ async def hash_password(password: str) -> str:
 
 
 async def verify_password(password_hash: str, password: str) -> bool:
+    """Whether ``password`` matches the argon2id ``password_hash`` (checked in a worker thread)."""
     def check() -> bool:
+        """The argon2 verification itself (blocking)."""
         try:
             return _hasher.verify(password_hash, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
@@ -180,21 +190,26 @@ class AccountStore:
         return _user(row) if await verify_password(row.password_hash, password) else None
 
     async def get_user(self, user_id: str) -> UserRecord | None:
+        """The user ``user_id``, or None."""
         row = await self.db.run(lambda s: s.get(VsUser, user_id))
         return _user(row) if row else None
 
     async def list_members(self, org_id: str) -> list[UserRecord]:
+        """The organization's users, oldest first (then by email)."""
         def work(s: Session) -> list[UserRecord]:
-            rows = s.exec(select(VsUser).where(VsUser.org_id == org_id).order_by(VsUser.created_at, VsUser.email))
+            rows = s.exec(select(VsUser).where(VsUser.org_id == org_id)
+                          .order_by(col(VsUser.created_at), col(VsUser.email)))
             return [_user(r) for r in rows.all()]
 
         return await self.db.run(work)
 
     async def get_organization(self, org_id: str) -> OrganizationRecord | None:
+        """The organization ``org_id``, or None."""
         row = await self.db.run(lambda s: s.get(VsOrganization, org_id))
         return _org(row) if row else None
 
     async def operator_org_id(self) -> str | None:
+        """The install's operator organization: the first one registered (None before any)."""
         row = await self.db.run(lambda s: s.get(VsMeta, OPERATOR_ORG_KEY))
         return row.value if row else None
 
@@ -238,14 +253,16 @@ class AccountStore:
         """Deny ``jti`` until ``expires_at``; also forgets entries that have expired."""
 
         def work(s: Session) -> None:
-            s.exec(delete(VsRevokedToken).where(VsRevokedToken.expires_at < now))  # type: ignore[call-overload]
+            s.exec(delete(VsRevokedToken).where(col(VsRevokedToken.expires_at) < now))
             if s.get(VsRevokedToken, jti) is None:
                 s.add(VsRevokedToken(jti=jti, expires_at=expires_at))
 
         await self.db.run(work)
 
     async def is_token_revoked(self, jti: str) -> bool:
+        """Whether the login JWT with ``jti`` was revoked by logout."""
         return await self.db.run(lambda s: s.get(VsRevokedToken, jti) is not None)
 
     async def count_users(self) -> int:
+        """The number of users of the install."""
         return await self.db.run(lambda s: s.exec(select(func.count()).select_from(VsUser)).one())

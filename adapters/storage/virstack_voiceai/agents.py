@@ -6,6 +6,7 @@ write is scoped to the owning organization: another organization's agent is "not
 
 from __future__ import annotations
 
+import builtins
 import copy
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,7 +14,7 @@ from typing import Any
 
 from nanoid import generate as nanoid
 from sqlalchemy import delete, func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from adapters.storage.database import Database
 from adapters.storage.virstack_voiceai.tables import VsAgent, VsAgentVersion
@@ -23,11 +24,14 @@ ID_LENGTH = 16
 
 
 def new_agent_id() -> str:
+    """A new public agent id: a 16-character nanoid over ``ALPHABET``."""
     return nanoid(ALPHABET, ID_LENGTH)
 
 
 @dataclass(frozen=True)
 class AgentRecord:
+    """An agent: its stored configuration (agent_settings), version counter, flags and UTC timestamps."""
+
     agent_id: str
     org_id: str
     settings: dict[str, Any]
@@ -40,6 +44,8 @@ class AgentRecord:
 
 @dataclass(frozen=True)
 class AgentVersionRecord:
+    """An immutable published snapshot of an agent's configuration (version 1, 2, 3...)."""
+
     agent_id: str
     version: int
     settings: dict[str, Any]
@@ -62,10 +68,13 @@ def _owned(s: Session, org_id: str, agent_id: str, lock: bool = False) -> VsAgen
 
 
 class AgentStore:
+    """Agents and their published versions, scoped by organization."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
 
     async def create(self, org_id: str, settings: dict[str, Any], now: datetime) -> AgentRecord:
+        """Store a new agent of ``org_id`` with ``settings`` (version 0, unpublished, active)."""
         def work(s: Session) -> AgentRecord:
             row = VsAgent(agent_id=new_agent_id(), org_id=org_id, settings=settings, version=0, is_published=False,
                           is_active=True, created_at=now, updated_at=now)
@@ -76,6 +85,7 @@ class AgentStore:
         return await self.db.run(work)
 
     async def get(self, org_id: str, agent_id: str) -> AgentRecord | None:
+        """The organization's agent ``agent_id``, or None (also for another organization's id)."""
         def work(s: Session) -> AgentRecord | None:
             row = _owned(s, org_id, agent_id)
             return _agent(row) if row else None
@@ -87,7 +97,7 @@ class AgentStore:
 
         def work(s: Session) -> list[AgentRecord]:
             rows = s.exec(select(VsAgent).where(VsAgent.org_id == org_id)
-                          .order_by(VsAgent.created_at.desc(), VsAgent.agent_id)  # type: ignore[union-attr]
+                          .order_by(col(VsAgent.created_at).desc(), col(VsAgent.agent_id))
                           .offset(offset).limit(limit)).all()
             return [_agent(r) for r in rows]
 
@@ -118,7 +128,7 @@ class AgentStore:
             row = _owned(s, org_id, agent_id, lock=True)
             if row is None:
                 return False
-            s.exec(delete(VsAgentVersion).where(VsAgentVersion.agent_id == agent_id))  # type: ignore[call-overload]
+            s.exec(delete(VsAgentVersion).where(col(VsAgentVersion.agent_id) == agent_id))
             s.delete(row)
             return True
 
@@ -137,7 +147,7 @@ class AgentStore:
             if agent is None:
                 return None
             latest = s.exec(select(VsAgentVersion).where(VsAgentVersion.agent_id == agent_id)
-                            .order_by(VsAgentVersion.version.desc())).first()  # type: ignore[union-attr]
+                            .order_by(col(VsAgentVersion.version).desc())).first()
             if latest is not None and latest.settings == agent.settings:
                 if not agent.is_published:
                     agent.is_published = True
@@ -154,20 +164,21 @@ class AgentStore:
         return await self.db.run(work)
 
     async def list_versions(self, org_id: str, agent_id: str, limit: int,
-                            offset: int) -> list[AgentVersionRecord] | None:
+                            offset: int) -> builtins.list[AgentVersionRecord] | None:
         """Snapshots newest first; None when the organization has no such agent."""
 
-        def work(s: Session) -> list[AgentVersionRecord] | None:
+        def work(s: Session) -> builtins.list[AgentVersionRecord] | None:
             if _owned(s, org_id, agent_id) is None:
                 return None
             rows = s.exec(select(VsAgentVersion).where(VsAgentVersion.agent_id == agent_id)
-                          .order_by(VsAgentVersion.version.desc())  # type: ignore[union-attr]
+                          .order_by(col(VsAgentVersion.version).desc())
                           .offset(offset).limit(limit)).all()
             return [_version(r) for r in rows]
 
         return await self.db.run(work)
 
     async def latest_version(self, agent_id: str) -> int | None:
+        """The number of the agent's latest published version, or None when none is published."""
         def work(s: Session) -> int | None:
             return s.exec(select(func.max(VsAgentVersion.version)).where(VsAgentVersion.agent_id == agent_id)).one()
 

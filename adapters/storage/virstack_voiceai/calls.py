@@ -8,13 +8,14 @@ ignored, so replayed or out-of-order webhooks cannot resurrect a call.
 
 from __future__ import annotations
 
+import builtins
 import copy
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from adapters.storage.database import Database
 from adapters.storage.virstack_voiceai.tables import VsCall, VsWebhookEvent
@@ -40,6 +41,9 @@ class RoomTaken(Exception):
 
 @dataclass(frozen=True)
 class CallRecord:
+    """A call: ids, channel (web|sip), direction, status, room, numbers, metadata, transcripts, analysis, recordings,
+    UTC timestamps."""
+
     call_id: str
     org_id: str
     agent_id: str
@@ -109,6 +113,8 @@ def _apply(row: VsCall, status: str, now: datetime, reason: str | None) -> bool:
 
 
 class CallStore:
+    """Calls, their state machine, transcripts and analyses, and the received LiveKit webhook events."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
 
@@ -129,10 +135,12 @@ class CallStore:
             raise RoomTaken(values.get("room_name")) from None
 
     async def room_in_use(self, room_name: str) -> bool:
+        """Whether a call already uses the room ``room_name``."""
         return await self.db.run(lambda s: s.exec(
             select(VsCall.call_id).where(VsCall.room_name == room_name)).first() is not None)
 
     async def get(self, org_id: str, call_id: str) -> CallRecord | None:
+        """The organization's call ``call_id``, or None (also for another organization's id)."""
         def work(s: Session) -> CallRecord | None:
             row = _owned(s, org_id, call_id)
             return _call(row) if row else None
@@ -140,6 +148,7 @@ class CallStore:
         return await self.db.run(work)
 
     async def get_by_room(self, room_name: str) -> CallRecord | None:
+        """The call in room ``room_name``, of any organization, or None."""
         row = await self.db.run(lambda s: s.exec(select(VsCall).where(VsCall.room_name == room_name)).first())
         return _call(row) if row else None
 
@@ -149,19 +158,19 @@ class CallStore:
 
         def work(s: Session) -> list[CallRecord]:
             query = select(VsCall).where(VsCall.org_id == org_id)
-            for column, values in ((VsCall.agent_id, flt.agent_ids), (VsCall.status, flt.statuses),
-                                   (VsCall.channel, flt.channels), (VsCall.direction, flt.directions)):
+            for column, values in ((col(VsCall.agent_id), flt.agent_ids), (col(VsCall.status), flt.statuses),
+                                   (col(VsCall.channel), flt.channels), (col(VsCall.direction), flt.directions)):
                 if values:
-                    query = query.where(column.in_(values))  # type: ignore[attr-defined]
-            for column, value in ((VsCall.room_name, flt.room_name), (VsCall.from_number, flt.from_number),
-                                  (VsCall.to_number, flt.to_number)):
+                    query = query.where(column.in_(values))
+            for optional, value in ((col(VsCall.room_name), flt.room_name), (col(VsCall.from_number), flt.from_number),
+                                    (col(VsCall.to_number), flt.to_number)):
                 if value is not None:
-                    query = query.where(column == value)
+                    query = query.where(optional == value)
             if flt.created_after is not None:
-                query = query.where(VsCall.created_at >= flt.created_after)  # type: ignore[operator]
+                query = query.where(col(VsCall.created_at) >= flt.created_after)
             if flt.created_before is not None:
-                query = query.where(VsCall.created_at < flt.created_before)  # type: ignore[operator]
-            query = query.order_by(VsCall.created_at.desc(), VsCall.call_id)  # type: ignore[union-attr]
+                query = query.where(col(VsCall.created_at) < flt.created_before)
+            query = query.order_by(col(VsCall.created_at).desc(), col(VsCall.call_id))
             if not flt.metadata:
                 return [_call(r) for r in s.exec(query.offset(offset).limit(limit)).all()]
             rows = [r for r in s.exec(query).all()
@@ -187,6 +196,7 @@ class CallStore:
         return await self.db.run(work)
 
     async def delete(self, org_id: str, call_id: str) -> CallRecord | None:
+        """Delete the organization's call ``call_id`` → the deleted record, or None when unknown."""
         def work(s: Session) -> CallRecord | None:
             row = _owned(s, org_id, call_id, lock=True)
             if row is None:
@@ -219,6 +229,8 @@ class CallStore:
 
     async def store_transcripts(self, call_id: str, transcripts: dict[str, Any], report: dict[str, Any],
                                 now: datetime) -> CallRecord | None:
+        """Store the parsed ``transcripts`` and the raw session ``report`` on the call (replacing earlier ones) → the
+        call, or None."""
         def work(s: Session) -> CallRecord | None:
             row = s.get(VsCall, call_id, with_for_update=True)
             if row is None:
@@ -233,11 +245,13 @@ class CallStore:
         return await self.db.run(work)
 
     async def session_report(self, call_id: str) -> dict[str, Any] | None:
+        """The raw session report stored for the call, or None."""
         row = await self.db.run(lambda s: s.get(VsCall, call_id))
         return copy.deepcopy(row.session_report) if row is not None else None
 
     async def store_analysis(self, org_id: str, call_id: str, analysis: dict[str, Any],
                              now: datetime) -> CallRecord | None:
+        """Store the post-call ``analysis`` on the organization's call → the call, or None."""
         def work(s: Session) -> CallRecord | None:
             row = _owned(s, org_id, call_id, lock=True)
             if row is None:
@@ -272,8 +286,9 @@ class CallStore:
 
         return await self.db.run(work)
 
-    async def active_for_agent(self, org_id: str, agent_id: str) -> list[CallRecord]:
-        def work(s: Session) -> list[CallRecord]:
+    async def active_for_agent(self, org_id: str, agent_id: str) -> builtins.list[CallRecord]:
+        """The organization's calls of ``agent_id`` that have not ended."""
+        def work(s: Session) -> builtins.list[CallRecord]:
             rows = s.exec(select(VsCall).where(VsCall.org_id == org_id, VsCall.agent_id == agent_id,
                                                VsCall.status != ENDED)).all()
             return [_call(r) for r in rows]
@@ -300,6 +315,7 @@ class CallStore:
             return False
 
     async def mark_event_processed(self, event_id: str) -> None:
+        """Record that the webhook event ``event_id`` was applied."""
         def work(s: Session) -> None:
             row = s.get(VsWebhookEvent, event_id)
             if row is not None:
@@ -309,6 +325,7 @@ class CallStore:
         await self.db.run(work)
 
     async def event(self, event_id: str) -> dict[str, Any] | None:
+        """The stored webhook event ``event_id`` (its columns as a dict), or None."""
         def work(s: Session) -> dict[str, Any] | None:
             row = s.get(VsWebhookEvent, event_id)
             return None if row is None else {"event": row.event, "room_name": row.room_name, "call_id": row.call_id,
@@ -317,4 +334,5 @@ class CallStore:
         return await self.db.run(work)
 
     async def count_events(self) -> int:
+        """The number of stored webhook events."""
         return await self.db.run(lambda s: len(s.exec(select(VsWebhookEvent.event_id)).all()))

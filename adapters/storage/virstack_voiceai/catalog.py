@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from adapters.storage.database import Database
 from adapters.storage.virstack_voiceai.tables import VsMeta, VsProvider, VsProviderModel
@@ -120,6 +120,8 @@ class DuplicateEntry(Exception):
 
 @dataclass(frozen=True)
 class ModelRecord:
+    """A catalog model: capabilities, voices and validation rules as stored, flags, UTC timestamps."""
+
     provider_id: str
     model_id: str
     display_name: str
@@ -134,6 +136,8 @@ class ModelRecord:
 
 @dataclass(frozen=True)
 class ProviderRecord:
+    """A catalog provider with its models (in catalog order)."""
+
     provider_id: str
     display_name: str
     is_active: bool
@@ -151,8 +155,8 @@ def _model(row: VsProviderModel) -> ModelRecord:
 def _models(s: Session, provider_id: str, active_only: bool) -> list[ModelRecord]:
     query = select(VsProviderModel).where(VsProviderModel.provider_id == provider_id)
     if active_only:
-        query = query.where(VsProviderModel.is_active.is_(True))  # type: ignore[attr-defined]
-    rows = s.exec(query.order_by(VsProviderModel.position, VsProviderModel.id)).all()
+        query = query.where(col(VsProviderModel.is_active).is_(True))
+    rows = s.exec(query.order_by(col(VsProviderModel.position), col(VsProviderModel.id))).all()
     return [_model(r) for r in rows]
 
 
@@ -162,6 +166,8 @@ def _provider(s: Session, row: VsProvider, active_only: bool) -> ProviderRecord:
 
 
 class CatalogStore:
+    """The global provider / model / voice catalog (not tenant-owned)."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
 
@@ -188,16 +194,18 @@ class CatalogStore:
             return True
 
     async def list_providers(self, active_only: bool) -> list[ProviderRecord]:
+        """Every provider in catalog order (``active_only``: active providers with their active models)."""
         def work(s: Session) -> list[ProviderRecord]:
             query = select(VsProvider)
             if active_only:
-                query = query.where(VsProvider.is_active.is_(True))  # type: ignore[attr-defined]
-            rows = s.exec(query.order_by(VsProvider.position, VsProvider.provider_id)).all()
+                query = query.where(col(VsProvider.is_active).is_(True))
+            rows = s.exec(query.order_by(col(VsProvider.position), col(VsProvider.provider_id))).all()
             return [_provider(s, r, active_only) for r in rows]
 
         return await self.db.run(work)
 
     async def get_provider(self, provider_id: str, active_only: bool) -> ProviderRecord | None:
+        """The provider ``provider_id`` with its models, or None (``active_only``: None when inactive)."""
         def work(s: Session) -> ProviderRecord | None:
             row = s.get(VsProvider, provider_id)
             if row is None or (active_only and not row.is_active):
@@ -207,6 +215,8 @@ class CatalogStore:
         return await self.db.run(work)
 
     async def get_model(self, provider_id: str, model_id: str, active_only: bool) -> ModelRecord | None:
+        """The model ``model_id`` of ``provider_id``, or None (``active_only``: None when it or its provider is
+        inactive)."""
         def work(s: Session) -> ModelRecord | None:
             provider = s.get(VsProvider, provider_id)
             if provider is None or (active_only and not provider.is_active):
@@ -220,6 +230,7 @@ class CatalogStore:
         return await self.db.run(work)
 
     async def create_provider(self, provider_id: str, display_name: str, is_active: bool) -> ProviderRecord:
+        """Add a provider → the record; DuplicateEntry when ``provider_id`` exists."""
         now = utcnow()
 
         def work(s: Session) -> ProviderRecord:
@@ -238,6 +249,7 @@ class CatalogStore:
             raise DuplicateEntry(provider_id) from None
 
     async def update_provider(self, provider_id: str, changes: dict[str, Any]) -> ProviderRecord | None:
+        """Apply ``changes`` (display_name, is_active) → the provider, or None when unknown."""
         def work(s: Session) -> ProviderRecord | None:
             row = s.get(VsProvider, provider_id, with_for_update=True)
             if row is None:
@@ -259,8 +271,7 @@ class CatalogStore:
             row = s.get(VsProvider, provider_id, with_for_update=True)
             if row is None:
                 return None
-            result = s.exec(delete(VsProviderModel).where(  # type: ignore[call-overload]
-                VsProviderModel.provider_id == provider_id))
+            result = s.exec(delete(VsProviderModel).where(col(VsProviderModel.provider_id) == provider_id))
             s.delete(row)
             return result.rowcount or 0
 
@@ -298,10 +309,12 @@ class CatalogStore:
 
     @staticmethod
     def _clear_default(s: Session, provider_id: str) -> None:
-        s.exec(update(VsProviderModel).where(VsProviderModel.provider_id == provider_id)  # type: ignore[call-overload]
+        s.exec(update(VsProviderModel).where(col(VsProviderModel.provider_id) == provider_id)
                .values(is_default=False))
 
     async def update_model(self, provider_id: str, model_id: str, changes: dict[str, Any]) -> ModelRecord | None:
+        """Apply ``changes`` (display_name, is_active, is_default, capabilities, voices, validation_rules; is_default
+        true clears the provider's other default) → the model, or None."""
         def work(s: Session) -> ModelRecord | None:
             row = s.exec(select(VsProviderModel).where(VsProviderModel.provider_id == provider_id,
                                                        VsProviderModel.model_id == model_id)
@@ -322,6 +335,7 @@ class CatalogStore:
         return await self.db.run(work)
 
     async def delete_model(self, provider_id: str, model_id: str) -> bool:
+        """Delete the model → False when unknown."""
         def work(s: Session) -> bool:
             row = s.exec(select(VsProviderModel).where(VsProviderModel.provider_id == provider_id,
                                                        VsProviderModel.model_id == model_id)).first()

@@ -16,12 +16,12 @@ from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from adapters.secretbox import SecretBox
+from adapters.sip.routing import Rule, Trunk, conflicting_rules, conflicting_trunks
 from adapters.storage.database import Database
 from adapters.storage.virstack_voiceai.tables import VsDispatchRule, VsPhoneNumber, VsRoom, VsSipTrunk
-from adapters.sip.routing import Rule, Trunk, conflicting_rules, conflicting_trunks
 
 _ALPHABET = string.ascii_letters + string.digits
 
@@ -37,6 +37,8 @@ class Conflict(Exception):
 
 @dataclass(frozen=True)
 class TrunkRecord:
+    """A SIP trunk (inbound or outbound) of an organization; ``has_password`` only, never the password."""
+
     trunk_id: str
     org_id: str
     kind: str
@@ -50,12 +52,15 @@ class TrunkRecord:
     created_at: datetime
 
     def routing(self) -> Trunk:
+        """This record in the form the SIP routing rules (adapters/sip/routing.py) take."""
         return Trunk(self.trunk_id, self.org_id, tuple(self.numbers), tuple(self.allowed_numbers),
                      tuple(self.allowed_addresses))
 
 
 @dataclass(frozen=True)
 class RuleRecord:
+    """A dispatch rule of an organization (individual rooms ``<room_prefix>_<caller>_<random>``)."""
+
     rule_id: str
     org_id: str
     name: str
@@ -71,12 +76,16 @@ class RuleRecord:
     created_at: datetime
 
     def routing(self) -> Rule:
+        """This record in the form the SIP routing rules (adapters/sip/routing.py) take."""
         return Rule(self.rule_id, self.org_id, self.rule_type, tuple(self.trunk_ids), tuple(self.inbound_numbers),
                     self.room_prefix, self.room_name, self.pin, False, self.hide_phone_number)
 
 
 @dataclass(frozen=True)
 class PhoneNumberRecord:
+    """A registered number: its trunks, dispatch rule, bound agents; ``provisioned`` when the server created its trunks
+    and rule."""
+
     id: str
     org_id: str
     number: str
@@ -95,6 +104,8 @@ class PhoneNumberRecord:
 
 @dataclass(frozen=True)
 class RoomRecord:
+    """A room of the built-in telephony backend and its participants."""
+
     name: str
     sid: str
     metadata: str
@@ -197,19 +208,23 @@ class SipStore:
         return await self.db.run(work)
 
     async def list_trunks(self, org_id: str, kind: str | None = None) -> list[TrunkRecord]:
+        """The organization's trunks, oldest first (``kind``: inbound or outbound only)."""
         def work(s: Session) -> list[TrunkRecord]:
             query = select(VsSipTrunk).where(VsSipTrunk.org_id == org_id)
             if kind:
                 query = query.where(VsSipTrunk.kind == kind)
-            return [_trunk(r) for r in s.exec(query.order_by(VsSipTrunk.created_at, VsSipTrunk.trunk_id)).all()]
+            query = query.order_by(col(VsSipTrunk.created_at), col(VsSipTrunk.trunk_id))
+            return [_trunk(r) for r in s.exec(query).all()]
 
         return await self.db.run(work)
 
     async def all_inbound_trunks(self) -> list[TrunkRecord]:
+        """Every inbound trunk of the install (for routing inbound calls)."""
         return await self.db.run(lambda s: [_trunk(r) for r in s.exec(
             select(VsSipTrunk).where(VsSipTrunk.kind == "inbound")).all()])
 
     async def get_trunk(self, org_id: str, trunk_id: str) -> TrunkRecord | None:
+        """The organization's trunk ``trunk_id``, or None."""
         def work(s: Session) -> TrunkRecord | None:
             row = s.get(VsSipTrunk, trunk_id)
             return _trunk(row) if row is not None and row.org_id == org_id else None
@@ -228,9 +243,9 @@ class SipStore:
             row = s.get(VsSipTrunk, trunk_id, with_for_update=True)
             if row is None or row.org_id != org_id:
                 return False
-            s.exec(update(VsPhoneNumber).where(VsPhoneNumber.trunk_id == trunk_id)  # type: ignore[call-overload]
+            s.exec(update(VsPhoneNumber).where(col(VsPhoneNumber.trunk_id) == trunk_id)
                    .values(trunk_id=None))
-            s.exec(update(VsPhoneNumber).where(VsPhoneNumber.outbound_trunk_id == trunk_id)  # type: ignore
+            s.exec(update(VsPhoneNumber).where(col(VsPhoneNumber.outbound_trunk_id) == trunk_id)
                    .values(outbound_trunk_id=None))
             s.delete(row)
             return True
@@ -274,14 +289,17 @@ class SipStore:
         await self.db.run(work)
 
     async def list_rules(self, org_id: str) -> list[RuleRecord]:
+        """The organization's dispatch rules, oldest first."""
         return await self.db.run(lambda s: [_rule(r) for r in s.exec(
             select(VsDispatchRule).where(VsDispatchRule.org_id == org_id)
-            .order_by(VsDispatchRule.created_at, VsDispatchRule.rule_id)).all()])
+            .order_by(col(VsDispatchRule.created_at), col(VsDispatchRule.rule_id))).all()])
 
     async def all_rules(self) -> list[RuleRecord]:
+        """Every dispatch rule of the install (for routing inbound calls)."""
         return await self.db.run(lambda s: [_rule(r) for r in s.exec(select(VsDispatchRule)).all()])
 
     async def get_rule(self, org_id: str, rule_id: str) -> RuleRecord | None:
+        """The organization's dispatch rule ``rule_id``, or None."""
         def work(s: Session) -> RuleRecord | None:
             row = s.get(VsDispatchRule, rule_id)
             return _rule(row) if row is not None and row.org_id == org_id else None
@@ -289,11 +307,12 @@ class SipStore:
         return await self.db.run(work)
 
     async def delete_rule(self, org_id: str, rule_id: str) -> bool:
+        """Delete the organization's rule (numbers using it lose the reference) → False when unknown."""
         def work(s: Session) -> bool:
             row = s.get(VsDispatchRule, rule_id, with_for_update=True)
             if row is None or row.org_id != org_id:
                 return False
-            s.exec(update(VsPhoneNumber).where(VsPhoneNumber.dispatch_rule_id == rule_id)  # type: ignore
+            s.exec(update(VsPhoneNumber).where(col(VsPhoneNumber.dispatch_rule_id) == rule_id)
                    .values(dispatch_rule_id=None))
             s.delete(row)
             return True
@@ -326,22 +345,26 @@ class SipStore:
             raise Conflict(f"Phone number {number} is already registered") from None
 
     async def number_taken(self, number: str) -> bool:
+        """Whether ``number`` is registered by any organization."""
         return await self.db.run(lambda s: s.exec(
             select(VsPhoneNumber).where(VsPhoneNumber.number == number)).first() is not None)
 
     async def list_numbers(self, org_id: str, active: bool | None = None,
                            inbound_agent_id: str | None = None) -> list[PhoneNumberRecord]:
+        """The organization's numbers, oldest first, filtered by ``active`` and ``inbound_agent_id``."""
         def work(s: Session) -> list[PhoneNumberRecord]:
             query = select(VsPhoneNumber).where(VsPhoneNumber.org_id == org_id)
             if active is not None:
-                query = query.where(VsPhoneNumber.is_active.is_(active))  # type: ignore[attr-defined]
+                query = query.where(col(VsPhoneNumber.is_active).is_(active))
             if inbound_agent_id is not None:
                 query = query.where(VsPhoneNumber.inbound_agent_id == inbound_agent_id)
-            return [_number(r) for r in s.exec(query.order_by(VsPhoneNumber.created_at, VsPhoneNumber.id)).all()]
+            query = query.order_by(col(VsPhoneNumber.created_at), col(VsPhoneNumber.id))
+            return [_number(r) for r in s.exec(query).all()]
 
         return await self.db.run(work)
 
     async def get_number(self, org_id: str, number_id: str) -> PhoneNumberRecord | None:
+        """The organization's number ``number_id``, or None."""
         def work(s: Session) -> PhoneNumberRecord | None:
             row = s.get(VsPhoneNumber, number_id)
             return _number(row) if row is not None and row.org_id == org_id else None
@@ -355,6 +378,7 @@ class SipStore:
 
     async def update_number(self, org_id: str, number_id: str, changes: dict[str, Any],
                             now: datetime) -> PhoneNumberRecord | None:
+        """Apply ``changes`` (inbound_agent_id, outbound_agent_id, nickname, is_active) → the number, or None."""
         def work(s: Session) -> PhoneNumberRecord | None:
             row = s.get(VsPhoneNumber, number_id, with_for_update=True)
             if row is None or row.org_id != org_id:
@@ -370,6 +394,7 @@ class SipStore:
         return await self.db.run(work)
 
     async def delete_number(self, org_id: str, number_id: str) -> PhoneNumberRecord | None:
+        """Delete the organization's number → the deleted record, or None when unknown."""
         def work(s: Session) -> PhoneNumberRecord | None:
             row = s.get(VsPhoneNumber, number_id, with_for_update=True)
             if row is None or row.org_id != org_id:
@@ -426,6 +451,7 @@ class SipStore:
         return await self.db.run(work)
 
     async def get_room(self, name: str) -> RoomRecord | None:
+        """The room ``name`` of the built-in backend, or None."""
         def work(s: Session) -> RoomRecord | None:
             row = s.get(VsRoom, name)
             return _room(row) if row is not None and row.deleted_at is None else None
@@ -433,6 +459,7 @@ class SipStore:
         return await self.db.run(work)
 
     async def add_participant(self, room: str, participant: dict[str, Any]) -> RoomRecord | None:
+        """Add ``participant`` to room ``room`` → the room, or None when it does not exist."""
         def work(s: Session) -> RoomRecord | None:
             row = s.get(VsRoom, room, with_for_update=True)
             if row is None or row.deleted_at is not None:

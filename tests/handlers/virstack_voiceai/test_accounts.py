@@ -33,7 +33,8 @@ def test_register_validation(client):
                                                     "email": "a@b.c", "password": "123"})
     assert short.status_code == 400 and short.json()["success"] is False and short.json()["data"] is None
     bad_email = client.post("/v1/users/register", json={"organization_name": "A", "first_name": "a",
-                                                        "last_name": "b", "email": "not-an-email", "password": "123456"})
+                                                        "last_name": "b", "email": "not-an-email",
+                                                        "password": "123456"})
     assert bad_email.status_code == 400
 
 
@@ -68,7 +69,8 @@ def test_tokens_of_another_secret_or_garbage_are_refused(client, org):
 
 def test_members_and_roles(client, org):
     member = client.post("/v1/users/member", headers=org.jwt, json={"first_name": "Jane", "last_name": "Smith",
-                                                                    "email": "jane@acme.example", "password": "secret1"})
+                                                                    "email": "jane@acme.example",
+                                                                    "password": "secret1"})
     assert member.status_code == 201 and member.json()["data"]["role"] == "member"
     assert client.post("/v1/users/member", headers=org.jwt, json={"first_name": "J", "last_name": "S",
                                                                   "email": "JANE@acme.example",
@@ -94,7 +96,7 @@ def test_api_key_shown_once_stored_hashed_revoked_at_once(client, app, org):
     auth = {"Authorization": f"Bearer {raw}"}
     assert client.get("/v1/organizations/worker-name", headers=auth).status_code == 200
     revoked = client.delete(f"/v1/auth/api-keys/{created['key_id']}", headers=org.jwt)
-    assert revoked.status_code == 200 and revoked.json()["data"] is None
+    assert revoked.status_code == 200 and revoked.json()["data"] == {"key_id": created["key_id"], "revoked": True}
     assert client.get("/v1/organizations/worker-name", headers=auth).status_code == 401
     assert client.delete(f"/v1/auth/api-keys/{created['key_id']}", headers=org.jwt).status_code == 404
 

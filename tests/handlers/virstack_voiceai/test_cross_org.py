@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from starlette.testclient import TestClient
 
 from core.settings import Settings
@@ -111,7 +110,8 @@ def test_ids_in_request_bodies_are_scoped_too(owned):
     a, b, ids, _ = owned
     mine = b.post("/v1/agent", json={"agent_settings": AGENT_SETTINGS}).json()["data"]
     assert b.post("/v1/call/web", json={"agent_id": ids["agent_id"]}).status_code == 404
-    assert b.post("/v1/call/phone", json={"from_number": "+14155551234", "to_number": "+14155550000"}).status_code == 404
+    call = {"from_number": "+14155551234", "to_number": "+14155550000"}
+    assert b.post("/v1/call/phone", json=call).status_code == 404
     assert b.post("/v1/sip/dispatch-rules", json={"trunk_ids": [ids["/sip/trunks/{id}"]]}).status_code == 404
     assert b.post("/v1/sip/phone-numbers", json={"number": "+14155559999", "trunk_id": ids["/sip/trunks/{id}"],
                                                  "dispatch_rule_id": ids["/sip/dispatch-rules/{id}"],

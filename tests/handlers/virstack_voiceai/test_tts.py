@@ -117,4 +117,4 @@ async def test_cloud_failures_are_provider_errors():
         "message": "bad key"}})))
     with pytest.raises(ProviderError) as exc:
         await tts.speak("x", "Kore")
-    assert "403" in str(exc.value) and "k" != str(exc.value)
+    assert "403" in str(exc.value) and str(exc.value) != "k"
