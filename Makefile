@@ -16,11 +16,18 @@ bootstrap:
 serve: bootstrap
 	$(PY) -m gateway
 
-## Run the whole test suite (contract drift, layering, behaviour, schemathesis).
+## Run the whole test suite (contract drift, lint and types, layering, behaviour, schemathesis).
 test:
 	@APT_PACKAGES="$(SERVE_APT) $(TEST_APT)" scripts/bootstrap
 	$(PY) -m tools.generate --check
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest
+
+## Lint and types: ruff and mypy as configured in pyproject.toml (both run by `make test`).
+lint: bootstrap
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 ## Regenerate generated/ from specs/.
 generate: bootstrap

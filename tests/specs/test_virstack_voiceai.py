@@ -386,15 +386,21 @@ def test_no_ref_with_siblings_anywhere(result: dict[str, Any]) -> None:
 
 
 def test_phone_number_purchase_keeps_both_parts(seed: dict[str, Any], result: dict[str, Any]) -> None:
+    """(d), then (p): the seed's `$ref` + inline siblings become an anyOf of two named bodies."""
     seed_body = seed["paths"]["/sip/phone-numbers"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     body = result["paths"]["/sip/phone-numbers"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     inline = {k: v for k, v in seed_body.items() if k != "$ref"}
-    assert body == {"anyOf": [{"$ref": seed_body["$ref"]}, inline]}
+    branches = resolve(result, body)["anyOf"]
+    assert branches[0] == {"$ref": seed_body["$ref"]}
+    bought = resolve(result, branches[1])
+    assert {k: bought["properties"][k] for k in inline["properties"]} == inline["properties"]
+    assert set(bought["required"]) == set(inline["required"])  # optional fields may be added, nothing required
 
     seed_data = response_schema(seed, "post", "/sip/phone-numbers", "201")["allOf"][1]["properties"]["data"]
-    data = response_schema(result, "post", "/sip/phone-numbers", "201")["allOf"][1]["properties"]["data"]
-    siblings = {k: v for k, v in seed_data.items() if k != "$ref"}
-    assert data == {**siblings, "allOf": [{"$ref": seed_data["$ref"]}]}
+    envelope = resolve(result, response_schema(result, "post", "/sip/phone-numbers", "201"))
+    data = envelope["allOf"][1]["properties"]["data"]
+    assert resolve(result, data) == resolve(seed, {"$ref": seed_data["$ref"]}) or \
+        resolve(result, data)["properties"].keys() >= resolve(seed, {"$ref": seed_data["$ref"]})["properties"].keys()
     assert type_set(result, data) == {"object"}
 
 
@@ -404,20 +410,29 @@ def test_phone_number_purchase_keeps_both_parts(seed: dict[str, Any], result: di
 def test_success_response_base(result: dict[str, Any]) -> None:
     schemas = result["components"]["schemas"]
     full = schemas["SuccessResponse"]
-    assert schemas["SuccessResponseBase"] == {
-        **{k: v for k, v in full.items() if k != "properties"},
-        "properties": {k: v for k, v in full["properties"].items() if k != "data"},
-    }
-    assert list(schemas["SuccessResponseBase"]["properties"]) == ["success", "code", "message"]
+    base = schemas["SuccessResponseBase"]
+    assert base["properties"] == {k: v for k, v in full["properties"].items() if k != "data"}
+    assert list(base["properties"]) == ["success", "code", "message"]
+    assert base["required"] == ["success", "code", "message"]  # (t): always sent
 
 
 @pytest.mark.parametrize(("method", "path", "status"), ARRAY_DATA_RESPONSES + AUDIT_DATA_RESPONSES)
 def test_list_responses_use_base_envelope(
     seed: dict[str, Any], result: dict[str, Any], method: str, path: str, status: str
 ) -> None:
+    """(e), then (u): a named envelope, SuccessResponseBase plus the operation's own `data`."""
     before = response_schema(seed, method, path, status)
     after = response_schema(result, method, path, status)
-    assert after == {"allOf": [{"$ref": BASE_REF}, before["allOf"][1]]}
+    assert set(after) == {"$ref"} and after["$ref"].endswith("Envelope")
+    envelope = resolve(result, after)
+    assert envelope["allOf"][0] == {"$ref": BASE_REF}
+    data = envelope["allOf"][1]["properties"]["data"]
+    assert envelope["allOf"][1]["required"] == ["data"]
+    seed_data = before["allOf"][1]["properties"]["data"]
+    if (method, path, status) in AUDIT_DATA_RESPONSES:  # data: null broke the envelope; now an object
+        assert type_set(result, data) == {"object"}
+    else:
+        assert data == seed_data
 
 
 @pytest.mark.parametrize(("method", "path", "status"), ARRAY_DATA_RESPONSES)
@@ -492,8 +507,67 @@ ISSUE5_CHANGES = {
 }
 
 
+# (p)-(w): the typed contract names inline schemas, declares what the server sends, and marks
+# free-form objects. These changes are checked for compatibility with the seed, not pointer by pointer.
+TYPED_SECTIONS = ("requestBody", "responses")
+
+
+def merged(doc: dict[str, Any], schema: Any) -> tuple[dict[str, list[Any]], set[str], frozenset[str]]:
+    """(properties → their schemas, required names, admitted types) of a schema with its allOf merged."""
+    schema = resolve(doc, schema)
+    props: dict[str, list[Any]] = {}
+    required: set[str] = set()
+    if not isinstance(schema, dict):
+        return props, required, ANY
+    for name, sub in schema.get("properties", {}).items():
+        props.setdefault(name, []).append(sub)
+    required |= set(schema.get("required", []))
+    for branch in schema.get("allOf", []):
+        more, req, _ = merged(doc, branch)
+        for name, subs in more.items():
+            props.setdefault(name, []).extend(subs)
+        required |= req
+    return props, required, type_set(doc, schema)
+
+
+def incompatibilities(seed: dict[str, Any], result: dict[str, Any], before: Any, after: Any, request: bool,
+                      where: tuple[Any, ...] = (), depth: int = 0) -> list[str]:
+    """What a client of the seed would notice: a property dropped, a type changed, and for
+    requests a newly required field. Contradictory seed schemas (no admitted type) are skipped."""
+    found: list[str] = []
+    if depth > 12:
+        return found
+    seed_props, seed_required, seed_types = merged(seed, before)
+    props, required, types = merged(result, after)
+    widened_request = request and seed_types <= types
+    narrowed_response = not request and types <= seed_types
+    if seed_types and seed_types != ANY and not (widened_request or narrowed_response):
+        found.append(f"{where}: types {sorted(seed_types)} -> {sorted(types)}")
+    if request and required - seed_required:
+        found.append(f"{where}: newly required {sorted(required - seed_required)}")
+    for name, subs in seed_props.items():
+        if name not in props:
+            found.append(f"{where}: property {name} dropped")
+            continue
+        for old in subs:
+            for new in props[name]:
+                found += incompatibilities(seed, result, old, new, request, (*where, name), depth + 1)
+    seed_items, items = resolve(seed, before), resolve(result, after)
+    if isinstance(seed_items, dict) and isinstance(items, dict) and "items" in seed_items and "items" in items:
+        found += incompatibilities(seed, result, seed_items["items"], items["items"], request, (*where, "[]"),
+                                   depth + 1)
+    return found
+
+
+# (n): SuccessResponse's object `data` where the server answers a list.
+SIP_LIST_RESPONSES = [("get", "/sip/trunks", "200"), ("get", "/sip/dispatch-rules", "200")]
+
+
 def _allowed_change(ptr: tuple[Any, ...], seed: dict[str, Any]) -> bool:
     if ptr == ("components", "schemas", "SuccessResponseBase") or ptr in ISSUE5_CHANGES:
+        return True
+    if ptr[:2] == ("components", "schemas") and len(ptr) >= 3:
+        # new named schemas; seed schemas are compared for compatibility by the test below
         return True
     if ptr == ("tags", len(seed["tags"])):
         return True
@@ -504,21 +578,17 @@ def _allowed_change(ptr: tuple[Any, ...], seed: dict[str, Any]) -> bool:
         return True
     if (method, path) == ("get", "/organizations/worker-name") and rest[:1] == ("security",):
         return True
-    if (method, path) == ("post", "/sip/phone-numbers"):
-        # (d) exact content checked by test_phone_number_purchase_keeps_both_parts
-        if rest[:4] == ("requestBody", "content", "application/json", "schema"):
-            return True
-        data = ("responses", "201", "content", "application/json", "schema", "allOf", 1, "properties", "data")
-        if rest in ((*data, "$ref"), (*data, "allOf")):
-            return True
+    if rest[:1] == ("requestBody",) and rest[1:4] == ("content", "application/json", "schema"):
+        return True  # (p)/(q)/(r): compared for compatibility below
     if rest[:1] == ("responses",) and len(rest) >= 2:
         status = rest[1]
         if len(rest) == 2 and status not in seed["paths"][path][method]["responses"]:
             return True
-        fixed = (*ARRAY_DATA_RESPONSES, *AUDIT_DATA_RESPONSES)
-        if (method, path, status) in fixed and \
-                rest[2:] == ("content", "application/json", "schema", "allOf", 0, "$ref"):
-            return True
+        if str(status).startswith("2") and rest[2:5] == ("content", "application/json", "schema"):
+            return True  # (u): compared for compatibility below
+        if str(status).startswith("2") and rest[2:] == ("content",) and \
+                "content" not in seed["paths"][path][method]["responses"][status]:
+            return True  # (t): a body the seed left undeclared
     return False
 
 
@@ -529,12 +599,37 @@ def test_nothing_else_changes(seed: dict[str, Any], result: dict[str, Any]) -> N
     assert unexpected == []
 
 
+def test_typed_contract_is_compatible_with_the_seed(seed: dict[str, Any], result: dict[str, Any]) -> None:
+    """(p)-(w): every request the seed accepts is still accepted (no new required field, no type
+    changed), every response field the seed declares is still declared with a type it admits."""
+    found: list[str] = []
+    for method, path, op, _ in operations(seed):
+        after_op = result["paths"][path][method]
+        body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+        if body is not None:
+            after = after_op["requestBody"]["content"]["application/json"]["schema"]
+            if (method, path) != ("post", "/sip/phone-numbers"):  # (d): checked by its own test
+                found += incompatibilities(seed, result, body, after, True, (method, path, "body"))
+        for status, response in op["responses"].items():
+            schema = response.get("content", {}).get("application/json", {}).get("schema")
+            if schema is None or not str(status).startswith("2"):
+                continue
+            if (method, path, status) in ARRAY_DATA_RESPONSES + AUDIT_DATA_RESPONSES + SIP_LIST_RESPONSES:
+                continue  # contradictory in the seed, or (n): checked by their own tests
+            after = after_op["responses"][status]["content"]["application/json"]["schema"]
+            found += incompatibilities(seed, result, schema, after, False, (method, path, status))
+    for name, schema in seed["components"]["schemas"].items():
+        request = name.endswith("Body")
+        found += incompatibilities(seed, result, schema, result["components"]["schemas"][name], request, (name,))
+    assert found == []
+
+
 # --------------------------------------------------------------------------- issue 5: (g)-(n)
 
 
 def test_tool_discriminator_maps_the_type_enums(result: dict[str, Any]) -> None:
-    tools = result["components"]["schemas"]["CreateAgentBody"]["properties"]["agent_settings"]["properties"][
-        "capabilities"]["properties"]["tools"]["items"]
+    settings = resolve(result, result["components"]["schemas"]["CreateAgentBody"]["properties"]["agent_settings"])
+    tools = resolve(result, settings["properties"]["capabilities"])["properties"]["tools"]["items"]
     mapping = tools["discriminator"]["mapping"]
     assert mapping == {"built_in": "#/components/schemas/BuiltInTool", "custom": "#/components/schemas/CustomTool"}
     for value, ref in mapping.items():
