@@ -95,6 +95,11 @@ class Settings(BaseSettings):
         description="HTTP Basic users of the Vertebro Voice API as a JSON object {user: argon2 hash}; hashes from "
         "`python -m handlers.vertebro_voice.manage hash-password` (users may also be stored with `add-user`).",
     )
+    vertebro_admin_users: list[str] = Field(
+        default_factory=list,
+        description="Vertebro Voice Basic users who see every project and session, as a JSON list of names "
+        "(admins may also be stored with `manage grant-admin`).",
+    )
     voice_session_timeout: int = Field(
         3600, description="Vertebro voice session lifetime in seconds after its last activity (expires_at)."
     )

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from adapters.providers.embeddings import shared_encoder
 from adapters.providers.intents import IntentEngine
+from adapters.storage.vertebro_voice.access import Scope, VertebroAccessStore
 from adapters.storage.vertebro_voice.files import LocalFileStore
 from adapters.storage.vertebro_voice.sessions import (
     VertebroAudioStore,
@@ -37,6 +38,7 @@ class VertebroVoice(ApiBundle):
     """Stores, file store, intent engine and workers of the Vertebro Voice API."""
 
     users: VertebroUserStore
+    access: VertebroAccessStore
     sessions: VertebroSessionStore
     history: VertebroHistoryStore
     audio: VertebroAudioStore
@@ -58,6 +60,14 @@ class VertebroVoice(ApiBundle):
     def audio_fresh_after(self) -> datetime:
         """Cached audio last accessed before this instant has expired."""
         return self.now() - timedelta(seconds=self.settings.voice_audio_cache_ttl)
+
+    async def scope(self, user: str | None) -> Scope:
+        """What the Basic user ``user`` may see (:class:`Scope`: admin per ``VERTEBRO_ADMIN_USERS``
+        or the database, and its project memberships). ``None`` (no authenticated user, which the
+        security layer never lets through) sees nothing."""
+        if not user:
+            return Scope("", False, frozenset())
+        return await self.access.scope(user, self.settings.vertebro_admin_users)
 
     def intent_engine(self) -> IntentEngine:
         """The intent engine (loads the sentence-embedding model on first call; blocking)."""
@@ -82,6 +92,7 @@ def build(services: Services) -> VertebroVoice:
     voice = VertebroVoice(
         services=services,
         users=VertebroUserStore(db),
+        access=VertebroAccessStore(db),
         sessions=VertebroSessionStore(db),
         history=VertebroHistoryStore(db),
         audio=VertebroAudioStore(db),

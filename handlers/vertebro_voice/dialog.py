@@ -27,7 +27,7 @@ from handlers.vertebro_voice.bundle import bundle
 from handlers.vertebro_voice.envelope import validation_error
 from handlers.vertebro_voice.guard import guarded
 from handlers.vertebro_voice.responses import audio_url, dialog_response, intent_response
-from handlers.vertebro_voice.sessions import touch
+from handlers.vertebro_voice.sessions import member_project, touch
 from handlers.vertebro_voice.speech import record, synthesize_cached
 from handlers.vertebro_voice.spelling import either
 
@@ -83,11 +83,15 @@ async def detect_intent(body: IntentRequest, user: str | None = None) -> IntentR
     there is none. ``project`` selects the project's examples and sections;
     ``context.current_page`` turns a navigation to the current page into ``scroll_to_top``. With
     ``session_id`` (or ``sessionId``) the result is recorded in the session's history (404
-    ``voice_session_not_found`` when it is not live). 503 ``dialog_engine_unavailable`` when the
-    embedding model is missing, ``mongo_unavailable`` when the database is.
+    ``voice_session_not_found`` when it is not live or not the caller's). 404 ``project_not_found``
+    when ``project`` is named and the caller is not its member. 503 ``dialog_engine_unavailable``
+    when the embedding model is missing, ``mongo_unavailable`` when the database is.
     """
+    scope = await bundle().scope(user)
+    if body.project:
+        member_project(scope, body.project)
     session_id = either(body.session_id, body.sessionId)
-    session = await touch(session_id) if session_id else None
+    session = await touch(session_id, scope) if session_id else None
     project = body.project or (session.project if session else None)
     current_page = body.context.current_page if body.context else None
     result = await classify(body.text, project, current_page)
@@ -180,7 +184,7 @@ async def converse(session: VoiceSessionRecord, text: str, metadata: dict[str, A
         same = session.language[:2].lower() == language
         voice = str((session.voice_preference or {}).get("voice_id") or "default")
         entry, cached = await synthesize_cached(answer, voice=voice, language=session.language if same else
-                                                ("ru-RU" if language == "ru" else "en-US"))
+                                                ("ru-RU" if language == "ru" else "en-US"), project=session.project)
         url = audio_url(entry)
         await record(session, "synthesis", {"text": answer, "audio_url": url,
                                             "duration_seconds": entry.duration_seconds, "cached": cached})
@@ -204,11 +208,12 @@ async def generate_dialog_response(body: DialogRequest, user: str | None = None)
     ``{title, url}``), ``suggested_actions`` (the detected intent's action: navigate/search/contact/
     project action), with the camelCase aliases. The session is ``session_id`` or ``sessionId``.
     The user, intent, synthesis and assistant turns are recorded in the session history.
-    404 ``voice_session_not_found``; 503 ``dialog_engine_unavailable`` / ``mongo_unavailable``.
+    404 ``voice_session_not_found`` (not live, or not the caller's: nothing is recorded then); 503
+    ``dialog_engine_unavailable`` / ``mongo_unavailable``.
     """
     session_id = either(body.session_id, body.sessionId)
     if session_id is None:  # the schema requires one spelling; kept for a request that bypassed it
         raise validation_error(["body", "session_id"], "Field required")
-    session = await touch(session_id)
+    session = await touch(session_id, await bundle().scope(user))
     turn = await converse(session, body.text.strip(), body.metadata)
     return Reply(dialog_response(turn.text, turn.audio_url, turn.sources, turn.suggested_actions), 202)

@@ -3,6 +3,10 @@
 - ``hash-password [--password P]`` prints an argon2id hash for ``VERTEBRO_BASIC_USERS``
   (prompts when ``--password`` is absent).
 - ``add-user USER [--password P]`` stores a Basic user (hashed) in the database.
+- ``grant USER PROJECT`` / ``revoke USER PROJECT`` make a Basic user a member of a project, or
+  end that membership (members use the project's data; sessions stay their creator's).
+- ``grant-admin USER`` / ``revoke-admin USER``: an admin sees every project and session.
+- ``members PROJECT`` lists a project's members.
 - ``add-intent PROJECT INTENT "example utterance" [--action JSON]`` adds an example of an intent
   (a built-in one or the project's own) to a project; ``--action`` is the suggested action
   returned when it wins, e.g. ``'{"type": "navigate", "url": "/demo"}'``.
@@ -45,6 +49,16 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("add-user", help="store a Basic user")
     p.add_argument("user")
     p.add_argument("--password")
+    for name, text in (("grant", "make USER a member of PROJECT"), ("revoke", "end USER's membership of PROJECT")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("user")
+        p.add_argument("project")
+    for name, text in (("grant-admin", "make USER an admin (sees everything)"),
+                       ("revoke-admin", "remove USER's stored admin role")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("user")
+    p = sub.add_parser("members", help="list the members of a project")
+    p.add_argument("project")
     p = sub.add_parser("add-intent", help="add an intent example to a project")
     p.add_argument("project")
     p.add_argument("intent")
@@ -76,6 +90,21 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, vertebro: Ve
     if args.command == "add-user":
         asyncio.run(vertebro.users.put(args.user, hash_password(_password(args)), now))
         print(f"user {args.user}: stored")
+    elif args.command == "grant":
+        added = asyncio.run(vertebro.access.grant(args.project, args.user, now))
+        print(f"project {args.project}: {args.user} {'is now a member' if added else 'was already a member'}")
+    elif args.command == "revoke":
+        removed = asyncio.run(vertebro.access.revoke(args.project, args.user))
+        print(f"project {args.project}: {args.user} {'is no longer a member' if removed else 'was not a member'}")
+    elif args.command == "grant-admin":
+        added = asyncio.run(vertebro.access.grant_admin(args.user, now))
+        print(f"user {args.user}: {'is now an admin' if added else 'was already an admin'}")
+    elif args.command == "revoke-admin":
+        removed = asyncio.run(vertebro.access.revoke_admin(args.user))
+        print(f"user {args.user}: {'is no longer a stored admin' if removed else 'had no stored admin role'}")
+    elif args.command == "members":
+        for member in asyncio.run(vertebro.access.members(args.project)):
+            print(member)
     elif args.command == "add-intent":
         action = json.loads(args.action) if args.action else None
         if action is not None and not isinstance(action, dict):

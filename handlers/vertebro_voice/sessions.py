@@ -7,6 +7,7 @@ from typing import Any
 
 from connexion import request
 
+from adapters.storage.vertebro_voice.access import Scope
 from adapters.storage.vertebro_voice.sessions import SessionLimitReached, VoiceSessionRecord
 from generated.models.vertebro_voice import SessionHistoryResponse, VoiceSessionRequest, VoiceSessionResponse
 from handlers.errors import ApiError
@@ -31,20 +32,37 @@ def session_not_found() -> ApiError:
     return ApiError(404, "voice_session_not_found", "Unknown or expired voice session")
 
 
-async def live_session(session_id: str) -> VoiceSessionRecord:
-    """The live session ``session_id``, or 404 ``voice_session_not_found``."""
+def project_not_found() -> ApiError:
+    """404 ``project_not_found``: the project is unknown *or* the caller is not one of its members
+    (the two are answered alike, so a project's existence is not revealed)."""
+    return ApiError(404, "project_not_found", "Unknown project")
+
+
+def member_project(scope: Scope, project: str) -> str:
+    """``project`` when ``scope`` may use it (a member, or an admin); else 404 ``project_not_found``."""
+    if not scope.sees_project(project):
+        raise project_not_found()
+    return project
+
+
+async def live_session(session_id: str, scope: Scope) -> VoiceSessionRecord:
+    """The live session ``session_id`` that ``scope`` may see (its creator while a member of its
+    project, or an admin), or 404 ``voice_session_not_found`` — the same for another user's
+    session as for a missing one."""
     vertebro = bundle()
-    record = await vertebro.sessions.get_live(session_id, vertebro.now())
+    record = await vertebro.sessions.get_live(session_id, vertebro.now(), scope)
     if record is None:
         raise session_not_found()
     return record
 
 
-async def touch(session_id: str, context: dict[str, Any] | None = None) -> VoiceSessionRecord:
-    """Record activity on a live session (extends ``expires_at`` to now + ``VOICE_SESSION_TIMEOUT``
-    seconds, merges ``context``); 404 ``voice_session_not_found`` if it is not live."""
+async def touch(session_id: str, scope: Scope, context: dict[str, Any] | None = None) -> VoiceSessionRecord:
+    """Record activity on a live session ``scope`` may see (extends ``expires_at`` to now +
+    ``VOICE_SESSION_TIMEOUT`` seconds, merges ``context``); 404 ``voice_session_not_found``,
+    changing nothing, if it is not live or not the caller's."""
     vertebro = bundle()
-    record = await vertebro.sessions.touch(session_id, vertebro.now(), vertebro.settings.voice_session_timeout, context)
+    record = await vertebro.sessions.touch(session_id, vertebro.now(), vertebro.settings.voice_session_timeout, context,
+                                           scope)
     if record is None:
         raise session_not_found()
     return record
@@ -72,16 +90,18 @@ async def start_session(body: VoiceSessionRequest, user: str | None = None) -> R
     (extended by every activity); ``initial_greeting`` in the session language; ``user_id`` (or
     ``userId``) defaults to ``anonymous``; ``voice_preference`` (or ``voicePreference``) is stored.
     503 ``voice_concurrency_limit`` when ``VOICE_MAX_CONCURRENT_SESSIONS`` sessions are live; 422
-    for a blank ``project``.
+    for a blank ``project``; 404 ``project_not_found`` unless the caller is a member of ``project``
+    (or an admin). The session belongs to the calling Basic user.
     """
     vertebro = bundle()
     if not body.project.strip():
         raise validation_error(["body", "project"], "project must not be blank")
+    project = member_project(await vertebro.scope(user), body.project.strip())
     chosen = either(body.voice_preference, body.voicePreference)
     preference = chosen.model_dump(mode="json", exclude_none=True) if chosen else None
     try:
         record = await vertebro.sessions.create(
-            session_id=uuid.uuid4().hex, project=body.project.strip(),
+            session_id=uuid.uuid4().hex, owner=user, project=project,
             user_id=either(body.user_id, body.userId) or "anonymous", language=body.language or "ru-RU",
             voice_preference=preference, now=vertebro.now(), timeout_seconds=vertebro.settings.voice_session_timeout,
             max_live=vertebro.settings.voice_max_concurrent_sessions)
@@ -93,16 +113,17 @@ async def start_session(body: VoiceSessionRequest, user: str | None = None) -> R
 @guarded
 async def get_session(session_id: str, user: str | None = None) -> VoiceSessionResponse:
     """``GET /session/{session_id}`` (getSession) → 200 ``VoiceSessionResponse``; 404
-    ``voice_session_not_found`` for an unknown, deleted or expired session."""
-    return _session(await live_session(session_id))
+    ``voice_session_not_found`` for an unknown, deleted or expired session, or another user's."""
+    return _session(await live_session(session_id, await bundle().scope(user)))
 
 
 @guarded
 async def delete_session(session_id: str, user: str | None = None) -> Reply:
     """``DELETE /session/{session_id}`` (deleteSession) → 204 without a body; afterwards the session
-    is gone (404 everywhere, its WebSocket closes). 404 ``voice_session_not_found`` if it is not live."""
+    is gone (404 everywhere, its WebSocket closes). 404 ``voice_session_not_found`` if it is not live
+    or not the caller's (nothing is changed then)."""
     vertebro = bundle()
-    if not await vertebro.sessions.end(session_id, vertebro.now()):
+    if not await vertebro.sessions.end(session_id, vertebro.now(), await vertebro.scope(user)):
         raise session_not_found()
     return Reply(None, 204)
 
@@ -112,6 +133,6 @@ async def get_session_history(session_id: str, limit: int = 50, user: str | None
     """``GET /session/{session_id}/history`` (getSessionHistory) → 200 ``{session_id, items}``:
     at most ``limit`` (1..200, default 50) items, newest first; each ``{session_id, project,
     user_id, timestamp, type, content}`` with ``type`` recognition | synthesis | intent | user |
-    assistant. 404 ``voice_session_not_found`` for a session that is not live."""
-    await live_session(session_id)
+    assistant. 404 ``voice_session_not_found`` for a session that is not live or not the caller's."""
+    await live_session(session_id, await bundle().scope(user))
     return history_response(session_id, await bundle().history.recent(session_id, limit))

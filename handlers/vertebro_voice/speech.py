@@ -79,7 +79,7 @@ async def recognize_speech(body: RecognitionRequest, user: str | None = None) ->
     bundled English-only model). Without audio (absent, null or empty) and without a hint nothing
     is heard: ``text`` is empty and ``confidence`` 0. Errors: 400 ``invalid_audio_payload`` (not
     base64), 415 ``unsupported_audio_format`` (not decodable audio), 404 ``voice_session_not_found``
-    (``session_id`` given but not live), 503 ``stt_unavailable`` / ``mongo_unavailable``.
+    (``session_id`` given but not live or not the caller's), 503 ``stt_unavailable`` / ``mongo_unavailable``.
     With ``session_id`` (or ``sessionId``) the result is recorded in that session's history.
     """
     language = body.language or "ru-RU"
@@ -96,7 +96,7 @@ async def recognize_speech(body: RecognitionRequest, user: str | None = None) ->
         except AudioDecodeError as exc:
             raise ApiError(415, "unsupported_audio_format", str(exc)) from None
     spent = time.perf_counter() - started
-    session = await touch(session_id) if session_id else None
+    session = await touch(session_id, await bundle().scope(user)) if session_id else None
     started = time.perf_counter()
     if hint is not None:
         text, confidence, result_language, source = hint, 1.0, language, "text_hint"
@@ -117,17 +117,24 @@ async def recognize_speech(body: RecognitionRequest, user: str | None = None) ->
     return recognition_result(text, confidence, result_language, elapsed_ms)
 
 
-def cache_key(text: str, voice: str, language: str, emotion: str, options: Mapping[str, Any]) -> str:
-    """SHA-256 (hex) over text, voice, language, emotion and options (canonical JSON)."""
-    material = json.dumps([text, voice, language, emotion, dict(options)], sort_keys=True, ensure_ascii=False,
-                          separators=(",", ":"))
+def cache_key(text: str, voice: str, language: str, emotion: str, options: Mapping[str, Any],
+              owner_scope: str = "") -> str:
+    """SHA-256 (hex) over the owner scope (``p:<project>`` or ``u:<user>``: entries are never shared
+    between projects or users, so ``cached`` reveals nothing about another user's requests), text,
+    voice, language, emotion and options (canonical JSON)."""
+    material = json.dumps([owner_scope, text, voice, language, emotion, dict(options)], sort_keys=True,
+                          ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
 async def synthesize_cached(text: str, *, voice: str = "default", language: str = "ru-RU",
                             emotion: str = "neutral", rate: float = 1.0, sample_rate: int = DEFAULT_SAMPLE_RATE,
-                            extra_options: Mapping[str, Any] | None = None) -> tuple[AudioRecord, bool]:
+                            extra_options: Mapping[str, Any] | None = None, project: str | None = None,
+                            owner: str | None = None) -> tuple[AudioRecord, bool]:
     """The cached MP3 of ``text`` (synthesized and stored on a miss): ``(entry, cached)``.
+
+    The entry belongs to ``project`` (its members may fetch it) or, without one, to the Basic user
+    ``owner``; the cache is separate per project / user.
 
     ``rate`` is the speaking-speed factor (0.25..4), ``sample_rate`` the MP3's Hz (one of the MP3
     rates); ``extra_options`` are the request's other ``options`` keys, which only distinguish cache
@@ -136,7 +143,8 @@ async def synthesize_cached(text: str, *, voice: str = "default", language: str 
     """
     vertebro = bundle()
     options = {**(extra_options or {}), "rate": float(rate), "sample_rate": int(sample_rate)}  # defaults explicit
-    key = cache_key(text, voice, language, emotion, options)
+    owner_scope = f"p:{project}" if project is not None else f"u:{owner or ''}"
+    key = cache_key(text, voice, language, emotion, options, owner_scope)
     hit = await vertebro.audio.hit(key, vertebro.now(), vertebro.audio_fresh_after())
     if hit is not None:
         return hit, True
@@ -151,7 +159,8 @@ async def synthesize_cached(text: str, *, voice: str = "default", language: str 
     now = vertebro.now()
     entry = AudioRecord(audio_id=uuid.uuid4().hex, cache_key=key, text=text, voice=voice, language=language,
                         emotion=emotion, options=options, format="mp3", file_id=file_id, size_bytes=len(mp3),
-                        duration_seconds=round(synthesis.duration, 4), created_at=now, accessed_at=now)
+                        duration_seconds=round(synthesis.duration, 4), created_at=now, accessed_at=now,
+                        project=project, owner=None if project is not None else owner)
     stored, stale = await vertebro.audio.add(entry, vertebro.audio_fresh_after())
     if stored.audio_id != entry.audio_id:  # a concurrent request cached the same key first
         await vertebro.files.delete(file_id)
@@ -173,15 +182,18 @@ async def synthesize_speech(body: SynthesisRequest, user: str | None = None) -> 
     ``rate`` (0.25..4, speaking speed) and ``sample_rate`` (MP3 Hz, default 22050); other keys only
     distinguish cache entries. ``emotion`` is recorded but espeak-ng has no emotional styles.
     With ``session_id`` (or ``sessionId``) the synthesis is recorded in that session's history (404
-    ``voice_session_not_found`` if not live). Errors: 422 (validation: empty or over 5000
-    characters, bad options), 503 ``tts_unavailable`` / ``mongo_unavailable``.
+    ``voice_session_not_found`` if not live or not the caller's). The audio belongs to the session's
+    project (its members may fetch it), or without a session to the caller alone. Errors: 422
+    (validation: empty or over 5000 characters, bad options), 503 ``tts_unavailable`` /
+    ``mongo_unavailable``.
     """
     session_id = either(body.session_id, body.sessionId)
-    session = await touch(session_id) if session_id else None
+    session = await touch(session_id, await bundle().scope(user)) if session_id else None
     options = body.options
     entry, cached = await synthesize_cached(body.text, voice=body.voice or "default", language=body.language or "ru-RU",
                                             emotion=body.emotion or "neutral", rate=options.rate,
-                                            sample_rate=int(options.sample_rate), extra_options=options.model_extra)
+                                            sample_rate=int(options.sample_rate), extra_options=options.model_extra,
+                                            project=session.project if session else None, owner=user)
     result = synthesis_response(entry, cached)
     await record(session, "synthesis", {"text": body.text, "audio_url": result.audio_url,
                                         "duration_seconds": result.duration_seconds, "cached": cached})
@@ -193,9 +205,12 @@ async def get_audio(audio_id: str, user: str | None = None) -> Response:
     """``GET /audio/{audio_id}`` (getAudio) → 200 the cached audio (``audio/mpeg``, or ``audio/wav``
     for a WAV entry) with ``Content-Disposition: inline; filename="{audio_id}.mp3"`` (or ``.wav``);
     each access keeps the entry cached for another ``VOICE_AUDIO_CACHE_TTL`` seconds. 404
-    ``audio_not_found`` when unknown or expired; 503 ``mongo_unavailable``."""
+    ``audio_not_found`` when unknown, expired or not the caller's (audio of a project it is not a
+    member of, or another user's session-less synthesis; nothing is changed then); 503
+    ``mongo_unavailable``."""
     vertebro = bundle()
-    entry = await vertebro.audio.get(audio_id, vertebro.now(), vertebro.audio_fresh_after())
+    entry = await vertebro.audio.get(audio_id, vertebro.now(), vertebro.audio_fresh_after(),
+                                     await vertebro.scope(user))
     if entry is None:
         raise ApiError(404, "audio_not_found", "Unknown or expired audio")
     try:

@@ -30,6 +30,7 @@ from handlers.errors import ApiError
 from handlers.vertebro_voice.bundle import bundle
 from handlers.vertebro_voice.guard import guarded
 from handlers.vertebro_voice.responses import training_job, voice_sample
+from handlers.vertebro_voice.sessions import member_project
 
 ACCEPTED_TYPES = frozenset({"audio/mpeg", "audio/mp3", "audio/wav", "audio/x-wav", "audio/flac", "audio/x-flac",
                             "audio/ogg", "audio/webm", "audio/aac", "audio/m4a"})
@@ -49,6 +50,12 @@ def _project(project: object) -> str:
     return project.strip()
 
 
+async def _member(project: object, user: str | None) -> str:
+    """:func:`_project`, then 404 ``project_not_found`` unless ``user`` is a member of it (or an
+    admin): checked before anything is read or stored, so another project's data is never touched."""
+    return member_project(await bundle().scope(user), _project(project))
+
+
 async def _samples(project: str) -> VoiceSamplesResponse:
     return VoiceSamplesResponse(samples=[voice_sample(s) for s in await bundle().samples.list(project)])
 
@@ -57,8 +64,9 @@ async def _samples(project: str) -> VoiceSamplesResponse:
 async def list_voice_samples(project: str | None = "default", user: str | None = None) -> VoiceSamplesResponse:
     """``GET /samples`` (listVoiceSamples) → 200 ``{samples}`` of ``project`` (default
     ``default``), oldest first; ``size_bytes`` bytes, ``duration_seconds`` seconds, ``uploaded_at``
-    epoch seconds (each with its camelCase alias). 400 ``project_required``; 503 ``mongo_unavailable``."""
-    return await _samples(_project(project))
+    epoch seconds (each with its camelCase alias). 400 ``project_required``; 404
+    ``project_not_found`` (not a member); 503 ``mongo_unavailable``."""
+    return await _samples(await _member(project, user))
 
 
 def _probe(data: bytes) -> codec.AudioInfo:
@@ -89,13 +97,14 @@ async def upload_voice_samples(body: Mapping[str, Any] | None = None, files: lis
     extension, else 415 ``unsupported_content_type``), not empty (400 ``empty_sample``), at
     most ``VOICE_SAMPLE_MAX_BYTES`` (413 ``sample_too_large``), decodable audio of at most
     600 s (else 415 ``unsupported_audio_format``). ``duration_seconds`` is measured by
-    decoding. No files → 400 ``files_required``; empty project → 400 ``project_required``; 503
-    ``mongo_unavailable``. The form is multipart, not JSON, so ``body`` is connexion's form
-    mapping (``project``) and ``files`` its uploads, not a generated model.
+    decoding. No files → 400 ``files_required``; empty project → 400 ``project_required``; 404
+    ``project_not_found`` (not a member; nothing stored); 503 ``mongo_unavailable``. The form is
+    multipart, not JSON, so ``body`` is connexion's form mapping (``project``) and ``files`` its
+    uploads, not a generated model.
     """
     vertebro = bundle()
     body = body or {}
-    project = _project(body.get("project", ""))
+    project = await _member(body.get("project", ""), user)
     uploads = [f for f in (files or body.get("files") or []) if hasattr(f, "read")]
     if not uploads:
         raise ApiError(400, "files_required", "at least one file is required")
@@ -133,10 +142,11 @@ async def upload_voice_samples(body: Mapping[str, Any] | None = None, files: lis
 async def delete_voice_sample(sample_id: str, project: str | None = "default",
                               user: str | None = None) -> VoiceSamplesResponse:
     """``DELETE /samples/{sample_id}`` (deleteVoiceSample) → 200 the project's remaining samples;
-    the file is removed from the file store. 404 ``sample_not_found``; 400 ``project_required``;
-    503 ``mongo_unavailable``."""
+    the file is removed from the file store. 404 ``sample_not_found`` (not a sample of ``project``)
+    or ``project_not_found`` (not a member: nothing is deleted); 400 ``project_required``; 503
+    ``mongo_unavailable``."""
     vertebro = bundle()
-    name = _project(project)
+    name = await _member(project, user)
     removed = await vertebro.samples.delete(name, sample_id)
     if removed is None:
         raise ApiError(404, "sample_not_found", "Unknown voice sample")
@@ -149,16 +159,17 @@ async def list_training_jobs(project: str | None = "default", limit: int = 10,
                              user: str | None = None) -> VoiceJobsResponse:
     """``GET /jobs`` (listTrainingJobs) → 200 ``{jobs}``: the project's ``limit`` (1..25) newest
     jobs; ``progress`` percent 0..100, times in epoch seconds (null until reached). 400
-    ``project_required``; 503 ``mongo_unavailable``."""
-    jobs = await bundle().jobs.list(_project(project), limit)
+    ``project_required``; 404 ``project_not_found`` (not a member); 503 ``mongo_unavailable``."""
+    jobs = await bundle().jobs.list(await _member(project, user), limit)
     return VoiceJobsResponse(jobs=[training_job(j) for j in jobs])
 
 
 @guarded
 async def get_training_status(project: str | None = "default", user: str | None = None) -> TrainingStatusResponse:
     """``GET /status`` (getTrainingStatus) → 200 ``{job}``: the project's latest job, or
-    ``{"job": null}`` when it has none. 400 ``project_required``; 503 ``mongo_unavailable``."""
-    jobs = await bundle().jobs.list(_project(project), 1)
+    ``{"job": null}`` when it has none. 400 ``project_required``; 404 ``project_not_found`` (not a
+    member); 503 ``mongo_unavailable``."""
+    jobs = await bundle().jobs.list(await _member(project, user), 1)
     return TrainingStatusResponse(job=training_job(jobs[0]) if jobs else None)
 
 
@@ -171,10 +182,10 @@ async def start_training(body: TrainingRequest | None = None, user: str | None =
     job per project: 409 ``job_in_progress``, unless it made no progress for
     ``VOICE_TRAINING_STALE_SECONDS`` (20) — then it is requeued and answered with
     ``detail: job_resumed``. A new job answers ``detail: job_queued``; the background worker
-    runs it. 503 ``mongo_unavailable``.
+    runs it. 404 ``project_not_found`` (not a member: no job is queued); 503 ``mongo_unavailable``.
     """
     vertebro = bundle()
-    project = _project(body.project if body is not None else "")
+    project = await _member(body.project if body is not None else "", user)
     settings = vertebro.settings
     try:
         job, detail = await vertebro.jobs.start(project, min_samples=settings.voice_min_sample_count,

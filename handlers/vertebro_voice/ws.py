@@ -1,6 +1,7 @@
 """Vertebro ``WS /ws/{session_id}`` (voiceWebSocket): the text protocol.
 
-Handshake: HTTP Basic credentials (401), a live session (404 ``voice_session_not_found``) and
+Handshake: HTTP Basic credentials (401), a live session of the caller's (404
+``voice_session_not_found``, the same for another user's session as for a missing one) and
 a free connection slot (503 ``ws_connection_limit``, ``WS_MAX_CONNECTIONS`` per process) are
 checked before the upgrade; a refusal is an HTTP response with the API's ``{detail}`` body.
 
@@ -49,6 +50,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from adapters.providers import audio as codec
 from adapters.storage.database import StorageUnavailable
+from adapters.storage.vertebro_voice.access import Scope
 from adapters.storage.vertebro_voice.sessions import VoiceSessionRecord
 from core.jsontext import JSONRejected
 from core.jsontext import loads as strict_json
@@ -102,14 +104,15 @@ async def voice_web_socket(websocket: WebSocket, session_id: str) -> None:
     vertebro = bundle()
     try:
         user = await authenticate_header(websocket.headers.get("authorization"))
-        session = await vertebro.sessions.get_live(session_id, vertebro.now()) if user else None
+        scope = await vertebro.scope(user) if user else None
+        session = await vertebro.sessions.get_live(session_id, vertebro.now(), scope) if scope else None
     except StorageUnavailable:
         await _deny(websocket, 503, "mongo_unavailable")
         return
     if user is None:
         await _deny(websocket, 401, "Unauthorized")
         return
-    if session is None:
+    if session is None or scope is None:
         await _deny(websocket, 404, "voice_session_not_found")
         return
     if vertebro.ws_open >= vertebro.settings.ws_max_connections:
@@ -119,7 +122,7 @@ async def voice_web_socket(websocket: WebSocket, session_id: str) -> None:
     try:
         await websocket.accept()
         await _send(websocket, _status("ready", greeting(session.language)))
-        await _serve(websocket, session_id)
+        await _serve(websocket, session_id, scope)
     except WebSocketDisconnect:
         pass
     except SessionGone:
@@ -137,27 +140,29 @@ async def _close(websocket: WebSocket, code: int, reason: str) -> None:
             await websocket.close(code=code, reason=reason)
 
 
-async def _touch(session_id: str, context: dict[str, Any] | None = None) -> VoiceSessionRecord:
+async def _touch(session_id: str, scope: Scope, context: dict[str, Any] | None = None) -> VoiceSessionRecord:
+    """Activity on the socket's session; :class:`SessionGone` when it ended, expired or is no longer
+    visible to the caller (e.g. its project membership was revoked)."""
     vertebro = bundle()
     timeout = vertebro.settings.voice_session_timeout
-    session = await vertebro.sessions.touch(session_id, vertebro.now(), timeout, context)
+    session = await vertebro.sessions.touch(session_id, vertebro.now(), timeout, context, scope)
     if session is None:
         raise SessionGone(session_id)
     return session
 
 
-async def _serve(websocket: WebSocket, session_id: str) -> None:
-    audio = AudioPath(websocket, session_id)
+async def _serve(websocket: WebSocket, session_id: str, scope: Scope) -> None:
+    audio = AudioPath(websocket, session_id, scope)
     try:
-        await _serve_frames(websocket, session_id, audio)
+        await _serve_frames(websocket, session_id, scope, audio)
     finally:
         await audio.close()
 
 
-async def _serve_frames(websocket: WebSocket, session_id: str, audio: AudioPath) -> None:
+async def _serve_frames(websocket: WebSocket, session_id: str, scope: Scope, audio: AudioPath) -> None:
     vertebro = bundle()
     while True:
-        session = await vertebro.sessions.get_live(session_id, vertebro.now())
+        session = await vertebro.sessions.get_live(session_id, vertebro.now(), scope)
         if session is None:
             raise SessionGone(session_id)
         remaining = max(1.0, (session.expires_at - vertebro.now()).total_seconds())
@@ -167,7 +172,9 @@ async def _serve_frames(websocket: WebSocket, session_id: str, audio: AudioPath)
             continue  # re-check that the session is still alive
         if message["type"] == "websocket.disconnect":
             return
-        session = await _touch(session_id)
+        scope = await vertebro.scope(scope.user)  # a revoked membership ends the socket (1008)
+        audio.scope = scope
+        session = await _touch(session_id, scope)
         text = message.get("text")
         if text is None:
             await _error(websocket, BINARY_NOT_ACCEPTED)
@@ -186,7 +193,7 @@ async def _serve_frames(websocket: WebSocket, session_id: str, audio: AudioPath)
         elif kind == "text_input":
             await _text_input(websocket, session, frame)
         elif kind == "navigation_command":
-            await _navigation(websocket, session_id, frame)
+            await _navigation(websocket, session_id, scope, frame)
         elif kind == "audio_chunk":
             await audio.chunk(session, frame)
         else:
@@ -212,7 +219,7 @@ async def _text_input(websocket: WebSocket, session: VoiceSessionRecord, frame: 
     await _send(websocket, ws_response(turn.text, turn.audio_url, turn.sources, turn.suggested_actions))
 
 
-async def _navigation(websocket: WebSocket, session_id: str, frame: dict[str, Any]) -> None:
+async def _navigation(websocket: WebSocket, session_id: str, scope: Scope, frame: dict[str, Any]) -> None:
     action = frame.get("action")
     params = frame.get("params", {})
     if not isinstance(action, str) or not action.strip():
@@ -224,7 +231,7 @@ async def _navigation(websocket: WebSocket, session_id: str, frame: dict[str, An
     context = None
     if action in ("navigate", "open") and isinstance(params.get("url"), str):
         context = {"current_page": params["url"]}
-    session = await _touch(session_id, context)
+    session = await _touch(session_id, scope, context)
     vertebro = bundle()
     await vertebro.history.add(session, "user", {"navigation": {"action": action, "params": params}}, vertebro.now())
     await _send(websocket, _status("navigation", f"navigation_command {action!r} received"))
@@ -237,9 +244,10 @@ class AudioPath:
     synthesized ``audio_url``), so spoken and typed input behave the same.
     """
 
-    def __init__(self, websocket: WebSocket, session_id: str) -> None:
+    def __init__(self, websocket: WebSocket, session_id: str, scope: Scope) -> None:
         self.ws = websocket
         self.session_id = session_id
+        self.scope = scope
         self.loop: SpeechLoop | None = None
         self.last_sequence: int | None = None
         self._session: VoiceSessionRecord | None = None
@@ -250,7 +258,7 @@ class AudioPath:
         providers = bundle().providers
 
         async def respond(text: str) -> tuple[str, dict[str, Any]]:
-            live = await _touch(self.session_id)
+            live = await _touch(self.session_id, self.scope)
             turn = await converse(live, text)
             return turn.text, {"audio_url": turn.audio_url, "sources": turn.sources,
                                "suggested_actions": turn.suggested_actions}

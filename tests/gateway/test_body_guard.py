@@ -24,7 +24,8 @@ BASIC_USER, BASIC_PASSWORD = "guard", "guard-password"
 
 @pytest.fixture
 def settings(make_settings):
-    return make_settings(vertebro_basic_users={BASIC_USER: hash_password(BASIC_PASSWORD)})
+    return make_settings(vertebro_basic_users={BASIC_USER: hash_password(BASIC_PASSWORD)},
+                         vertebro_admin_users=[BASIC_USER])  # may use any Vertebro project
 
 
 @pytest.fixture

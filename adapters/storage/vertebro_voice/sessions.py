@@ -14,6 +14,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from adapters.storage.database import Database
+from adapters.storage.vertebro_voice.access import Scope
 from adapters.storage.vertebro_voice.tables import (
     VertebroAudio,
     VertebroIntentExample,
@@ -40,7 +41,8 @@ class SessionLimitReached(Exception):
 class VoiceSessionRecord:
     """A voice session as stored: ``session_id`` (uuid4 hex), its ``project``, ``user_id`` (``anonymous``
     when none was given), ``language`` tag, ``voice_preference`` (``{provider, voice_id}`` or None),
-    ``context`` (e.g. ``current_page``) and aware UTC times; live until ``expires_at``."""
+    ``context`` (e.g. ``current_page``) and aware UTC times; live until ``expires_at``. ``owner`` is
+    the Basic user who started it (None: started before ownership existed; admins only)."""
     session_id: str
     project: str
     user_id: str
@@ -50,12 +52,13 @@ class VoiceSessionRecord:
     created_at: datetime
     last_activity_at: datetime
     expires_at: datetime
+    owner: str | None = None
 
 
 def _session(row: VertebroSession) -> VoiceSessionRecord:
     return VoiceSessionRecord(row.session_id, row.project, row.user_id, row.language,
                               copy.deepcopy(row.voice_preference), copy.deepcopy(row.context or {}),
-                              row.created_at, row.last_activity_at, row.expires_at)
+                              row.created_at, row.last_activity_at, row.expires_at, row.owner)
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,8 @@ class InteractionRecord:
 class AudioRecord:
     """A cached synthesis: the audio (``format`` mp3 or wav, ``size_bytes`` bytes, ``duration_seconds``
     seconds) is file ``file_id`` of the file store; ``cache_key`` is the SHA-256 of what was
-    synthesized; it expires a TTL after ``accessed_at``."""
+    synthesized; it expires a TTL after ``accessed_at``. It belongs to ``project`` or, when None,
+    to the Basic user ``owner`` (both None: admins only)."""
     audio_id: str
     cache_key: str
     text: str
@@ -89,12 +93,14 @@ class AudioRecord:
     duration_seconds: float
     created_at: datetime
     accessed_at: datetime
+    project: str | None = None
+    owner: str | None = None
 
 
 def _audio(row: VertebroAudio) -> AudioRecord:
     return AudioRecord(row.audio_id, row.cache_key, row.text, row.voice, row.language, row.emotion,
                        copy.deepcopy(row.options), row.format, row.file_id, row.size_bytes, row.duration_seconds,
-                       row.created_at, row.accessed_at)
+                       row.created_at, row.accessed_at, row.project, row.owner)
 
 
 @dataclass(frozen=True)
@@ -128,8 +134,12 @@ class SectionRecord:
     description: str
 
 
-def _live(now: datetime):
-    return (col(VertebroSession.ended_at).is_(None), VertebroSession.expires_at > now)
+def _live(now: datetime, scope: Scope | None = None):
+    """Conditions of a live session (not deleted, not expired) that ``scope`` may see (None: any)."""
+    live = (col(VertebroSession.ended_at).is_(None), VertebroSession.expires_at > now)
+    if scope is None or scope.admin:
+        return live
+    return (*live, col(VertebroSession.owner) == scope.user, col(VertebroSession.project).in_(sorted(scope.projects)))
 
 
 class VertebroUserStore:
@@ -166,8 +176,8 @@ class VertebroSessionStore:
 
     async def create(self, *, session_id: str, project: str, user_id: str, language: str,
                      voice_preference: dict[str, Any] | None, now: datetime, timeout_seconds: int,
-                     max_live: int) -> VoiceSessionRecord:
-        """Create a session expiring ``timeout_seconds`` after ``now``. Raises
+                     max_live: int, owner: str | None = None) -> VoiceSessionRecord:
+        """Create a session of the Basic user ``owner`` expiring ``timeout_seconds`` after ``now``. Raises
         :class:`SessionLimitReached` when ``max_live`` sessions are live already (the count and
         the insert run in one transaction, serialised within this process)."""
 
@@ -175,7 +185,8 @@ class VertebroSessionStore:
             live = s.exec(select(func.count()).select_from(VertebroSession).where(*_live(now))).one()
             if live >= max_live:
                 raise SessionLimitReached(f"{live} live sessions")
-            row = VertebroSession(session_id=session_id, project=project, user_id=user_id, language=language,
+            row = VertebroSession(session_id=session_id, owner=owner, project=project, user_id=user_id,
+                                  language=language,
                                   voice_preference=voice_preference, context={}, created_at=now,
                                   last_activity_at=now, expires_at=now + timedelta(seconds=timeout_seconds))
             s.add(row)
@@ -185,21 +196,25 @@ class VertebroSessionStore:
         async with self._create_lock:
             return await self.db.run(work)
 
-    async def get_live(self, session_id: str, now: datetime) -> VoiceSessionRecord | None:
-        """The session if it is live at ``now`` (not deleted, not expired), else None."""
+    async def get_live(self, session_id: str, now: datetime, scope: Scope | None = None) -> VoiceSessionRecord | None:
+        """The session if it is live at ``now`` (not deleted, not expired) and ``scope`` may see it
+        (None: no restriction), else None."""
         def work(s: Session) -> VoiceSessionRecord | None:
-            row = s.exec(select(VertebroSession).where(VertebroSession.session_id == session_id, *_live(now))).first()
+            row = s.exec(select(VertebroSession).where(VertebroSession.session_id == session_id,
+                                                       *_live(now, scope))).first()
             return _session(row) if row else None
 
         return await self.db.run(work)
 
     async def touch(self, session_id: str, now: datetime, timeout_seconds: int,
-                    context: dict[str, Any] | None = None) -> VoiceSessionRecord | None:
-        """Record activity on a live session: ``expires_at`` = now + timeout (and merge
-        ``context`` into its context). None when the session is not live."""
+                    context: dict[str, Any] | None = None, scope: Scope | None = None) -> VoiceSessionRecord | None:
+        """Record activity on a live session ``scope`` may see (None: any): ``expires_at`` = now +
+        timeout (and merge ``context`` into its context). None, changing nothing, when the session
+        is not live or not visible."""
 
         def work(s: Session) -> VoiceSessionRecord | None:
-            row = s.exec(select(VertebroSession).where(VertebroSession.session_id == session_id, *_live(now))).first()
+            row = s.exec(select(VertebroSession).where(VertebroSession.session_id == session_id,
+                                                       *_live(now, scope))).first()
             if row is None:
                 return None
             row.last_activity_at = now
@@ -212,11 +227,13 @@ class VertebroSessionStore:
 
         return await self.db.run(work)
 
-    async def end(self, session_id: str, now: datetime) -> bool:
-        """Delete a live session (kept as an ended row for analytics). False if not live."""
+    async def end(self, session_id: str, now: datetime, scope: Scope | None = None) -> bool:
+        """Delete a live session ``scope`` may see (kept as an ended row for analytics). False,
+        changing nothing, if it is not live or not visible."""
 
         def work(s: Session) -> bool:
-            row = s.exec(select(VertebroSession).where(VertebroSession.session_id == session_id, *_live(now))).first()
+            row = s.exec(select(VertebroSession).where(VertebroSession.session_id == session_id,
+                                                       *_live(now, scope))).first()
             if row is None:
                 return False
             row.ended_at = now
@@ -319,13 +336,17 @@ class VertebroAudioStore:
 
         return await self.db.run(work)
 
-    async def get(self, audio_id: str, now: datetime, fresh_after: datetime) -> AudioRecord | None:
-        """The entry ``audio_id`` (its ``accessed_at`` set to ``now``), or None when there is none
-        or it expired (last accessed before ``fresh_after``)."""
+    async def get(self, audio_id: str, now: datetime, fresh_after: datetime,
+                  scope: Scope | None = None) -> AudioRecord | None:
+        """The entry ``audio_id`` (its ``accessed_at`` set to ``now``), or None, changing nothing,
+        when there is none, it expired (last accessed before ``fresh_after``) or ``scope`` may not
+        see it (None: no restriction)."""
 
         def work(s: Session) -> AudioRecord | None:
             row = s.get(VertebroAudio, audio_id)
             if row is None or row.accessed_at < fresh_after:
+                return None
+            if scope is not None and not scope.sees_audio(row.owner, row.project):
                 return None
             row.accessed_at = now
             s.add(row)

@@ -1,4 +1,4 @@
-"""SiteLLM Vertebro Voice tables (migration ``0003_vertebro``)."""
+"""SiteLLM Vertebro Voice tables (migrations ``0003_vertebro``, ``0005_vertebro_ownership``)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from sqlmodel import Field, SQLModel
 from adapters.storage.types import UTCDateTime
 
 __all__ = [
+    "VertebroAdmin",
     "VertebroAudio",
     "VertebroIntentExample",
     "VertebroInteraction",
     "VertebroKnowledge",
+    "VertebroProjectMember",
     "VertebroSample",
     "VertebroSection",
     "VertebroSession",
@@ -33,12 +35,33 @@ class VertebroUser(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
+class VertebroAdmin(SQLModel, table=True):
+    """A Basic user who sees every project and session (``manage grant-admin``)."""
+
+    __tablename__ = "vertebro_admin"
+
+    username: str = Field(primary_key=True, max_length=200)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class VertebroProjectMember(SQLModel, table=True):
+    """``username`` is a member of ``project`` (``manage grant``): it may use the project's data."""
+
+    __tablename__ = "vertebro_project_member"
+
+    project: str = Field(primary_key=True, max_length=200)
+    username: str = Field(primary_key=True, index=True, max_length=200)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
 class VertebroSession(SQLModel, table=True):
-    """A voice conversation session; alive until ``expires_at`` (bumped by activity) or deletion."""
+    """A voice conversation session; alive until ``expires_at`` (bumped by activity) or deletion.
+    ``owner`` is the Basic user who started it (None for sessions from before ownership: admins only)."""
 
     __tablename__ = "vertebro_session"
 
     session_id: str = Field(primary_key=True, max_length=64)
+    owner: str | None = Field(default=None, index=True, max_length=200)
     project: str = Field(index=True, max_length=200)
     user_id: str = Field(max_length=200)
     language: str = Field(max_length=35)
@@ -66,11 +89,15 @@ class VertebroInteraction(SQLModel, table=True):
 
 class VertebroAudio(SQLModel, table=True):
     """A cached synthesis: its audio lives in the file store under ``file_id``; it expires
-    ``VOICE_AUDIO_CACHE_TTL`` seconds after ``accessed_at``."""
+    ``VOICE_AUDIO_CACHE_TTL`` seconds after ``accessed_at``. It belongs to ``project`` (made for a
+    session of it) or, when that is None, to the Basic user ``owner``; both None (entries from
+    before ownership): admins only."""
 
     __tablename__ = "vertebro_audio"
 
     audio_id: str = Field(primary_key=True, max_length=64)
+    project: str | None = Field(default=None, index=True, max_length=200)
+    owner: str | None = Field(default=None, max_length=200)
     cache_key: str = Field(unique=True, index=True, max_length=64)
     text: str = Field(sa_column=Column(Text, nullable=False))
     voice: str = Field(max_length=200)

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from adapters.storage.database import MIGRATIONS, Database
 from adapters.storage.tables import register_all, table_modules
 
+HEAD = "0005_vertebro_ownership"
 BRANCH_HEADS = ("0003_serviceai", "0003_vertebro", "0003_virstack")
 
 
@@ -29,7 +30,7 @@ def _versions(db: Database) -> set[str]:
 
 def test_history_has_one_head_and_every_api_branch_is_labelled():
     script = ScriptDirectory.from_config(_config())
-    assert script.get_heads() == ["0004_merge"]
+    assert script.get_heads() == [HEAD]
     labels = {label for rev in script.walk_revisions() for label in rev.branch_labels}
     assert labels == {"serviceai", "vertebro-voice", "virstack-voiceai"}
 
@@ -42,7 +43,7 @@ def test_every_api_storage_package_declares_tables():
 def test_empty_database_migrates_to_the_declared_schema(database_url):
     db = Database(database_url)
     db.migrate()
-    assert _versions(db) == {"0004_merge"}
+    assert _versions(db) == {HEAD}
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"render_as_batch": True}), register_all())
     # Only differences the SQLite/PostgreSQL reflection cannot see are tolerated: none today.
@@ -63,7 +64,7 @@ def test_database_from_before_the_merge_upgrades_and_keeps_its_rows(database_url
                           "VALUES ('t-1', '{\"greeting\": \"hi\"}', CURRENT_TIMESTAMP)"))
     db.migrate()
     db.migrate()
-    assert _versions(db) == {"0004_merge"}
+    assert _versions(db) == {HEAD}
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT tenant_id FROM vb_tenant")).scalars().all() == ["t-1"]
     db.dispose()

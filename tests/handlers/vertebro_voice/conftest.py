@@ -1,4 +1,5 @@
-"""Vertebro Voice fixtures: a gateway with one Basic user, its own file store, a movable clock."""
+"""Vertebro Voice fixtures: a gateway with one Basic user (an admin, so it may use any project), its
+own file store, a movable clock."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ class Clock:
 def vertebro_overrides(tmp_path):
     return {
         "vertebro_basic_users": {USER: PASSWORD_HASH},
+        "vertebro_admin_users": [USER],
         "voice_file_storage_dir": str(tmp_path / "files"),
         "voice_training_step_delay": 0.05,
         "voice_training_epochs": 4,

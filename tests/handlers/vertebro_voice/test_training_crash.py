@@ -63,6 +63,7 @@ def test_training_job_survives_sigkill(tmp_path):
             for text in ("One two three four five", "The weather is nice today", "Training a voice profile")]
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'crash.db'}",
            "VERTEBRO_BASIC_USERS": json.dumps({USER: PASSWORD_HASH}),
+           "VERTEBRO_ADMIN_USERS": json.dumps([USER]),
            "VOICE_FILE_STORAGE_DIR": str(tmp_path / "files"), "VOICE_TRAINING_STEP_DELAY": "0.4",
            "VOICE_TRAINING_EPOCHS": "8", "LOG_LEVEL": "warning", "HF_HUB_OFFLINE": "1"}
     port = _port()
