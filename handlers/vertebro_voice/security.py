@@ -6,6 +6,11 @@ argon2id (``manage hash-password``). A verified ``user:password`` pair is rememb
 (keyed by a keyed BLAKE2 digest, never the password) so argon2 runs once per credential, not
 per request. The WebSocket handshake uses :func:`authenticate_header` (connexion's security
 does not run for WebSockets).
+
+An unknown user costs the same work as a known one with a wrong password (issue 13 item 4): both
+stores are always read, and argon2 verifies the password against a dummy hash made with the
+same parameters, so neither the answer nor its timing tells which usernames exist. Digests and
+usernames are compared in constant time.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import secrets
 from typing import Any
 
@@ -28,6 +34,9 @@ _hasher = PasswordHasher()
 _KEY = secrets.token_bytes(32)
 _verified: dict[bytes, str] = {}
 _MAX_REMEMBERED = 10_000
+#: Verified against when the user is unknown: same argon2 parameters as every real hash, and a
+#: random password nobody knows, so the work is a real argon2id verification that always fails.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(32))
 
 
 def hash_password(password: str) -> str:
@@ -41,13 +50,19 @@ def _digest(username: str, password: str, stored_hash: str) -> bytes:
 
 
 async def verify(username: str, password: str) -> bool:
-    """True when ``username`` exists and ``password`` matches its hash."""
+    """True when ``username`` exists and ``password`` matches its hash.
+
+    The same work is done either way: the database is read even for a user named in
+    ``VERTEBRO_BASIC_USERS``, and an unknown user's password is verified against a dummy argon2
+    hash (always False). Raises ``StorageUnavailable`` when the database cannot be read.
+    """
     vertebro = bundle()
-    stored = vertebro.settings.vertebro_basic_users.get(username) or await vertebro.users.password_hash(username)
-    if not stored:
-        return False
+    stored_db = await vertebro.users.password_hash(username)
+    known = vertebro.settings.vertebro_basic_users.get(username) or stored_db
+    stored = known or _DUMMY_HASH
     digest = _digest(username, password, stored)
-    if _verified.get(digest) == username:
+    remembered = _verified.get(digest)
+    if known and remembered is not None and hmac.compare_digest(remembered.encode(), username.encode()):
         return True
 
     def check() -> bool:
@@ -56,7 +71,7 @@ async def verify(username: str, password: str) -> bool:
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
-    if not await anyio.to_thread.run_sync(check):
+    if not await anyio.to_thread.run_sync(check) or not known:
         return False
     if len(_verified) >= _MAX_REMEMBERED:
         _verified.clear()
