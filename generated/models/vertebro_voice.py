@@ -29,9 +29,10 @@ class VoicePreference(BaseModel):
         Field(
             description='TTS provider, e.g. `elevenlabs`, `azure` or `demo`.',
             examples=['elevenlabs'],
+            max_length=64,
         ),
     ] = None
-    voice_id: Annotated[str | None, Field(examples=['default'])] = None
+    voice_id: Annotated[str | None, Field(examples=['default'], max_length=200)] = None
 
 
 class VoiceSessionRequest(BaseModel):
@@ -40,6 +41,7 @@ class VoiceSessionRequest(BaseModel):
         Field(
             description='Project identifier; must contain a non-blank character.',
             examples=['demo'],
+            max_length=200,
             min_length=1,
             pattern='\\S',
         ),
@@ -49,9 +51,10 @@ class VoiceSessionRequest(BaseModel):
         Field(
             description='End-user identifier; recorded as `anonymous` when absent.',
             examples=['u1'],
+            max_length=200,
         ),
     ] = None
-    language: Annotated[str, Field(examples=['ru-RU'])] = 'ru-RU'
+    language: Annotated[str, Field(examples=['ru-RU'], max_length=35)] = 'ru-RU'
     voice_preference: VoicePreference | None = None
     userId: Annotated[
         str | None,
@@ -59,6 +62,7 @@ class VoiceSessionRequest(BaseModel):
             deprecated=True,
             description='Deprecated camelCase spelling of `user_id` (the original models accepted both); ignored when `user_id` is sent.',
             examples=['u1'],
+            max_length=200,
         ),
     ] = None
     voicePreference: Annotated[
@@ -153,16 +157,20 @@ class RecognitionRequest(BaseModel):
     ] = None
     text_hint: Annotated[
         str | None,
-        Field(description='Expected text; used as the transcription when provided.'),
+        Field(
+            description='Expected text; used as the transcription when provided.',
+            max_length=5000,
+        ),
     ] = None
     session_id: Annotated[
         str | None,
         Field(
             description='Optional live session to record the recognition in (404 if not live).',
+            max_length=64,
             min_length=1,
         ),
     ] = None
-    language: str = 'ru-RU'
+    language: Annotated[str, Field(max_length=35)] = 'ru-RU'
     audioBase64: Annotated[
         str | None,
         Field(
@@ -175,6 +183,7 @@ class RecognitionRequest(BaseModel):
         Field(
             deprecated=True,
             description='Deprecated camelCase spelling of `text_hint`; ignored when `text_hint` is sent.',
+            max_length=5000,
         ),
     ] = None
     sessionId: Annotated[
@@ -182,6 +191,7 @@ class RecognitionRequest(BaseModel):
         Field(
             deprecated=True,
             description='Deprecated camelCase spelling of `session_id`; ignored when `session_id` is sent.',
+            max_length=64,
             min_length=1,
         ),
     ] = None
@@ -243,13 +253,13 @@ class Options(BaseModel):
 
 class SynthesisRequest(BaseModel):
     text: Annotated[str, Field(max_length=5000, min_length=1)]
-    voice: str = 'default'
-    language: str = 'ru-RU'
-    emotion: str = 'neutral'
+    voice: Annotated[str, Field(max_length=200)] = 'default'
+    language: Annotated[str, Field(max_length=35)] = 'ru-RU'
+    emotion: Annotated[str, Field(max_length=64)] = 'neutral'
     options: Annotated[
         Options,
         Field(
-            description='Synthesis options. Understood: `rate` (speaking-speed factor) and `sample_rate` (Hz of the MP3). Other keys are kept and distinguish cache entries.',
+            description='Synthesis options: `rate` (0.25..4) and `sample_rate` (an MP3 rate); other keys only distinguish cache entries. At most 16 keys and 4096 bytes as compact JSON (a larger object gives 422).',
             validate_default=True,
         ),
     ] = {}
@@ -257,6 +267,7 @@ class SynthesisRequest(BaseModel):
         str | None,
         Field(
             description='Optional live session to record the synthesis in (404 if not live).',
+            max_length=64,
             min_length=1,
         ),
     ] = None
@@ -265,6 +276,7 @@ class SynthesisRequest(BaseModel):
         Field(
             deprecated=True,
             description='Deprecated camelCase spelling of `session_id`; ignored when `session_id` is sent.',
+            max_length=64,
             min_length=1,
         ),
     ] = None
@@ -292,19 +304,26 @@ class SynthesisResponse(BaseModel):
     ]
 
 
+class PreviousIntent(RootModel[str]):
+    root: Annotated[str, Field(max_length=64)]
+
+
 class IntentContext(BaseModel):
-    current_page: Annotated[str | None, Field(examples=['/'])] = None
-    previous_intents: list[str] | None = None
+    current_page: Annotated[str | None, Field(examples=['/'], max_length=2048)] = None
+    previous_intents: Annotated[list[PreviousIntent] | None, Field(max_length=20)] = (
+        None
+    )
 
 
 class IntentRequest(BaseModel):
-    text: Annotated[str, Field(min_length=1)]
-    project: Annotated[str | None, Field(examples=['demo'])] = None
+    text: Annotated[str, Field(max_length=2000, min_length=1)]
+    project: Annotated[str | None, Field(examples=['demo'], max_length=200)] = None
     context: IntentContext | None = None
     session_id: Annotated[
         str | None,
         Field(
             description='Optional live session to record the intent in (404 if not live).',
+            max_length=64,
             min_length=1,
         ),
     ] = None
@@ -313,6 +332,7 @@ class IntentRequest(BaseModel):
         Field(
             deprecated=True,
             description='Deprecated camelCase spelling of `session_id`; ignored when `session_id` is sent.',
+            max_length=64,
             min_length=1,
         ),
     ] = None
@@ -349,23 +369,34 @@ class IntentResponse(BaseModel):
 class DialogRequest(BaseModel):
     session_id: Annotated[
         str | None,
-        Field(description='The live session to answer in (or send it as `sessionId`).'),
+        Field(
+            description='The live session to answer in (or send it as `sessionId`).',
+            max_length=64,
+        ),
     ] = None
-    project: str
+    project: Annotated[str, Field(max_length=200)]
     text: Annotated[
         str,
         Field(
             description="The user's utterance; must contain a non-blank character (an empty one cannot be answered).",
+            max_length=2000,
             min_length=1,
             pattern='\\S',
         ),
     ]
-    metadata: dict[str, Any] | None = None
+    metadata: Annotated[
+        dict[str, Any] | None,
+        Field(
+            description='Free-form data recorded with the user turn: at most 32 keys and 16384 bytes as compact JSON (a larger one gives 422).',
+            max_length=32,
+        ),
+    ] = None
     sessionId: Annotated[
         str | None,
         Field(
             deprecated=True,
             description='Deprecated camelCase spelling of `session_id`; ignored when `session_id` is sent.',
+            max_length=64,
         ),
     ] = None
 
@@ -473,6 +504,7 @@ class VoiceSampleUpload(BaseModel):
         str,
         Field(
             description='Project identifier; empty or blank gives 422.',
+            max_length=200,
             min_length=1,
             pattern='\\S',
         ),
@@ -481,6 +513,7 @@ class VoiceSampleUpload(BaseModel):
         list[bytes],
         Field(
             description='Audio files (at least one), at most 25 MiB (26214400 bytes) each.',
+            max_length=20,
             min_length=1,
         ),
     ]
@@ -552,6 +585,7 @@ class TrainingRequest(BaseModel):
         str,
         Field(
             description='Project identifier; empty or blank gives 422.',
+            max_length=200,
             min_length=1,
             pattern='\\S',
         ),
@@ -579,7 +613,9 @@ class Type2(StrEnum):
 
 class WsAudioChunkMessage(BaseModel):
     type: Literal['audio_chunk']
-    data: Annotated[Base64Str, Field(description='Base64-encoded audio chunk.')]
+    data: Annotated[
+        Base64Str, Field(description='Base64-encoded audio chunk.', max_length=1398104)
+    ]
     sequence: Annotated[int, Field(ge=0)]
     is_final: Annotated[
         bool,
@@ -610,7 +646,7 @@ class Type3(StrEnum):
 
 class WsTextInputMessage(BaseModel):
     type: Literal['text_input']
-    text: str
+    text: Annotated[str, Field(max_length=2000)]
 
 
 class Type4(StrEnum):
@@ -619,8 +655,8 @@ class Type4(StrEnum):
 
 class WsNavigationCommandMessage(BaseModel):
     type: Literal['navigation_command']
-    action: Annotated[str, Field(examples=['scroll'])]
-    params: dict[str, Any] = {}
+    action: Annotated[str, Field(examples=['scroll'], max_length=64)]
+    params: Annotated[dict[str, Any], Field(max_length=16)] = {}
 
 
 class Type5(StrEnum):

@@ -24,7 +24,7 @@ from generated.models.vertebro_voice import DialogRequest, IntentRequest, Intent
 from handlers.errors import ApiError
 from handlers.results import Reply
 from handlers.vertebro_voice.bundle import bundle
-from handlers.vertebro_voice.envelope import validation_error
+from handlers.vertebro_voice.envelope import limit_json, validation_error
 from handlers.vertebro_voice.guard import guarded
 from handlers.vertebro_voice.responses import audio_url, dialog_response, intent_response
 from handlers.vertebro_voice.sessions import member_project, touch
@@ -37,6 +37,8 @@ HISTORY_TURNS = 6
 MAX_SOURCES = 3
 SOURCE_MIN_SIMILARITY = 0.3
 ACTION_TYPES = ("navigate", "scroll_to_top", "search", "contact")
+MAX_TEXT = 2000  # characters of an utterance (dialog/intent, dialog/respond, text_input): the contract's maxLength
+MAX_METADATA_BYTES = 16384
 
 
 async def project_sections(project: str) -> list[Section]:
@@ -214,6 +216,7 @@ async def generate_dialog_response(body: DialogRequest, user: str | None = None)
     session_id = either(body.session_id, body.sessionId)
     if session_id is None:  # the schema requires one spelling; kept for a request that bypassed it
         raise validation_error(["body", "session_id"], "Field required")
+    limit_json(body.metadata, MAX_METADATA_BYTES, ["body", "metadata"])
     session = await touch(session_id, await bundle().scope(user))
     turn = await converse(session, body.text.strip(), body.metadata)
     return Reply(dialog_response(turn.text, turn.audio_url, turn.sources, turn.suggested_actions), 202)

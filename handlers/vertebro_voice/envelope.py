@@ -3,6 +3,7 @@ failures ``{detail: [{loc, msg, type}]}`` (422); a Basic challenge on every 401.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
@@ -17,6 +18,19 @@ def validation_error(loc: Sequence[str | int], msg: str) -> ApiError:
     (``loc`` as FastAPI writes it, e.g. ``["body", "project"]``)."""
     return ApiError(400, "VALIDATION_ERROR", msg,
                     details={"errors": [{"loc": list(loc), "msg": msg, "type": "value_error"}]})
+
+
+def json_size(value: Any) -> int:
+    """Bytes of ``value`` as compact UTF-8 JSON: what a free-form object costs to store."""
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8"))
+
+
+def limit_json(value: Any, limit: int, loc: Sequence[str | int]) -> None:
+    """422 (``validation_error`` at ``loc``) when ``value`` is larger than ``limit`` bytes as compact
+    JSON: the contract's byte limits on free-form objects (``metadata``, ``options``) that a schema
+    cannot state."""
+    if value and json_size(value) > limit:
+        raise validation_error(loc, f"must be at most {limit} bytes as JSON")
 
 
 def _findings(details: Any, message: str) -> list[dict[str, Any]]:

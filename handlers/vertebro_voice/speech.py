@@ -30,12 +30,14 @@ from generated.models.vertebro_voice import RecognitionRequest, RecognitionResul
 from handlers.errors import ApiError
 from handlers.results import Reply
 from handlers.vertebro_voice.bundle import bundle
+from handlers.vertebro_voice.envelope import limit_json
 from handlers.vertebro_voice.guard import guarded
 from handlers.vertebro_voice.responses import recognition_result, synthesis_response
 from handlers.vertebro_voice.sessions import touch
 from handlers.vertebro_voice.spelling import either
 
 ASR_RATE = 16000
+MAX_OPTIONS_BYTES = 4096
 DEFAULT_SAMPLE_RATE = 22050
 MAX_AUDIO_SECONDS = 300.0
 
@@ -187,9 +189,10 @@ async def synthesize_speech(body: SynthesisRequest, user: str | None = None) -> 
     (validation: empty or over 5000 characters, bad options), 503 ``tts_unavailable`` /
     ``mongo_unavailable``.
     """
+    options = body.options
+    limit_json(options.model_dump(mode="json", exclude_unset=True), MAX_OPTIONS_BYTES, ["body", "options"])
     session_id = either(body.session_id, body.sessionId)
     session = await touch(session_id, await bundle().scope(user)) if session_id else None
-    options = body.options
     entry, cached = await synthesize_cached(body.text, voice=body.voice or "default", language=body.language or "ru-RU",
                                             emotion=body.emotion or "neutral", rate=options.rate,
                                             sample_rate=int(options.sample_rate), extra_options=options.model_extra,

@@ -58,7 +58,8 @@ from generated.models.vertebro_voice import WsErrorMessage, WsPongMessage, WsSta
 from handlers.errors import ApiError
 from handlers.results import dump
 from handlers.vertebro_voice.bundle import bundle
-from handlers.vertebro_voice.dialog import converse
+from handlers.vertebro_voice.dialog import MAX_TEXT, converse
+from handlers.vertebro_voice.envelope import json_size
 from handlers.vertebro_voice.responses import ws_response, ws_transcription
 from handlers.vertebro_voice.security import authenticate_header
 from handlers.vertebro_voice.sessions import greeting
@@ -71,6 +72,9 @@ logger = logging.getLogger("handlers.vertebro_voice.ws")
 BINARY_NOT_ACCEPTED = ("binary frames are not accepted: send audio as JSON audio_chunk messages "
                        "(base64 PCM, 16 kHz mono s16le)")
 MAX_CHUNK_BYTES = 1024 * 1024
+MAX_CHUNK_BASE64 = 1398104  # base64 characters of MAX_CHUNK_BYTES (the contract's maxLength of `data`)
+MAX_ACTION = 64
+MAX_PARAMS_KEYS, MAX_PARAMS_BYTES = 16, 4096
 THINKING = {"ru": "Обрабатываю...", "en": "Processing..."}
 
 
@@ -210,6 +214,9 @@ async def _text_input(websocket: WebSocket, session: VoiceSessionRecord, frame: 
     if not isinstance(text, str) or not text.strip():
         await _error(websocket, "text_input needs a non-empty string \"text\"")
         return
+    if len(text) > MAX_TEXT:
+        await _error(websocket, f"text_input \"text\" must be at most {MAX_TEXT} characters")
+        return
     await _send(websocket, _status("thinking", THINKING[_lang(session.language)]))
     try:
         turn = await converse(session, text.strip())
@@ -227,6 +234,10 @@ async def _navigation(websocket: WebSocket, session_id: str, scope: Scope, frame
         return
     if not isinstance(params, dict):
         await _error(websocket, "navigation_command \"params\" must be an object")
+        return
+    if len(action) > MAX_ACTION or len(params) > MAX_PARAMS_KEYS or json_size(params) > MAX_PARAMS_BYTES:
+        await _error(websocket, f"navigation_command \"action\" must be at most {MAX_ACTION} characters and "
+                                f"\"params\" at most {MAX_PARAMS_KEYS} keys, {MAX_PARAMS_BYTES} bytes as JSON")
         return
     context = None
     if action in ("navigate", "open") and isinstance(params.get("url"), str):
@@ -286,6 +297,9 @@ class AudioPath:
         data, sequence = frame.get("data"), frame.get("sequence")
         if not isinstance(data, str) or not isinstance(sequence, int) or isinstance(sequence, bool):
             await _error(self.ws, "audio_chunk needs base64 \"data\" and an integer \"sequence\"")
+            return
+        if len(data) > MAX_CHUNK_BASE64:
+            await _error(self.ws, "audio_chunk data must be at most 1 MiB per chunk")
             return
         if self.last_sequence is not None and sequence <= self.last_sequence:
             if sequence < self.last_sequence:
