@@ -614,7 +614,11 @@ class Type2(StrEnum):
 class WsAudioChunkMessage(BaseModel):
     type: Literal['audio_chunk']
     data: Annotated[
-        Base64Str, Field(description='Base64-encoded audio chunk.', max_length=1398104)
+        Base64Str,
+        Field(
+            description='Base64-encoded audio: raw PCM s16le mono, or the next piece of one WebM/Opus, Ogg/Opus or WAV stream (only the first piece of a stream has its header); at most 1 MiB decoded per chunk.',
+            max_length=1398104,
+        ),
     ]
     sequence: Annotated[int, Field(ge=0)]
     is_final: Annotated[
@@ -633,11 +637,19 @@ class WsAudioChunkMessage(BaseModel):
     sample_rate: Annotated[
         int,
         Field(
-            description='Hz of the PCM in `data` (resampled to 16000 by the server).',
+            description='Hz of the PCM in `data` (resampled to 16000 by the server); ignored for container pieces.',
             ge=8000,
             le=48000,
         ),
     ] = 16000
+    mime_type: Annotated[
+        str | None,
+        Field(
+            description="Optional type of `data` (`audio/webm`, `audio/ogg`, `audio/wav`, `audio/pcm`; parameters ignored), consulted when the first piece's bytes do not tell the container. (i) issue 14 item 1.",
+            examples=['audio/webm;codecs=opus'],
+            max_length=100,
+        ),
+    ] = None
 
 
 class Type3(StrEnum):
@@ -737,7 +749,13 @@ class Type8(StrEnum):
 
 class WsStatusMessage(BaseModel):
     type: Literal['status']
-    status: Annotated[str, Field(examples=['thinking'])]
+    status: Annotated[
+        str,
+        Field(
+            description='`ready` (after the upgrade), `thinking` (an utterance or text is being answered), `navigation` (a navigation_command was received), `idle` (the turn is over: sent after its terminal `response` or `error`).',
+            examples=['thinking'],
+        ),
+    ]
     message: str
 
 

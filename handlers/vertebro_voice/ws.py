@@ -12,18 +12,23 @@ After the upgrade the server sends ``{"type": "status", "status": "ready", "mess
 - ``{"type": "text_input", "text": …}`` → ``{"type": "status", "status": "thinking", …}``, then
   ``{"type": "response", "text", "audio_url", "sources", "suggested_actions"}`` plus the
   camelCase aliases ``audioUrl`` / ``suggestedActions`` (one dialog turn, recorded in the history
-  like ``POST /dialog/respond``).
+  like ``POST /dialog/respond``; an ``error`` if the dialog engine fails), then
+  ``{"type": "status", "status": "idle", …}``.
 - ``{"type": "navigation_command", "action": …, "params": {…}}`` → recorded as a user turn
   (``params.url`` of a ``navigate``/``open`` action becomes the session's current page) and
   acknowledged with ``{"type": "status", "status": "navigation", "message": …}``.
 - ``{"type": "audio_chunk", "data": <base64>, "sequence": n, "is_final": bool}`` → the caller's
   speech, fed to the realtime speech loop (adapters/realtime: voice activity detection → ASR →
   this API's dialog turn). ``data`` is raw 16-bit little-endian mono PCM at 16000 Hz (or at
-  ``sample_rate`` Hz when the frame says so); ``sequence`` must increase (a repeated number is
+  ``sample_rate`` Hz when the frame says so), or the pieces of one WebM/Opus, Ogg/Opus or WAV
+  stream (a browser ``MediaRecorder``), detected from the first piece's bytes or ``mime_type``
+  and decoded incrementally until ``is_final``; ``sequence`` must increase (a repeated number is
   ignored, a smaller one is an ``error``). When an utterance ends (0.6 s of silence, or
   ``is_final: true`` — ``isFinal`` is accepted too) the server sends ``{"type": "status",
   "status": "thinking", …}``, ``{"type": "transcription", "text", "is_final": true, "isFinal":
-  true, "confidence"}`` and then the ``response`` frame.
+  true, "confidence"}``, the ``response`` frame (one asking to repeat when nothing was
+  recognised) or an ``error``, and then ``status: idle``; an ``is_final`` input without any
+  utterance gets an empty ``transcription``, the request to repeat and ``status: idle``.
 - A frame that is not JSON, not an object, binary, of unknown ``type`` or missing a field →
   ``{"type": "error", "message": …}``; the socket stays open.
 
@@ -44,11 +49,14 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
+import anyio.to_thread
 from pydantic import BaseModel
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from adapters.providers import audio as codec
+from adapters.providers.audio_stream import StreamDecoder, sniff_container, starts_new_stream
+from adapters.providers.base import AudioDecodeError
 from adapters.storage.database import StorageUnavailable
 from adapters.storage.vertebro_voice.access import Scope
 from adapters.storage.vertebro_voice.sessions import VoiceSessionRecord
@@ -60,9 +68,10 @@ from handlers.results import dump
 from handlers.vertebro_voice.bundle import bundle
 from handlers.vertebro_voice.dialog import MAX_TEXT, converse
 from handlers.vertebro_voice.envelope import json_size
-from handlers.vertebro_voice.responses import ws_response, ws_transcription
+from handlers.vertebro_voice.responses import audio_url, ws_response, ws_transcription
 from handlers.vertebro_voice.security import authenticate_header
 from handlers.vertebro_voice.sessions import greeting
+from handlers.vertebro_voice.speech import ASR_RATE, synthesize_cached
 
 if TYPE_CHECKING:
     from adapters.realtime.loop import SpeechLoop
@@ -76,6 +85,11 @@ MAX_CHUNK_BASE64 = 1398104  # base64 characters of MAX_CHUNK_BYTES (the contract
 MAX_ACTION = 64
 MAX_PARAMS_KEYS, MAX_PARAMS_BYTES = 16, 4096
 THINKING = {"ru": "Обрабатываю...", "en": "Processing..."}
+IDLE = {"ru": "Слушаю", "en": "Listening"}
+REPEAT = {"ru": "Извините, я не расслышал. Повторите, пожалуйста.",
+          "en": "Sorry, I did not catch that. Could you say it again?"}
+MAX_MIME = 100
+MAX_STREAM_SECONDS = 300.0  # decoded seconds of one container stream (as POST /recognize)
 
 
 class SessionGone(Exception):
@@ -217,13 +231,15 @@ async def _text_input(websocket: WebSocket, session: VoiceSessionRecord, frame: 
     if len(text) > MAX_TEXT:
         await _error(websocket, f"text_input \"text\" must be at most {MAX_TEXT} characters")
         return
-    await _send(websocket, _status("thinking", THINKING[_lang(session.language)]))
+    language = _lang(session.language)
+    await _send(websocket, _status("thinking", THINKING[language]))
     try:
         turn = await converse(session, text.strip())
     except ApiError as exc:
         await _error(websocket, f"{exc.code}: {exc.message}")
-        return
-    await _send(websocket, ws_response(turn.text, turn.audio_url, turn.sources, turn.suggested_actions))
+    else:
+        await _send(websocket, ws_response(turn.text, turn.audio_url, turn.sources, turn.suggested_actions))
+    await _send(websocket, _status("idle", IDLE[language]))
 
 
 async def _navigation(websocket: WebSocket, session_id: str, scope: Scope, frame: dict[str, Any]) -> None:
@@ -249,10 +265,18 @@ async def _navigation(websocket: WebSocket, session_id: str, scope: Scope, frame
 
 
 class AudioPath:
-    """The socket's audio: ``audio_chunk`` frames → the shared speech loop (VAD → ASR → reply).
+    """The socket's audio: ``audio_chunk`` frames → (container decoding →) the shared speech loop
+    (VAD → ASR → reply).
 
-    The reply is this API's own dialog turn (:func:`converse`: intent, knowledge, history,
-    synthesized ``audio_url``), so spoken and typed input behave the same.
+    ``data`` is raw PCM s16le, or pieces of one WebM/Opus, Ogg/Opus or WAV stream (a browser's
+    ``MediaRecorder`` output), detected from the first piece's bytes or the frame's ``mime_type``
+    and decoded incrementally (:class:`adapters.providers.audio_stream.StreamDecoder`): later
+    pieces of a stream have no header of their own, so a stream lasts until ``is_final`` (or a new
+    header). The decoded audio goes through the same utterance detection as PCM. The reply is this
+    API's own dialog turn (:func:`converse`: intent, knowledge, history, synthesized
+    ``audio_url``), so spoken and typed input behave the same. Every utterance ends with a terminal
+    frame — the ``response``, a ``response`` asking the caller to repeat when nothing was
+    recognised, or an ``error`` — followed by ``status: idle``.
     """
 
     def __init__(self, websocket: WebSocket, session_id: str, scope: Scope) -> None:
@@ -262,6 +286,9 @@ class AudioPath:
         self.loop: SpeechLoop | None = None
         self.last_sequence: int | None = None
         self._session: VoiceSessionRecord | None = None
+        self._decoder: StreamDecoder | None = None
+        self._broken = False  # the current container stream failed to decode: discard it until is_final
+        self._turns = 0  # utterances taken up since the current input stream started
 
     def _make_loop(self, session: VoiceSessionRecord) -> SpeechLoop:
         from adapters.realtime.loop import SpeechLoop
@@ -277,23 +304,91 @@ class AudioPath:
         return SpeechLoop(asr=providers.asr("mock"), tts=None, llm=None, emit=self._on_event, output=None,
                           language=session.language, responder=respond)
 
+    def _language(self) -> str:
+        return _lang(self._session.language if self._session else "ru")
+
     async def _on_event(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
-        language = _lang(self._session.language if self._session else "ru")
         if kind == "transcript":
             await _send(self.ws, ws_transcription(event["text"], event["confidence"]))
+            if not event["text"].strip():
+                await self._ask_to_repeat()
         elif kind == "reply":
             await _send(self.ws, ws_response(event["text"], event.get("audio_url"), event.get("sources", []),
                                              event.get("suggested_actions", [])))
         elif kind == "state" and event["state"] == "thinking":
-            await _send(self.ws, _status("thinking", THINKING[language]))
+            self._turns += 1
+            await _send(self.ws, _status("thinking", THINKING[self._language()]))
+        elif kind == "state" and event["state"] == "idle":
+            await _send(self.ws, _status("idle", IDLE[self._language()]))
         elif kind == "error":
             await _error(self.ws, event["message"])
 
+    async def _ask_to_repeat(self) -> None:
+        """The terminal ``response`` of an utterance in which nothing was recognised: a request to
+        repeat in the session's language (synthesized into the project's audio cache when possible)."""
+        text = REPEAT[self._language()]
+        url = None
+        if self._session is not None:
+            try:
+                entry, _ = await synthesize_cached(text, language=self._session.language,
+                                                   project=self._session.project)
+                url = audio_url(entry)
+            except ApiError as exc:  # the request to repeat is still given as text
+                logger.warning("repeat prompt not synthesized: %s", exc.message)
+        await _send(self.ws, ws_response(text, url, [], []))
+
+    async def _nothing_heard(self) -> None:
+        """``is_final`` ended an input in which no utterance was detected: the caller still gets
+        the empty ``transcription``, a ``response`` asking to repeat and ``status: idle``."""
+        await _send(self.ws, ws_transcription("", 0.0))
+        await self._ask_to_repeat()
+        await _send(self.ws, _status("idle", IDLE[self._language()]))
+
+    async def _decode(self, data: bytes, mime: str | None, final: bool) -> bytes | None:
+        """The PCM (16 kHz) of one piece: raw PCM as it is, container pieces through the stream's
+        decoder (started by the first piece). None after an ``error`` frame was sent."""
+        if self._decoder is not None and starts_new_stream(self._decoder.container, data):
+            pcm = await self._finish_decoder()  # the recorder restarted: the old stream ends here
+            if pcm:
+                assert self.loop is not None
+                await self.loop.feed(pcm)
+        if self._decoder is None and not self._broken:
+            try:
+                container = sniff_container(data, mime)
+            except AudioDecodeError as exc:
+                self._broken = True  # the rest of this input is of the same unsupported type
+                await _error(self.ws, f"audio_chunk: {exc}")
+                return None
+            if container is None:
+                if len(data) % 2:
+                    await _error(self.ws, "audio_chunk PCM data must be whole 16-bit samples")
+                    return None
+                return data
+            self._decoder = StreamDecoder(container, sample_rate=ASR_RATE, max_seconds=MAX_STREAM_SECONDS)
+        if self._broken or self._decoder is None:
+            return b""
+        decoder = self._decoder
+        try:
+            pcm = await anyio.to_thread.run_sync(decoder.push, data)
+            if final:
+                pcm += await self._finish_decoder()
+        except AudioDecodeError as exc:
+            self._decoder, self._broken = None, True
+            decoder.close()
+            await _error(self.ws, f"audio_chunk: {exc}")
+            return None
+        return pcm
+
+    async def _finish_decoder(self) -> bytes:
+        decoder, self._decoder = self._decoder, None
+        return await anyio.to_thread.run_sync(decoder.finish) if decoder is not None else b""
+
     async def chunk(self, session: VoiceSessionRecord, frame: dict[str, Any]) -> None:
-        """One ``audio_chunk`` frame (see the module docstring): ``data`` base64 PCM s16le mono,
-        ``sequence`` increasing, ``sample_rate`` Hz (8000..48000, default 16000), ``is_final`` (or
-        its camelCase spelling ``isFinal``) ends the utterance. Problems are ``error`` frames."""
+        """One ``audio_chunk`` frame (see the module docstring): ``data`` base64 audio (PCM s16le
+        mono, or a piece of a WebM/Ogg/WAV stream), ``sequence`` increasing, optional ``mime_type``,
+        ``sample_rate`` Hz of PCM (8000..48000, default 16000), ``is_final`` (or its camelCase
+        spelling ``isFinal``) ends the utterance and the stream. Problems are ``error`` frames."""
         data, sequence = frame.get("data"), frame.get("sequence")
         if not isinstance(data, str) or not isinstance(sequence, int) or isinstance(sequence, bool):
             await _error(self.ws, "audio_chunk needs base64 \"data\" and an integer \"sequence\"")
@@ -306,30 +401,61 @@ class AudioPath:
                 await _error(self.ws, f"audio_chunk sequence {sequence} is behind {self.last_sequence}")
             return
         try:
-            pcm = base64.b64decode(data, validate=True)
+            raw = base64.b64decode(data, validate=True)
         except (binascii.Error, ValueError):
             await _error(self.ws, "audio_chunk data is not valid base64")
             return
-        if len(pcm) > MAX_CHUNK_BYTES or len(pcm) % 2:
-            await _error(self.ws, "audio_chunk data must be whole 16-bit samples, at most 1 MiB per chunk")
+        if len(raw) > MAX_CHUNK_BYTES:
+            await _error(self.ws, "audio_chunk data must be at most 1 MiB per chunk")
+            return
+        mime = frame.get("mime_type")
+        if mime is not None and (not isinstance(mime, str) or len(mime) > MAX_MIME):
+            await _error(self.ws, f"audio_chunk mime_type must be a string of at most {MAX_MIME} characters")
             return
         rate = frame.get("sample_rate", 16000)
         if not isinstance(rate, int) or not 8000 <= rate <= 48000:
             await _error(self.ws, "audio_chunk sample_rate must be an integer between 8000 and 48000")
             return
+        final = (frame["is_final"] if "is_final" in frame else frame.get("isFinal")) is True  # snake_case wins
         self.last_sequence = sequence
         self._session = session
         loop = self.loop if self.loop is not None else self._make_loop(session)
         self.loop = loop
-        if rate != 16000 and pcm:
-            pcm = codec.pcm_resample(pcm, rate, 16000)
-        await loop.feed(pcm)
-        final = frame["is_final"] if "is_final" in frame else frame.get("isFinal")  # snake_case wins
-        if final is True:
-            await loop.end_of_input()
-            self.last_sequence = None
+        was_container = self._decoder is not None or self._broken
+        pcm = await self._decode(raw, mime, final)
+        if pcm is None and not final:
+            return
+        if pcm and not (was_container or self._decoder is not None) and rate != ASR_RATE:
+            pcm = codec.pcm_resample(pcm, rate, ASR_RATE)
+        if pcm:
+            await loop.feed(pcm)
+        if final:
+            await self._end_of_input(loop)
+
+    async def _end_of_input(self, loop: SpeechLoop) -> None:
+        """``is_final``: finish the utterance in progress; an input that ended without any (silence,
+        noise, undecodable audio) still gets its terminal frames."""
+        broken = self._broken
+        if self._decoder is not None:
+            try:
+                pcm = await self._finish_decoder()
+                if pcm:
+                    await loop.feed(pcm)
+            except AudioDecodeError as exc:
+                broken = True
+                await _error(self.ws, f"audio_chunk: {exc}")
+        await loop.end_of_input()
+        if broken and not self._turns:
+            await _send(self.ws, _status("idle", IDLE[self._language()]))  # after the error frame
+        elif not self._turns:
+            await self._nothing_heard()
+        self.last_sequence = None
+        self._broken, self._turns = False, 0
 
     async def close(self) -> None:
-        """Stop the speech loop (its tasks are cancelled)."""
+        """Stop the speech loop (its tasks are cancelled) and any stream decoder."""
+        if self._decoder is not None:
+            self._decoder.close()
+            self._decoder = None
         if self.loop is not None:
             await self.loop.close()

@@ -92,3 +92,46 @@ def knowledge(app):
               utcnow())
     anyio.run(intents.put_section, "demo", "careers", "/jobs", "Careers", ["career", "job", "ваканс"],
               "Open positions", utcnow())
+
+
+def encode_container(pcm: bytes, rate: int, container: str) -> bytes:
+    """``pcm`` (mono s16le at ``rate`` Hz) as a whole file: ``webm`` (Opus, as Chrome's MediaRecorder
+    writes ``audio/webm;codecs=opus``), ``ogg`` (Opus, as Firefox's) or ``wav``. Encoded with PyAV."""
+    import io
+
+    import av
+    import numpy as np
+
+    if container == "wav":
+        from adapters.providers import audio as codec
+
+        return codec.encode_wav(pcm, rate)
+    buf = io.BytesIO()
+    # webm: a live stream (no seeking back to write sizes), as MediaRecorder; ogg: 100 ms pages, as a
+    # recorder flushing per timeslice does (FFmpeg's default page is 1 s)
+    options = {"live": "1"} if container == "webm" else {"page_duration": "100000"}
+    out = av.open(buf, "w", format=container, options=options)
+    stream = out.add_stream("libopus", rate=48000, layout="mono")
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=48000)
+    samples = np.frombuffer(pcm, dtype="<i2")
+    for start in range(0, len(samples), rate // 50):
+        frame = av.AudioFrame.from_ndarray(samples[None, start:start + rate // 50].copy(), format="s16", layout="mono")
+        frame.sample_rate = rate
+        for resampled in resampler.resample(frame):
+            for packet in stream.encode(resampled):
+                out.mux(packet)
+    for packet in stream.encode(None):
+        out.mux(packet)
+    out.close()
+    return buf.getvalue()
+
+
+def recorder_pieces(pcm: bytes, rate: int, container: str, timeslice: float = 0.25) -> list[bytes]:
+    """``pcm`` encoded as one ``container`` stream and cut as a ``MediaRecorder`` with a
+    ``timeslice`` (seconds) hands it out: consecutive byte ranges, one per ``timeslice`` of audio
+    (cut in proportion to time, so pieces end mid-element); only the first holds the header."""
+    data = encode_container(pcm, rate, container)
+    seconds = len(pcm) / 2 / rate
+    count = max(1, round(seconds / timeslice))
+    cuts = [round(len(data) * k / count) for k in range(count + 1)]
+    return [data[a:b] for a, b in zip(cuts, cuts[1:], strict=False) if b > a]

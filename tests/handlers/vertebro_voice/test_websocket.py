@@ -139,7 +139,12 @@ def test_live_uvicorn_with_the_websockets_client(app):
                 await ws.send("{broken")
                 assert json.loads(await ws.recv())["message"].startswith("Invalid JSON: ")
                 await ws.send(json.dumps({"type": "audio_chunk", "data": "AAAAAA==", "sequence": 0, "is_final": True}))
-                await ws.send(json.dumps({"type": "ping"}))  # a blip of silence is no utterance
+                # a blip of silence is no utterance, yet the caller gets an answer (issue 14 item 2)
+                heard = [json.loads(await ws.recv()) for _ in range(3)]
+                assert [m["type"] for m in heard] == ["transcription", "response", "status"]
+                assert heard[0]["text"] == "" and heard[1]["text"].startswith("Извините")
+                assert heard[2]["status"] == "idle"
+                await ws.send(json.dumps({"type": "ping"}))
                 assert json.loads(await ws.recv()) == {"type": "pong"}
                 await ws.ping()  # protocol-level ping/pong works too
             with pytest.raises(InvalidStatus) as denied:
