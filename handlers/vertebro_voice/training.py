@@ -36,6 +36,11 @@ ACCEPTED_TYPES = frozenset({"audio/mpeg", "audio/mp3", "audio/wav", "audio/x-wav
                             "audio/ogg", "audio/webm", "audio/aac", "audio/m4a"})
 ACCEPTED_EXTENSIONS = (".mp3", ".wav", ".flac", ".ogg", ".webm", ".m4a", ".aac")
 MAX_SAMPLE_SECONDS = 600.0
+#: Declared types that say nothing about the bytes (a browser Blob, a bare multipart part): the bytes decide.
+GENERIC_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream", "application/unknown"})
+#: FFmpeg demuxer of a decoded upload → the content type recorded for it.
+_FORMAT_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg", "ogg": "audio/ogg", "matroska,webm": "audio/webm",
+                 "flac": "audio/flac", "aac": "audio/aac", "mov,mp4,m4a,3gp,3g2,mj2": "audio/m4a"}
 _EXT_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg",
               ".webm": "audio/webm", ".m4a": "audio/m4a", ".aac": "audio/aac"}
 
@@ -74,17 +79,23 @@ def _probe(data: bytes) -> codec.AudioInfo:
     return codec.probe(data, max_seconds=MAX_SAMPLE_SECONDS)
 
 
-def _content_type(upload: UploadFile) -> str:
-    """The accepted content type of an upload (its part header, else its file name); 415 otherwise."""
-    declared = (getattr(upload, "content_type", None) or "").split(";")[0].strip().lower()
+def _content_type(upload: UploadFile) -> str | None:
+    """The accepted content type of an upload: its part header as sent (parameters kept, e.g.
+    ``audio/webm;codecs=opus`` from a browser recording), else its file name's; None when neither
+    tells (no or a generic type such as ``application/octet-stream``, no known extension): the
+    bytes then decide. 415 ``unsupported_content_type`` for a declared non-audio type."""
+    full = (getattr(upload, "content_type", None) or "").strip().lower()
+    declared = full.split(";")[0].strip()
     name = (getattr(upload, "filename", None) or "").lower()
     if declared in ACCEPTED_TYPES:
-        return declared
+        return "; ".join(p.strip() for p in full.split(";"))[:100]
     ext = next((e for e in ACCEPTED_EXTENSIONS if name.endswith(e)), None)
     if ext is not None:
         return _EXT_TYPES[ext]
+    if declared in GENERIC_TYPES:
+        return None
     raise ApiError(415, "unsupported_content_type",
-                   f"{upload.filename or 'file'}: {declared or 'no content type'} is not an accepted audio type")
+                   f"{upload.filename or 'file'}: {declared} is not an accepted audio type")
 
 
 @guarded
@@ -93,8 +104,10 @@ async def upload_voice_samples(body: Mapping[str, Any] | None = None, files: lis
     """``POST /samples`` (uploadVoiceSamples; multipart ``project`` + one or more ``files``) →
     200 the project's full sample list.
 
-    Every file is checked before any is stored: accepted type (part content type or file
-    extension, else 415 ``unsupported_content_type``), not empty (400 ``empty_sample``), at
+    Every file is checked before any is stored: accepted type (part content type — parameters
+    such as ``;codecs=opus`` allowed and kept — or file extension; a part without a type, or with
+    ``application/octet-stream``, is accepted when its bytes decode as audio and recorded with the
+    type they decoded as; another type is 415 ``unsupported_content_type``), not empty (400 ``empty_sample``), at
     most ``VOICE_SAMPLE_MAX_BYTES`` (413 ``sample_too_large``), decodable audio of at most
     600 s (else 415 ``unsupported_audio_format``). ``duration_seconds`` is measured by
     decoding. No files → 400 ``files_required``; empty project → 400 ``project_required``; 404
@@ -121,6 +134,8 @@ async def upload_voice_samples(body: Mapping[str, Any] | None = None, files: lis
             info = await anyio.to_thread.run_sync(_probe, data)
         except AudioDecodeError as exc:
             raise ApiError(415, "unsupported_audio_format", f"{upload.filename or 'file'}: {exc}") from None
+        if content_type is None:  # no type and no extension: what the bytes decoded as
+            content_type = _FORMAT_TYPES.get(info.format_name, f"audio/{info.format_name.split(',')[0]}")
         checked.append((upload.filename or "sample", content_type, data, round(info.duration, 3)))
     file_ids: list[str] = []
     stored: list[dict[str, Any]] = []
