@@ -39,6 +39,19 @@ SOURCE_MIN_SIMILARITY = 0.3
 ACTION_TYPES = ("navigate", "scroll_to_top", "search", "contact")
 MAX_TEXT = 2000  # characters of an utterance (dialog/intent, dialog/respond, text_input): the contract's maxLength
 MAX_METADATA_BYTES = 16384
+#: Russian titles of the built-in site sections (a project's own sections are titled as stored).
+SECTION_TITLES_RU = {"pricing": "Цены", "contacts": "Контакты", "about": "О компании", "services": "Услуги",
+                     "faq": "Вопросы и ответы", "blog": "Блог", "delivery": "Доставка", "home": "Главная"}
+
+
+def navigation_reply(section: Section, language: str, builtin: bool) -> str:
+    """The spoken confirmation of a navigation, in the user's ``language`` (``ru`` or ``en``):
+    "Открываю раздел «Цены»: /pricing." / "Opening the Pricing page for you: /pricing."
+    (``builtin``: a default section, whose Russian title is known)."""
+    if language == "ru":
+        title = SECTION_TITLES_RU.get(section.key, section.title) if builtin else section.title
+        return f"Открываю раздел «{title}»: {section.url}."
+    return f"Opening the {section.title} page for you: {section.url}."
 
 
 async def project_sections(project: str) -> list[Section]:
@@ -176,11 +189,17 @@ async def converse(session: VoiceSessionRecord, text: str, metadata: dict[str, A
         if item.type in ("user", "assistant") and isinstance(item.content.get("text"), str):
             messages.append(ChatMessage(item.type, item.content["text"]))
     messages.append(ChatMessage("user", text))
-    try:
-        answer = (await llm.chat(messages, max_tokens=200, temperature=0.3)).strip()
-    except (ProviderError, ValueError) as exc:
-        logger.warning("dialog engine failed: %r", exc)
-        raise ApiError(503, "dialog_engine_unavailable", f"dialog engine failed: {exc}") from None
+    target = intent.entities.get("target_section") if intent.intent == "navigate" else None
+    if target:  # the reply follows the intent: a navigation is confirmed in the user's language
+        section = next(s for s in sections if s.key == target)
+        builtin = any(d == section for d in DEFAULT_SECTIONS)
+        answer = navigation_reply(section, language, builtin)
+    else:
+        try:
+            answer = (await llm.chat(messages, max_tokens=200, temperature=0.3)).strip()
+        except (ProviderError, ValueError) as exc:
+            logger.warning("dialog engine failed: %r", exc)
+            raise ApiError(503, "dialog_engine_unavailable", f"dialog engine failed: {exc}") from None
     url = None
     try:
         same = session.language[:2].lower() == language

@@ -68,8 +68,28 @@ def test_websocket_text_input_gets_a_response(client, knowledge):
         reply = ws.receive_json()
         assert reply["type"] == "response" and reply["text"] == "Yes, any product can be returned within 30 days."
         assert reply["audio_url"].startswith(f"{API}/audio/") and reply["sources"][0]["title"] == "Returns"
+        assert ws.receive_json() == {"type": "status", "status": "idle", "message": "Слушаю"}  # the turn is over
         ws.send_json({"type": "text_input", "text": "Open the pricing page"})
         ws.receive_json()
         assert ws.receive_json()["suggested_actions"] == [{"type": "navigate", "url": "/pricing"}]
+        assert ws.receive_json()["status"] == "idle"
     types = [i["type"] for i in client.get(f"{API}/session/{sid}/history", auth=AUTH).json()["items"]]
     assert types == ["assistant", "synthesis", "intent", "user"] * 2
+
+
+def test_navigation_replies_in_the_users_language(live_server):
+    """Issue 14 item 6: a Russian navigation is confirmed in Russian (it used to say it did not know)."""
+    import httpx
+
+    with httpx.Client(base_url=live_server.url, auth=AUTH, timeout=60) as http:
+        for language, text, expected in [
+            ("ru-RU", "Перейди на страницу с ценами", "Открываю раздел «Цены»: /pricing."),
+            ("ru-RU", "Открой страницу контактов", "Открываю раздел «Контакты»: /contacts."),
+            ("en-US", "navigate to pricing", "Opening the Pricing page for you: /pricing."),
+        ]:
+            sid = http.post(f"{API}/session/start", json={"project": "demo", "language": language}).json()["session_id"]
+            r = http.post(f"{API}/dialog/respond", json={"session_id": sid, "project": "demo", "text": text})
+            assert r.status_code == 202, r.text
+            body = r.json()
+            assert body["text"] == expected and body["type"] == "response"
+            assert body["suggested_actions"][0]["type"] == "navigate" and body["audio_url"]
