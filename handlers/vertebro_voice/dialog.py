@@ -89,10 +89,11 @@ def _intent_content(text: str, result: IntentResult) -> dict[str, Any]:
 async def detect_intent(body: IntentRequest, user: str | None = None) -> IntentResponse:
     """``POST /dialog/intent`` (detectIntent) → 200 ``IntentResponse``.
 
-    ``intent``: navigate | search | question | contact | greeting | a project's own intent, or
-    ``knowledge_query`` when nothing matches clearly. ``confidence`` 0..1 (softmax over intent
+    ``intent``: the original's navigate | knowledge_query (informational questions and "tell me
+    about …" requests; also when nothing matches clearly) | greeting | other (off-topic), plus
+    search | contact | a project's own intent. ``confidence`` 0..1 (softmax over intent
     scores). ``entities``: ``target_section``/``url`` (navigate), ``query`` (search),
-    ``contact_method``/``email``/``phone`` (contact), ``topic`` (question). ``suggested_action``:
+    ``contact_method``/``email``/``phone`` (contact), ``topic`` (knowledge_query). ``suggested_action``:
     ``{type: navigate, url}``, ``{type: search, query, url}``, ``{type: contact, method, url}``,
     ``{type: greet}``, ``{type: answer}`` or the project's action for its own intent; null when
     there is none. ``project`` selects the project's examples and sections;
@@ -213,7 +214,7 @@ async def converse(session: VoiceSessionRecord, text: str, metadata: dict[str, A
         logger.warning("dialog answer not synthesized: %s", exc.message)
     actions = [dict(intent.suggested_action)] if intent.suggested_action and (
         intent.suggested_action.get("type") in ACTION_TYPES or intent.intent not in
-        ("navigate", "search", "question", "contact", "greeting", "knowledge_query")) else []
+        ("navigate", "search", "contact", "greeting", "knowledge_query", "other")) else []
     turn = DialogTurn(answer, url, sources, actions, intent)
     await record(session, "assistant", {"text": answer, "audio_url": url, "sources": sources,
                                         "suggested_actions": actions})

@@ -24,15 +24,55 @@ HELD_OUT = [
     ("search", "search for blue sneakers"), ("search", "Найди красные кроссовки"),
     ("search", "поищи информацию про гарантию"), ("search", "I'm looking for a gift for my wife"),
     ("search", "Ищу подарок для жены"), ("search", "find me cheap flights to Paris"),
-    ("question", "How much does shipping cost?"), ("question", "What is your refund policy?"),
-    ("question", "Как оформить возврат?"), ("question", "Почему мой заказ задерживается?"),
-    ("question", "Do you have a mobile app?"), ("question", "Есть ли у вас мобильное приложение?"),
+    ("knowledge_query", "How much does shipping cost?"), ("knowledge_query", "What is your refund policy?"),
+    ("knowledge_query", "Как оформить возврат?"), ("knowledge_query", "Почему мой заказ задерживается?"),
+    ("knowledge_query", "Do you have a mobile app?"), ("knowledge_query", "Есть ли у вас мобильное приложение?"),
     ("contact", "I need to speak with someone from sales"), ("contact", "please call me back"),
     ("contact", "Свяжитесь со мной по почте"), ("contact", "Как вам позвонить?"),
     ("contact", "what's your phone number"), ("contact", "Напишите мне в телеграм"),
     ("greeting", "hey there"), ("greeting", "good afternoon"), ("greeting", "Привет!"),
     ("greeting", "Здравствуй, ассистент"), ("navigate", "Покажи мне раздел с ценами"),
 ]
+
+
+# Issue 14 item 5: the original's vocabulary (navigate, knowledge_query, greeting, other), a few dozen
+# held-out Russian and English utterances per label (none of them is an example of the engine).
+LABELLED: dict[str, list[str]] = {
+    "knowledge_query": [
+        "Что такое SiteLLM?", "Как это работает?", "What is SiteLLM?", "Расскажи о проекте", "Расскажи подробнее",
+        "Tell me about the project", "Tell me more", "How does it work?", "What is this service?",
+        "Explain how the assistant works", "What can you do?", "What does the platform offer?", "Who are you?",
+        "What is Vertebro?", "How much does the subscription cost?", "Do you have a free trial?",
+        "Tell me about your company", "What languages do you support?", "How do I get started?",
+        "Что умеет ассистент?", "Расскажи о компании", "Что это за сервис?", "Объясни, как это устроено",
+        "Что вы предлагаете?", "Кто вы такие?", "Сколько стоит подписка?", "Есть ли бесплатный период?",
+        "Какие языки вы поддерживаете?", "С чего начать?", "Расскажи, что такое Vertebro",
+        "Можно подробнее про тарифы?", "Как подключить виджет на сайт?",
+    ],
+    "navigate": [
+        "Open the pricing page", "Go to contacts", "Show me the blog", "Take me to the home page",
+        "Navigate to the FAQ section", "I want to open the services page", "Open delivery information page",
+        "Go to the about page", "Show the pricing section please", "Switch to the contacts page",
+        "Bring up the news page", "Open the main page", "Перейди на страницу с ценами", "Открой контакты",
+        "Покажи раздел блога", "Вернись на главную", "Перейди в раздел вопросов", "Открой страницу услуг",
+        "Покажи страницу доставки", "Открой раздел о нас", "Перейди к тарифам", "Открой новости",
+        "Покажи главную страницу", "Перейти в раздел контактов", "Открой страницу с ценами",
+        "Хочу открыть раздел услуг",
+    ],
+    "greeting": [
+        "Hello there", "Hi", "Hey", "Good afternoon", "Hello, assistant", "Hi, nice to meet you",
+        "Good morning to you", "Hey there, how's it going?", "Howdy", "Greetings, friend", "Hello!", "Yo, hi",
+        "Привет!", "Здравствуй", "Добрый вечер!", "Доброго дня", "Приветик", "Здравствуйте, ассистент",
+        "Привет, как дела?", "Хай", "Доброе утро!", "Приветствую вас", "Салют", "Добрый день, бот",
+    ],
+    "other": [
+        "What's the weather like today?", "Tell me a joke", "I like pizza", "What time is it?", "Play some music",
+        "Who won the football game yesterday?", "Sing me a song", "asdf qwerty", "My cat is sleeping",
+        "Thanks, bye", "Turn on the lights", "What is two plus two?", "Какая сегодня погода?", "Расскажи анекдот",
+        "Я люблю пиццу", "Который час?", "Включи музыку", "Кто выиграл вчерашний матч?", "Спой песню",
+        "Мой кот спит", "Спасибо, пока", "Включи свет", "Сколько будет два плюс два?", "Бла бла бла",
+    ],
+}
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +92,7 @@ def test_held_out_accuracy_in_both_languages(engine):
     right = 0
     for want, text in HELD_OUT:
         got = engine.classify(text).intent
-        right += got == want or (want == "question" and got == "knowledge_query")
+        right += got == want
     assert right >= 28, f"{right}/{len(HELD_OUT)}"
 
 
@@ -90,3 +130,21 @@ def test_detect_language():
     assert detect_language("Привет, how are you") == "en"
     assert detect_language("Привет, как дела") == "ru"
     assert detect_language("123") == "en"
+
+
+def test_the_originals_labels_measured_as_accuracy_per_label(engine):
+    """Accuracy per label over LABELLED (measured when written: knowledge_query 31/32, navigate 26/26,
+    greeting 23/24, other 20/24)."""
+    accuracy = {}
+    for label, texts in LABELLED.items():
+        accuracy[label] = sum(engine.classify(t).intent == label for t in texts) / len(texts)
+    assert accuracy["knowledge_query"] >= 0.9 and accuracy["navigate"] >= 0.95, accuracy
+    assert accuracy["greeting"] >= 0.9 and accuracy["other"] >= 0.75, accuracy
+
+
+@pytest.mark.parametrize("text", ["Что такое SiteLLM?", "Как это работает?", "What is SiteLLM?",
+                                  "Расскажи о проекте", "Расскажи подробнее"])
+def test_the_originals_knowledge_queries(engine, text):
+    result = engine.classify(text)
+    assert result.intent == "knowledge_query" and result.confidence >= 0.7, result
+    assert result.suggested_action == {"type": "answer"}
