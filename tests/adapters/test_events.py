@@ -6,35 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from adapters.events import LocalEventBus, RedisEventBus, event_bus
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    directory = tempfile.mkdtemp(prefix="redis-events-", dir="/tmp")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    script = ROOT / "scripts" / "redis-test-server"
-    result = subprocess.run([str(script), "start", directory, str(port)], capture_output=True, text=True)
-    if result.returncode != 0:
-        pytest.fail(result.stderr)
-    yield result.stdout.strip()
-    subprocess.run([str(script), "stop", directory], check=False)
-    shutil.rmtree(directory, ignore_errors=True)
 
 
 async def _first(bus, channel: str, started: asyncio.Event) -> dict:
