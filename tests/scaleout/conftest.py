@@ -145,7 +145,7 @@ def pair(postgres_admin: str, redis_server: str, tmp_path_factory: pytest.TempPa
     # the load balancer in front of both is on loopback: its X-Forwarded-For names the client
     env = {"DATABASE_URL": fresh_database(postgres_admin), "REDIS_URL": redis_server,
            "FORWARDED_ALLOW_IPS": "127.0.0.1", "VB_DEFAULT_RATE_LIMIT_PER_MINUTE": "20",
-           "SERVICEAI_REALTIME_MINT_PER_MINUTE": "5"}
+           "SERVICEAI_REALTIME_MINT_PER_MINUTE": "5", "REALTIME_HOST_ADDRESSES": '["127.0.0.1"]'}
     servers = [ServerProcess(env, workdir).start() for _ in range(2)]
     for server in servers:
         server.wait_ready()
