@@ -19,9 +19,9 @@ from core.settings import Settings, get_settings
 def check_process_model(settings: Settings) -> str | None:
     """Why ``settings`` cannot run as configured, or None.
 
-    Several workers need Redis: rate-limit budgets (Virtual Banker per tenant+user, ServiceAi
-    per user and per client IP, login throttles) are counted in Redis so that they hold across
-    processes; in process memory each worker would grant the whole budget again.
+    Several workers need Redis: the APIs' rate-limit budgets (per caller, per client IP, login
+    throttles) are counted in Redis so that they hold across processes; in process memory each
+    worker would grant the whole budget again.
     """
     if settings.workers > 1 and not settings.redis_url:
         return (f"WORKERS={settings.workers} needs REDIS_URL: rate limits must be counted in one place "
