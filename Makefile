@@ -7,7 +7,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 
 # System packages: espeak-ng (offline TTS) to serve; tests also start a throwaway PostgreSQL.
 SERVE_APT := espeak-ng
-TEST_APT := postgresql
+TEST_APT := postgresql redis-server
 
 bootstrap:
 	@APT_PACKAGES="$(SERVE_APT)" scripts/bootstrap

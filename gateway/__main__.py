@@ -1,17 +1,46 @@
-"""``python -m gateway``: serve on HOST:PORT (default 127.0.0.1:8081) with uvicorn."""
+"""``python -m gateway``: serve on HOST:PORT (default 127.0.0.1:8081) with uvicorn.
+
+``WORKERS=N`` starts N worker processes on the same port (uvicorn's supervisor: it restarts a
+worker that dies and, on SIGINT/SIGTERM, stops them all, each finishing its in-flight requests
+for up to ``GRACEFUL_SHUTDOWN_SECONDS``). Every worker runs the start-up work; what must happen
+once (migrations, catalog seeding, generated secrets) is made safe for concurrent starts where
+it is done (:meth:`adapters.storage.database.Database.migrate`, ``core.settings``).
+"""
 
 from __future__ import annotations
 
+import sys
+
 import uvicorn
 
-from core.settings import get_settings
+from core.settings import Settings, get_settings
+
+
+def check_process_model(settings: Settings) -> str | None:
+    """Why ``settings`` cannot run as configured, or None.
+
+    Several workers need Redis: the APIs' rate-limit budgets (per caller, per client IP, login
+    throttles) are counted in Redis so that they hold across processes; in process memory each
+    worker would grant the whole budget again.
+    """
+    if settings.workers > 1 and not settings.redis_url:
+        return (f"WORKERS={settings.workers} needs REDIS_URL: rate limits must be counted in one place "
+                "shared by every worker process (see docs/deploy.md)")
+    return None
 
 
 def main() -> None:
+    """Run the server until SIGINT/SIGTERM; exit status 2 for a configuration that cannot work."""
     settings = get_settings()
+    problem = check_process_model(settings)
+    if problem:
+        print(f"gateway: {problem}", file=sys.stderr)
+        raise SystemExit(2)
     uvicorn.run(
         "gateway.app:create_app", factory=True, host=settings.host, port=settings.port, log_level=settings.log_level,
         ws_ping_interval=settings.ws_ping_interval,  # WebSocket protocol-level pings (WS_PING_INTERVAL)
+        workers=settings.workers,
+        timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
     )
 
 

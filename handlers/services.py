@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from adapters.events import EventBus, event_bus
 from adapters.providers.registry import ProviderRegistry
 from adapters.ratelimit import RateLimiter
 from adapters.realtime.peer import PeerManager
@@ -18,13 +19,14 @@ from core.settings import Settings
 @dataclass
 class Services:
     """Settings and the shared adapter instances: database, voice providers, rate limiter,
-    realtime peers."""
+    realtime peers, and the event bus between server processes."""
 
     settings: Settings
     db: Database
     providers: ProviderRegistry
     limiter: RateLimiter
     peers: PeerManager
+    events: EventBus
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -52,11 +54,14 @@ class Services:
                 ice_servers=settings.realtime_ice_servers,
                 host_addresses=settings.realtime_host_addresses or None,
             ),
+            events=event_bus(settings.redis_url),
         )
 
     async def stop(self) -> None:
-        """Hang up every realtime peer (at shutdown, after the APIs stopped their own work)."""
+        """Hang up every realtime peer (at shutdown, after the APIs stopped their own work) and
+        leave the event bus."""
         await self.peers.close_all()
+        await self.events.aclose()
 
     def close(self) -> None:
         """Release the database engine."""
@@ -97,3 +102,8 @@ class ApiBundle:
     def peers(self) -> PeerManager:
         """The realtime (WebRTC) peers of this process."""
         return self.services.peers
+
+    @property
+    def events(self) -> EventBus:
+        """Events between server processes (Redis pub/sub when ``REDIS_URL`` is set)."""
+        return self.services.events

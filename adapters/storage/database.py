@@ -7,6 +7,7 @@ client survives a process or power crash; PostgreSQL is selected by giving
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -15,12 +16,15 @@ from typing import TypeVar
 import anyio
 from alembic import command
 from alembic.config import Config
+from filelock import FileLock
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, create_engine
 
 T = TypeVar("T")
+# pg_advisory_xact_lock key serializing migrations across processes and hosts ("voicegw1" as a bigint)
+MIGRATION_LOCK_KEY = int.from_bytes(b"voicegw1", "big") & 0x7FFF_FFFF_FFFF_FFFF
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -58,12 +62,26 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
 
     def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision (idempotent; the history has one head)."""
+        """Bring the schema to the newest Alembic revision (idempotent; the history has one head).
+
+        Safe when several processes or hosts start at once: on PostgreSQL the upgrade holds a
+        transaction-scoped advisory lock (:data:`MIGRATION_LOCK_KEY`), on SQLite a lock file
+        beside the database; whoever comes second finds the schema current and does nothing.
+        """
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        with self.engine.begin() as connection:
+        with self._migration_file_lock(), self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+
+    def _migration_file_lock(self) -> FileLock | contextlib.nullcontext[None]:
+        """A lock file beside a SQLite database file (no lock for other databases or ``:memory:``)."""
+        database = make_url(self.url).database
+        if not self.is_sqlite or not database or database == ":memory:":
+            return contextlib.nullcontext()
+        return FileLock(f"{database}.migrate.lock", timeout=300)
 
     def session(self) -> Session:
         """A new ORM session (commit explicitly)."""

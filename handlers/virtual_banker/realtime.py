@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from datetime import datetime
 from typing import Any
 
 from starlette.responses import JSONResponse
@@ -37,6 +38,7 @@ from handlers.virtual_banker.bundle import bundle
 from handlers.virtual_banker.envelope import VirtualBankerEnvelope
 from handlers.virtual_banker.events import emit
 from handlers.virtual_banker.security import bearer_info
+from handlers.virtual_banker.session_channel import RECHECK_SECONDS, channel
 from handlers.virtual_banker.voice_state import activity
 
 logger = logging.getLogger("handlers.virtual_banker.realtime")
@@ -44,7 +46,6 @@ logger = logging.getLogger("handlers.virtual_banker.realtime")
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_SESSION_GONE = 4404
 AUTH_TIMEOUT = 10.0
-SESSION_POLL = 1.0
 
 
 #: Why a handshake is refused: (HTTP status, error code).
@@ -228,14 +229,48 @@ class Signaling:
                 await self.ws.close(1000)
 
     async def _watch_session(self) -> None:
-        while True:
-            await asyncio.sleep(SESSION_POLL)
+        """Close the socket and its peer when the session ends or expires, on any process: the
+        session's channel says so at once (``ended``; ``token_refreshed`` moves the expiry), and
+        the database is re-checked every :data:`RECHECK_SECONDS` for a missed event."""
+        async with bundle().events.subscribe(channel(self.record.session_id)) as messages:
             if await bundle().sessions.get_live(self.record.session_id, utcnow()) is None:
-                await self.send({"type": "closed", "reason": "session_ended"})
-                await self.hang_up()
-                with contextlib.suppress(RuntimeError):
-                    await self.ws.close(CLOSE_SESSION_GONE, "session ended")
+                await self._session_gone()  # ended between the handshake and the subscription
                 return
+            expires_at = self.record.expires_at
+            next_check = asyncio.get_running_loop().time() + RECHECK_SECONDS
+            pending: asyncio.Task[dict[str, Any]] | None = None
+            try:
+                while True:
+                    loop_now = asyncio.get_running_loop().time()
+                    until_expiry = (expires_at - utcnow()).total_seconds()
+                    if pending is None:
+                        pending = asyncio.ensure_future(anext(messages))
+                    done, _ = await asyncio.wait({pending}, timeout=max(0.0, min(until_expiry, next_check - loop_now)))
+                    if done:
+                        message, pending = pending.result(), None
+                        if message.get("event") == "ended":
+                            await self._session_gone()
+                            return
+                        if message.get("event") == "token_refreshed":
+                            with contextlib.suppress(KeyError, TypeError, ValueError):
+                                expires_at = datetime.fromisoformat(message["expires_at"])
+                        continue
+                    if utcnow() >= expires_at or asyncio.get_running_loop().time() >= next_check:
+                        record = await bundle().sessions.get_live(self.record.session_id, utcnow())
+                        if record is None:
+                            await self._session_gone()
+                            return
+                        expires_at = record.expires_at
+                        next_check = asyncio.get_running_loop().time() + RECHECK_SECONDS
+            finally:
+                if pending is not None:
+                    pending.cancel()
+
+    async def _session_gone(self) -> None:
+        await self.send({"type": "closed", "reason": "session_ended"})
+        await self.hang_up()
+        with contextlib.suppress(RuntimeError):
+            await self.ws.close(CLOSE_SESSION_GONE, "session ended")
 
     async def hang_up(self) -> None:
         """Close the peer (if any) and leave the realtime state."""

@@ -30,6 +30,7 @@ from handlers.virtual_banker.events import emit
 from handlers.virtual_banker.ratelimit import rate_limited
 from handlers.virtual_banker.replies import created, now
 from handlers.virtual_banker.security import InvalidAssertion, decode_jwt
+from handlers.virtual_banker.session_channel import announce
 
 
 def session_model(record: SessionRecord, token: str | None = None) -> Session:
@@ -113,6 +114,7 @@ async def _end(session_id: str, token_info: dict[str, Any]) -> SessionRecord:
     if record is None:
         raise session_not_found(session_id)
     await emit(record.tenant_id, "session.ended", {"session_id": session_id, "user_id": record.user_id})
+    await announce(session_id, {"event": "ended"})
     return record
 
 
@@ -146,5 +148,6 @@ async def refresh_token(session_id: str, token_info: dict[str, Any]) -> RefreshT
                                                    rotated_at)
     if updated is None:
         raise session_not_found(session_id)
+    await announce(session_id, {"event": "token_refreshed", "expires_at": updated.expires_at.isoformat()})
     data = TokenRefresh(ephemeral_token=token, expires_at=updated.expires_at.replace(microsecond=0))
     return RefreshTokenResponse(success=True, data=data, timestamp=now())

@@ -172,21 +172,25 @@ class CatalogStore:
         self.db = db
 
     def seed_once(self) -> bool:
-        """Write :func:`seed_catalog` unless this install was seeded before. True when it wrote."""
+        """Write :func:`seed_catalog` unless this install was seeded before. True when it wrote.
+
+        Processes starting at the same time race here: the loser's insert (at flush or commit)
+        violates a primary key, its transaction is rolled back and it returns False.
+        """
         now = utcnow()
         with self.db.session() as s:
             if s.get(VsMeta, SEED_KEY) is not None:
                 return False
-            for p_index, provider in enumerate(seed_catalog()):
-                if s.get(VsProvider, provider["provider_id"]) is None:
-                    s.add(VsProvider(provider_id=provider["provider_id"], display_name=provider["display_name"],
-                                     is_active=True, position=p_index, created_at=now, updated_at=now))
-                    s.flush()
-                    for m_index, model in enumerate(provider["models"]):
-                        s.add(VsProviderModel(provider_id=provider["provider_id"], position=m_index, is_active=True,
-                                              created_at=now, updated_at=now, **model))
-            s.add(VsMeta(key=SEED_KEY, value=SEED_VERSION))
             try:
+                for p_index, provider in enumerate(seed_catalog()):
+                    if s.get(VsProvider, provider["provider_id"]) is None:
+                        s.add(VsProvider(provider_id=provider["provider_id"], display_name=provider["display_name"],
+                                         is_active=True, position=p_index, created_at=now, updated_at=now))
+                        s.flush()
+                        for m_index, model in enumerate(provider["models"]):
+                            s.add(VsProviderModel(provider_id=provider["provider_id"], position=m_index,
+                                                  is_active=True, created_at=now, updated_at=now, **model))
+                s.add(VsMeta(key=SEED_KEY, value=SEED_VERSION))
                 s.commit()
             except IntegrityError:  # another process seeded concurrently
                 s.rollback()

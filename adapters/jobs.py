@@ -1,0 +1,260 @@
+"""Background work on a job queue library (huey): durable, retried, shared by every process.
+
+The queue lives where the deployment's data lives, so ``make serve`` needs nothing more and a
+scaled-out deployment needs nothing else:
+
+* ``DATABASE_URL`` PostgreSQL → huey's ``PostgresHuey`` in the same database (tables
+  ``huey_*``; ``FOR UPDATE SKIP LOCKED`` dequeue, ``LISTEN/NOTIFY`` wake-up): every process and
+  host takes jobs from one queue, each job is taken by exactly one of them.
+* SQLite (the embedded default) → ``SqliteHuey`` in a file beside the database
+  (``<db>.jobs.sqlite``), durable across restarts.
+* ``sqlite:///:memory:`` → ``MemoryHuey`` (tests).
+
+Every server process runs an embedded huey consumer (worker threads and huey's scheduler; the
+server keeps its own signal handling). Jobs are ``async`` functions: the worker thread hands
+each call to the server's event loop and waits for it, so jobs use the same adapters as
+requests. huey gives retries with exponential backoff (``retry_delay`` × ``retry_backoff``ⁿ),
+delayed jobs (``delay`` seconds) and periodic jobs. A periodic job runs at most once at a time
+across all processes under a lock its holder's death releases by itself (:class:`RunLock`: a
+PostgreSQL session advisory lock, or a lock file for SQLite; huey's own locks cannot expire on
+SQL storage).
+
+huey removes a job from the queue when a worker takes it: a process killed while running a
+job loses that run. Work that must survive such a death keeps its own state in the database
+(a row with a lease), and a periodic job re-enqueues what a dead process left
+(:meth:`adapters.storage` stores' ``claim``/``expired`` methods); the job itself claims its row
+before acting, so a job enqueued twice still runs once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import hashlib
+import logging
+import threading
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Generic, ParamSpec
+
+import anyio
+import psycopg
+from filelock import FileLock
+from filelock import Timeout as FileLockTimeout
+from huey import Huey, MemoryHuey, PostgresHuey, SqliteHuey
+from huey.consumer import Consumer, Scheduler
+from sqlalchemy.engine import make_url
+
+logger = logging.getLogger("adapters.jobs")
+P = ParamSpec("P")
+#: An ``async def`` job body taking no arguments.
+PeriodicBody = Callable[[], Coroutine[Any, Any, Any]]
+
+
+class _Scheduler(Scheduler):
+    """huey's scheduler, checking periodic jobs every second instead of every minute (jobs
+    declare periods in seconds; :meth:`JobQueue.every`)."""
+
+    periodic_task_seconds = 1
+
+
+class _EmbeddedConsumer(Consumer):
+    """huey's consumer inside the server process: its threads, the server's signal handlers."""
+
+    scheduler_class = _Scheduler
+
+    def _set_signal_handlers(self) -> None:
+        """The server (uvicorn) owns SIGINT/SIGTERM; :meth:`JobQueue.stop` stops the consumer."""
+
+
+class RunLock:
+    """A non-blocking lock named ``name``, shared by every process of the deployment, released
+    by the holder's death (connection or file descriptor closed by the kernel).
+
+    PostgreSQL: ``pg_try_advisory_lock`` on a connection of its own; SQLite: an exclusive
+    ``flock`` on ``<db>.<name>.lock``; an in-memory database: a thread lock (one process).
+    """
+
+    def __init__(self, database_url: str, name: str) -> None:
+        url = make_url(database_url)
+        self.name = name
+        self._key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") & 0x7FFF_FFFF_FFFF_FFFF
+        self._dsn: str | None = None
+        self._file: FileLock | None = None
+        self._local = threading.Lock()
+        if url.get_backend_name() == "postgresql":
+            self._dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        elif url.database and url.database != ":memory:":
+            path = Path(url.database)
+            self._file = FileLock(str(path.with_name(f"{path.name}.{name}.lock")), timeout=0)
+        self._connection: psycopg.Connection[Any] | None = None
+
+    def acquire(self) -> bool:
+        """Take the lock if nobody holds it; True when taken. Raises the driver's error when
+        PostgreSQL cannot be reached."""
+        if self._dsn is not None:
+            connection = psycopg.connect(self._dsn, autocommit=True)
+            row = connection.execute("SELECT pg_try_advisory_lock(%s)", (self._key,)).fetchone()
+            if row and row[0]:
+                self._connection = connection
+                return True
+            connection.close()
+            return False
+        if self._file is not None:
+            try:
+                self._file.acquire()
+                return True
+            except FileLockTimeout:
+                return False
+        return self._local.acquire(blocking=False)
+
+    def release(self) -> None:
+        """Give the lock back (closing the holding connection releases it on PostgreSQL)."""
+        if self._dsn is not None:
+            connection, self._connection = self._connection, None
+            if connection is not None:
+                connection.close()
+        elif self._file is not None:
+            self._file.release()
+        else:
+            self._local.release()
+
+
+def huey_for(database_url: str, name: str) -> Huey:
+    """The huey instance whose storage matches ``database_url`` (see the module docstring)."""
+    url = make_url(database_url)
+    backend = url.get_backend_name()
+    if backend == "postgresql":
+        dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        return PostgresHuey(name, dsn=dsn, results=False)
+    if backend == "sqlite":
+        database = url.database
+        if not database or database == ":memory:":
+            return MemoryHuey(name, results=False)
+        path = Path(database)
+        return SqliteHuey(name, filename=str(path.with_name(path.stem + ".jobs.sqlite")), results=False)
+    raise ValueError(f"no job queue storage for database backend {backend!r}")
+
+
+class Job(Generic[P]):
+    """One kind of job: ``await job.enqueue(*args, delay=seconds)`` (arguments are pickled)."""
+
+    def __init__(self, queue: JobQueue, wrapper: Any, name: str) -> None:
+        self._queue = queue
+        self._wrapper = wrapper
+        self.name = name
+
+    async def enqueue(self, *args: P.args, **kwargs: P.kwargs) -> None:
+        """Put one call on the queue; ``delay`` (seconds, keyword, popped) schedules it later.
+        Raises the storage's error when the queue cannot be written."""
+        delay = kwargs.pop("delay", None)
+        if delay:
+            await anyio.to_thread.run_sync(lambda: self._wrapper.schedule(args, kwargs, delay=float(delay)))  # type: ignore[arg-type]
+        else:
+            await anyio.to_thread.run_sync(lambda: self._wrapper(*args, **kwargs))
+
+
+class JobQueue:
+    """The server's job queue: declare jobs with :meth:`job` / :meth:`every`, then
+    :meth:`start` (in the server's event loop) and :meth:`stop`.
+
+    ``workers``: jobs this process runs at once (threads waiting on the event loop).
+    """
+
+    def __init__(self, database_url: str, *, name: str = "voicegw", workers: int = 2,
+                 scheduler_interval: int = 1) -> None:
+        self.database_url = database_url
+        self.huey = huey_for(database_url, name)
+        self.workers = workers
+        self.scheduler_interval = scheduler_interval
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._consumer: _EmbeddedConsumer | None = None
+        self._jobs: dict[str, Job[Any]] = {}
+        self._running: set[concurrent.futures.Future[Any]] = set()
+        self._lock = threading.Lock()
+
+    def _run(self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any, **kwargs: Any) -> Any:
+        """In a huey worker thread: run ``fn`` on the server's loop and wait for it."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            raise RuntimeError("the job queue's event loop is not running")
+        future: concurrent.futures.Future[Any] = asyncio.run_coroutine_threadsafe(fn(*args, **kwargs), loop)
+        with self._lock:
+            self._running.add(future)
+        try:
+            return future.result()
+        finally:
+            with self._lock:
+                self._running.discard(future)
+
+    def job(self, name: str, *, retries: int = 0, retry_delay: float = 0.0, retry_backoff: float = 1.0,
+            ) -> Callable[[Callable[P, Coroutine[Any, Any, Any]]], Job[P]]:
+        """Declare ``async def fn(...)`` as the job ``name``. A failed run (any exception) is
+        retried ``retries`` times, first after ``retry_delay`` seconds, each wait × ``retry_backoff``."""
+
+        def declare(fn: Callable[P, Coroutine[Any, Any, Any]]) -> Job[P]:
+            def run(*args: Any, **kwargs: Any) -> None:
+                self._run(fn, *args, **kwargs)
+
+            wrapper = self.huey.task(retries=retries, retry_delay=retry_delay, retry_backoff=retry_backoff,
+                                     name=name)(run)
+            job: Job[P] = Job(self, wrapper, name)
+            self._jobs[name] = job
+            return job
+
+        return declare
+
+    def every(self, name: str, seconds: int) -> Callable[[PeriodicBody], PeriodicBody]:
+        """Declare ``async def fn()`` to run every ``seconds`` (whole seconds, counted from
+        midnight UTC), at most one run at a time across all processes (:class:`RunLock`); a run
+        due while another is in progress is skipped."""
+        if seconds < 1:
+            raise ValueError("a periodic job runs at most once a second")
+
+        def due(moment: datetime) -> bool:
+            return (moment.hour * 3600 + moment.minute * 60 + moment.second) % seconds == 0
+
+        def declare(fn: PeriodicBody) -> PeriodicBody:
+            lock = RunLock(self.database_url, f"job-{name}")
+
+            def run() -> None:
+                if not lock.acquire():
+                    logger.debug("periodic job %s skipped: another run holds its lock", name)
+                    return
+                try:
+                    self._run(fn)
+                finally:
+                    lock.release()
+
+            self.huey.periodic_task(due, name=name)(run)
+            return fn
+
+        return declare
+
+    async def start(self) -> None:
+        """Start this process's consumer (worker threads and scheduler) on the running loop."""
+        self._loop = asyncio.get_running_loop()
+        consumer = _EmbeddedConsumer(self.huey, workers=self.workers, worker_type="thread", periodic=True,
+                                     scheduler_interval=self.scheduler_interval, initial_delay=0.05,
+                                     max_delay=1.0, check_worker_health=False)
+        await anyio.to_thread.run_sync(consumer.start)
+        self._consumer = consumer
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Stop taking jobs; wait up to ``timeout`` seconds for running ones (they keep running
+        on the loop while the worker threads wind down), then release the storage."""
+        consumer, self._consumer = self._consumer, None
+        if consumer is None:
+            return
+        consumer.stop_flag.set()
+        with self._lock:
+            running = [asyncio.wrap_future(f) for f in self._running]
+        if running:
+            await asyncio.wait(running, timeout=timeout)
+        await anyio.to_thread.run_sync(lambda: consumer.stop(graceful=True))
+        self.huey.storage.close()
+
+    def pending(self) -> int:
+        """Jobs waiting in the queue (not counting scheduled ones)."""
+        return int(self.huey.pending_count())
