@@ -206,14 +206,22 @@ class JobQueue:
         return declare
 
     def every(self, name: str, seconds: int) -> Callable[[PeriodicBody], PeriodicBody]:
-        """Declare ``async def fn()`` to run every ``seconds`` (whole seconds, counted from
-        midnight UTC), at most one run at a time across all processes (:class:`RunLock`); a run
-        due while another is in progress is skipped."""
+        """Declare ``async def fn()`` to run once every ``seconds`` (whole seconds) in each process,
+        at most one run at a time across all processes (:class:`RunLock`); a run due while
+        another is in progress is skipped."""
         if seconds < 1:
             raise ValueError("a periodic job runs at most once a second")
 
+        last: list[int] = []
+
         def due(moment: datetime) -> bool:
-            return (moment.hour * 3600 + moment.minute * 60 + moment.second) % seconds == 0
+            # once per period: huey's scheduler may skip a second under load, so compare periods
+            period = int(moment.timestamp()) // seconds
+            if last and last[0] == period:
+                return False
+            first = not last
+            last[:] = [period]
+            return not first  # not at start-up: the first period begins now
 
         def declare(fn: PeriodicBody) -> PeriodicBody:
             lock = RunLock(self.database_url, f"job-{name}")
@@ -241,17 +249,21 @@ class JobQueue:
         await anyio.to_thread.run_sync(consumer.start)
         self._consumer = consumer
 
-    async def stop(self, timeout: float = 10.0) -> None:
-        """Stop taking jobs; wait up to ``timeout`` seconds for running ones (they keep running
-        on the loop while the worker threads wind down), then release the storage."""
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Stop taking jobs; give running ones ``timeout`` seconds, then cancel them (a job's
+        ``CancelledError`` handler releases what it holds), and release the storage."""
         consumer, self._consumer = self._consumer, None
         if consumer is None:
             return
         consumer.stop_flag.set()
         with self._lock:
-            running = [asyncio.wrap_future(f) for f in self._running]
+            running = list(self._running)
         if running:
-            await asyncio.wait(running, timeout=timeout)
+            _, late = await asyncio.wait([asyncio.wrap_future(f) for f in running], timeout=timeout)
+            for future in running:
+                future.cancel()
+            if late:
+                await asyncio.wait(late, timeout=timeout)
         await anyio.to_thread.run_sync(lambda: consumer.stop(graceful=True))
         self.huey.storage.close()
 

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
         1, ge=1, le=64,
         description="Worker processes serving PORT (uvicorn's process model); more than 1 needs REDIS_URL.",
     )
+    job_workers: int = Field(
+        2, ge=1, le=64, description="Background jobs (webhooks, training, cleaning) one process runs at once.",
+    )
     graceful_shutdown_seconds: int = Field(
         30, gt=0, description="Seconds a stopping worker waits for in-flight requests and sockets to finish.",
     )

@@ -153,6 +153,7 @@ def create_app(settings: Settings | None = None, contract: Contract | None = Non
                 if plugin.on_startup is not None:
                     await plugin.on_startup(bundles[plugin.name])
                 started.append(plugin)
+            await services.start()  # the job consumer, once every API has declared its jobs
             yield
         finally:
             for plugin in reversed(started):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from adapters.events import EventBus, event_bus
+from adapters.jobs import JobQueue
 from adapters.providers.registry import ProviderRegistry
 from adapters.ratelimit import RateLimiter
 from adapters.realtime.peer import PeerManager
@@ -19,7 +20,7 @@ from core.settings import Settings
 @dataclass
 class Services:
     """Settings and the shared adapter instances: database, voice providers, rate limiter,
-    realtime peers, and the event bus between server processes."""
+    realtime peers, the event bus between server processes and the background job queue."""
 
     settings: Settings
     db: Database
@@ -27,6 +28,7 @@ class Services:
     limiter: RateLimiter
     peers: PeerManager
     events: EventBus
+    jobs: JobQueue
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -55,11 +57,18 @@ class Services:
                 host_addresses=settings.realtime_host_addresses or None,
             ),
             events=event_bus(settings.redis_url),
+            jobs=JobQueue(settings.database_url, workers=settings.job_workers),
         )
+
+    async def start(self) -> None:
+        """Start this process's job consumer (after every API declared its jobs in ``build``)."""
+        await self.jobs.start()
 
     async def stop(self) -> None:
         """Hang up every realtime peer (at shutdown, after the APIs stopped their own work) and
-        leave the event bus."""
+        leave the event bus. Running jobs are cancelled (their work is persisted and resumes in
+        another process or after a restart)."""
+        await self.jobs.stop()
         await self.peers.close_all()
         await self.events.aclose()
 
@@ -102,6 +111,11 @@ class ApiBundle:
     def peers(self) -> PeerManager:
         """The realtime (WebRTC) peers of this process."""
         return self.services.peers
+
+    @property
+    def queue(self) -> JobQueue:
+        """The background job queue shared by every process (declare jobs in ``build``)."""
+        return self.services.jobs
 
     @property
     def events(self) -> EventBus:

@@ -1,17 +1,20 @@
 """The SiteLLM Vertebro Voice service bundle.
 
 Stores, the file store, the intent engine (its model loads lazily on first use), the background
-workers and the process-wide WebSocket connection count. ``clock`` is the time source of every
-handler and worker (tests replace it to move time).
+work (jobs on the shared queue: training runs, the training sweep, the audio-cache cleaner) and
+the process-wide WebSocket connection count. ``clock`` is the time source of every handler and
+worker (tests replace it to move time).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from adapters.jobs import Job
 from adapters.providers.embeddings import shared_encoder
 from adapters.providers.intents import IntentEngine
 from adapters.storage.vertebro_voice.access import Scope, VertebroAccessStore
@@ -28,6 +31,8 @@ from adapters.storage.vertebro_voice.workers import AudioCacheCleaner, TrainingW
 from core.clock import utcnow
 from handlers.plugin import BundleSlot
 from handlers.services import ApiBundle, Services
+
+logger = logging.getLogger("handlers.vertebro_voice.bundle")
 
 API = "vertebro-voice"
 MOUNT = "/api/v1/voice"
@@ -50,6 +55,7 @@ class VertebroVoice(ApiBundle):
     ws_open: int = 0
     cleaner: AudioCacheCleaner | None = None
     worker: TrainingWorker | None = None
+    train: Job[[str]] | None = None
     _engine: IntentEngine | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -77,13 +83,44 @@ class VertebroVoice(ApiBundle):
             return self._engine
 
     def make_workers(self) -> None:
-        """Create the audio-cache cleaner and the training worker (not started)."""
+        """Create the audio-cache cleaner and the training worker."""
         s = self.settings
-        self.cleaner = AudioCacheCleaner(self.audio, self.files, ttl_seconds=s.voice_audio_cache_ttl,
-                                         interval=s.voice_audio_cache_cleanup_interval, clock=self.now)
+        self.cleaner = AudioCacheCleaner(self.audio, self.files, ttl_seconds=s.voice_audio_cache_ttl, clock=self.now)
         self.worker = TrainingWorker(self.jobs, self.samples, self.files, epochs=s.voice_training_epochs,
                                      step_delay=s.voice_training_step_delay, clock=self.now,
-                                     min_samples=s.voice_min_sample_count)
+                                     min_samples=s.voice_min_sample_count,
+                                     stale_after=s.voice_training_stale_seconds)
+
+    async def run_training(self, job_id: str) -> None:
+        """Queue a run of training job ``job_id`` (one process of the deployment takes it)."""
+        if self.train is not None:
+            await self.train.enqueue(job_id)
+
+    def declare_jobs(self) -> None:
+        """Declare this API's jobs on the shared queue: a training run per job id, a sweep every
+        5 s that requeues jobs nobody runs (a dead process's, or never picked up), and the
+        audio-cache cleaner every ``VOICE_AUDIO_CACHE_CLEANUP_INTERVAL`` seconds."""
+        queue = self.queue
+
+        @queue.job("vertebro.train")
+        async def train(job_id: str) -> None:
+            if self.worker is not None:
+                await self.worker.run(job_id)
+
+        @queue.every("vertebro.training-sweep", 5)
+        async def sweep() -> None:
+            if self.worker is not None:
+                for job_id in await self.worker.sweep():
+                    await train.enqueue(job_id)
+
+        @queue.every("vertebro.audio-cache-cleaner", max(1, int(self.settings.voice_audio_cache_cleanup_interval)))
+        async def clean() -> None:
+            if self.cleaner is not None:
+                removed = await self.cleaner.run_once()
+                if removed:
+                    logger.info("audio cache: removed %d expired entries", removed)
+
+        self.train = train
 
 
 def build(services: Services) -> VertebroVoice:
@@ -102,23 +139,20 @@ def build(services: Services) -> VertebroVoice:
         files=LocalFileStore(services.settings.voice_file_storage_dir),
     )
     voice.make_workers()
+    voice.declare_jobs()
     return voice
 
 
 async def on_startup(voice: VertebroVoice) -> None:
-    """Start the audio-cache cleaner and the training worker (which resumes interrupted jobs)."""
-    voice.make_workers()
-    assert voice.cleaner is not None and voice.worker is not None
-    voice.cleaner.start()
-    voice.worker.start()
+    """Nothing to start: the shared job queue runs this API's jobs (interrupted training jobs are
+    found by the sweep and resume from their checkpoints)."""
 
 
 async def on_shutdown(voice: VertebroVoice) -> None:
-    """Stop the background tasks; running jobs stay persisted in their state and resume later."""
+    """Stop running training here; running jobs release their claim and resume in another
+    process or after a restart."""
     if voice.worker is not None:
         await voice.worker.stop()
-    if voice.cleaner is not None:
-        await voice.cleaner.stop()
 
 
 bundle: BundleSlot[VertebroVoice] = BundleSlot(API)

@@ -196,8 +196,9 @@ async def start_training(body: TrainingRequest | None = None, user: str | None =
     Needs ``VOICE_MIN_SAMPLE_COUNT`` (3) samples (400 ``not_enough_samples:N/3``). One active
     job per project: 409 ``job_in_progress``, unless it made no progress for
     ``VOICE_TRAINING_STALE_SECONDS`` (20) — then it is requeued and answered with
-    ``detail: job_resumed``. A new job answers ``detail: job_queued``; the background worker
-    runs it. 404 ``project_not_found`` (not a member: no job is queued); 503 ``mongo_unavailable``.
+    ``detail: job_resumed``. A new job answers ``detail: job_queued``; the shared job queue
+    runs it in one of the server's processes. 404 ``project_not_found`` (not a member: no job is
+    queued); 503 ``mongo_unavailable``.
     """
     vertebro = bundle()
     project = await _member(body.project if body is not None else "", user)
@@ -209,6 +210,5 @@ async def start_training(body: TrainingRequest | None = None, user: str | None =
         raise ApiError(400, f"not_enough_samples:{exc.have}/{exc.need}", str(exc)) from None
     except JobInProgress:
         raise ApiError(409, "job_in_progress", "The project already has an active training job") from None
-    if vertebro.worker is not None:
-        vertebro.worker.wake()
+    await vertebro.run_training(job.id)
     return TrainingJobResponse(job=training_job(job), detail=Detail(detail))

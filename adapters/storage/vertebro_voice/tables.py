@@ -171,7 +171,8 @@ class VertebroSample(SQLModel, table=True):
 
 class VertebroTrainingJob(SQLModel, table=True):
     """A voice training job. ``checkpoint`` holds the worker's persisted intermediate state so a
-    job interrupted by a restart resumes where it stopped; ``heartbeat_at`` is the last progress."""
+    job interrupted by a restart resumes where it stopped; ``claimed_by`` is the worker running it
+    (None: nobody) and ``heartbeat_at`` its last sign of life."""
 
     __tablename__ = "vertebro_training_job"
 
@@ -187,3 +188,4 @@ class VertebroTrainingJob(SQLModel, table=True):
     started_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     heartbeat_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    claimed_by: str | None = Field(default=None, max_length=128)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import and_, func, or_, update
 from sqlmodel import Session, col, select
 
 from adapters.storage.database import Database
@@ -65,6 +65,11 @@ def _job(row: VertebroTrainingJob) -> JobRecord:
     return JobRecord(row.id, row.project, row.status, row.progress, row.message, copy.deepcopy(row.checkpoint or {}),
                      copy.deepcopy(row.result), row.attempts, row.created_at, row.started_at, row.finished_at,
                      row.heartbeat_at)
+
+
+class LeaseLost(Exception):
+    """The job is no longer claimed by this worker (another took it over, or it was finished or
+    requeued): the caller must stop working on it and write nothing more."""
 
 
 class NotEnoughSamples(Exception):
@@ -161,6 +166,7 @@ class VertebroJobStore:
                 if (now - active.heartbeat_at).total_seconds() < stale_after:
                     raise JobInProgress(_job(active))
                 active.status, active.message, active.heartbeat_at = "queued", "Job requeued after stalling", now
+                active.claimed_by = None
                 s.add(active)
                 s.flush()
                 return _job(active), "job_resumed"
@@ -200,49 +206,98 @@ class VertebroJobStore:
 
         return await self.db.run(work)
 
-    async def begin(self, job_id: str, now: datetime) -> JobRecord | None:
-        """Mark an active job as (re)started by a worker: ``attempts`` + 1, ``started_at`` set once.
-        None when the job is no longer active."""
+    async def claim(self, job_id: str, worker: str, now: datetime, stale_after: float) -> JobRecord | None:
+        """Claim the active job ``job_id`` for ``worker`` (``attempts`` + 1, ``started_at`` set
+        once, heartbeat now) unless another worker holds it with a heartbeat newer than
+        ``stale_after`` seconds. One conditional UPDATE: of two processes claiming at once,
+        exactly one gets the job. None when it is not active or someone else runs it."""
 
         def work(s: Session) -> JobRecord | None:
-            row = s.get(VertebroTrainingJob, job_id)
-            if row is None or row.status not in ACTIVE:
+            t = VertebroTrainingJob
+            free = or_(col(t.claimed_by).is_(None), col(t.claimed_by) == worker,
+                       col(t.heartbeat_at) < now - timedelta(seconds=stale_after))
+            claimed = s.exec(update(t).where(col(t.id) == job_id, col(t.status).in_(ACTIVE), free)
+                             .values(claimed_by=worker, attempts=t.attempts + 1, heartbeat_at=now,
+                                     started_at=func.coalesce(t.started_at, now)))
+            if claimed.rowcount != 1:
                 return None
-            row.attempts += 1
-            row.started_at = row.started_at or now
-            row.heartbeat_at = now
-            s.add(row)
-            s.flush()
-            return _job(row)
+            s.expire_all()
+            row = s.get(VertebroTrainingJob, job_id)
+            return _job(row) if row else None
+
+        return await self.db.run(work)
+
+    async def heartbeat(self, job_id: str, worker: str, now: datetime) -> None:
+        """Renew ``worker``'s claim. Raises :class:`LeaseLost` when it no longer holds the job."""
+
+        def work(s: Session) -> int:
+            t = VertebroTrainingJob
+            return int(s.exec(update(t).where(col(t.id) == job_id, col(t.claimed_by) == worker,
+                                              col(t.status).in_(ACTIVE)).values(heartbeat_at=now)).rowcount)
+
+        if await self.db.run(work) != 1:
+            raise LeaseLost(job_id)
+
+    async def release(self, job_id: str, worker: str) -> None:
+        """Give up ``worker``'s claim (at shutdown): the job stays active and any process may
+        resume it at once."""
+
+        def work(s: Session) -> None:
+            t = VertebroTrainingJob
+            s.exec(update(t).where(col(t.id) == job_id, col(t.claimed_by) == worker).values(claimed_by=None))
+
+        await self.db.run(work)
+
+    async def stranded(self, now: datetime, stale_after: float, grace: float) -> builtins.list[str]:
+        """Ids of active jobs nobody runs: unclaimed for more than ``grace`` seconds since their
+        last change, or claimed with a heartbeat older than ``stale_after`` seconds (oldest first)."""
+
+        def work(s: Session) -> list[str]:
+            t = VertebroTrainingJob
+            rows = s.exec(select(t.id).where(col(t.status).in_(ACTIVE), or_(
+                and_(col(t.claimed_by).is_(None), col(t.heartbeat_at) <= now - timedelta(seconds=grace)),
+                col(t.heartbeat_at) < now - timedelta(seconds=stale_after))).order_by(col(t.created_at))).all()
+            return list(rows)
 
         return await self.db.run(work)
 
     async def advance(self, job_id: str, *, status: str, progress: float, message: str,
-                      checkpoint: dict[str, Any], now: datetime) -> None:
-        """Persist a step: new state, progress (never lowered), message and checkpoint."""
+                      checkpoint: dict[str, Any], now: datetime, worker: str | None = None) -> None:
+        """Persist a step: new state, progress (never lowered), message and checkpoint. With
+        ``worker``, only while that worker holds the job (else :class:`LeaseLost`)."""
 
-        def work(s: Session) -> None:
+        def work(s: Session) -> bool:
             row = s.get(VertebroTrainingJob, job_id)
             if row is None or row.status not in ACTIVE:
-                return
+                return worker is None
+            if worker is not None and row.claimed_by != worker:
+                return False
             row.status, row.message, row.checkpoint, row.heartbeat_at = status, message, checkpoint, now
             row.progress = max(row.progress, round(progress, 2))
             s.add(row)
+            return True
 
-        await self.db.run(work)
+        if not await self.db.run(work):
+            raise LeaseLost(job_id)
 
     async def finish(self, job_id: str, *, status: str, message: str, result: dict[str, Any] | None,
-                     now: datetime) -> None:
-        """Final state ``completed`` (progress 100) or ``failed``."""
+                     now: datetime, worker: str | None = None) -> None:
+        """Final state ``completed`` (progress 100) or ``failed``; the claim ends. With ``worker``,
+        only while that worker holds the job (else :class:`LeaseLost`)."""
 
-        def work(s: Session) -> None:
+        def work(s: Session) -> bool:
             row = s.get(VertebroTrainingJob, job_id)
             if row is None:
-                return
+                return True
+            if worker is not None and row.claimed_by != worker:
+                return False
             row.status, row.message, row.result, row.finished_at, row.heartbeat_at = status, message[:500], result, \
                 now, now
+            row.claimed_by = None
             if status == "completed":
                 row.progress = 100.0
             s.add(row)
+            return True
 
-        await self.db.run(work)
+        if not await self.db.run(work):
+            raise LeaseLost(job_id)

@@ -65,7 +65,8 @@ def test_training_job_survives_sigkill(tmp_path):
            "VERTEBRO_BASIC_USERS": json.dumps({USER: PASSWORD_HASH}),
            "VERTEBRO_ADMIN_USERS": json.dumps([USER]),
            "VOICE_FILE_STORAGE_DIR": str(tmp_path / "files"), "VOICE_TRAINING_STEP_DELAY": "0.4",
-           "VOICE_TRAINING_EPOCHS": "8", "LOG_LEVEL": "warning", "HF_HUB_OFFLINE": "1"}
+           "VOICE_TRAINING_EPOCHS": "8", "LOG_LEVEL": "warning", "HF_HUB_OFFLINE": "1",
+           "VOICE_TRAINING_STALE_SECONDS": "4"}  # the killed runner's claim expires after 4 s
     port = _port()
     server = _start(env, port)
     try:
