@@ -127,7 +127,10 @@ class RedisEventBus:
             first = channel not in self._fanout.queues
             queue = self._fanout.add(channel)
             if first:
-                await self._pubsub.subscribe(PREFIX + channel)
+                try:
+                    await self._pubsub.subscribe(PREFIX + channel)
+                except Exception as exc:  # noqa: BLE001 - Redis down: the reader re-subscribes when it is back
+                    logger.warning("event bus: could not subscribe to %s (%s); will retry", channel, exc)
             if self._reader is None or self._reader.done():
                 self._reader = asyncio.get_running_loop().create_task(self._read())
         try:

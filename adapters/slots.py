@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator
 from typing import Protocol
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 PREFIX = "voicegw:slots:"
 
@@ -33,6 +34,11 @@ redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 return 1
 """
+
+
+class SlotsUnavailable(RuntimeError):
+    """The shared slot count cannot be read (Redis unreachable): the caller should refuse rather
+    than overbook."""
 
 
 class SlotPool(Protocol):
@@ -72,8 +78,8 @@ class LocalSlots:
 class RedisSlots:
     """:class:`SlotPool` named ``name`` in the Redis at ``url`` (see the module docstring).
 
-    ``lease_seconds``: how long a slot survives its holder's death. Raises ``redis.RedisError``
-    from :meth:`hold` when Redis cannot be reached (the caller decides: refuse, or fail open).
+    ``lease_seconds``: how long a slot survives its holder's death. :meth:`hold` raises
+    :class:`SlotsUnavailable` when Redis cannot be reached.
     """
 
     def __init__(self, url: str, name: str, *, lease_seconds: float = 30.0) -> None:
@@ -87,8 +93,11 @@ class RedisSlots:
         """See :class:`SlotPool`; the lease is renewed in the background while held."""
         member = secrets.token_hex(8)
         now = time.time()
-        taken = await self._acquire(keys=[self._key], args=[now, limit, now + self.lease_seconds, member,
-                                                             int(self.lease_seconds * 4) + 1])
+        try:
+            taken = await self._acquire(keys=[self._key], args=[now, limit, now + self.lease_seconds, member,
+                                                                 int(self.lease_seconds * 4) + 1])
+        except RedisError as exc:
+            raise SlotsUnavailable(str(exc)) from exc
         if not taken:
             yield False
             return

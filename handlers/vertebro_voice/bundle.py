@@ -2,7 +2,8 @@
 
 Stores, the file store, the intent engine (its model loads lazily on first use), the background
 work (jobs on the shared queue: training runs, the training sweep, the audio-cache cleaner) and
-the process-wide WebSocket connection count. ``clock`` is the time source of every handler and
+the open-WebSocket slots (``WS_MAX_CONNECTIONS`` deployment-wide: counted in Redis when
+``REDIS_URL`` is set, else in this process). ``clock`` is the time source of every handler and
 worker (tests replace it to move time).
 """
 
@@ -17,6 +18,7 @@ from datetime import datetime, timedelta
 from adapters.jobs import Job
 from adapters.providers.embeddings import shared_encoder
 from adapters.providers.intents import IntentEngine
+from adapters.slots import LocalSlots, SlotPool, slot_pool
 from adapters.storage.vertebro_voice.access import Scope, VertebroAccessStore
 from adapters.storage.vertebro_voice.files import LocalFileStore
 from adapters.storage.vertebro_voice.sessions import (
@@ -52,7 +54,7 @@ class VertebroVoice(ApiBundle):
     jobs: VertebroJobStore
     files: LocalFileStore
     clock: Callable[[], datetime] = utcnow
-    ws_open: int = 0
+    ws_slots: SlotPool = field(default_factory=LocalSlots)
     cleaner: AudioCacheCleaner | None = None
     worker: TrainingWorker | None = None
     train: Job[[str]] | None = None
@@ -137,6 +139,7 @@ def build(services: Services) -> VertebroVoice:
         samples=VertebroSampleStore(db),
         jobs=VertebroJobStore(db),
         files=LocalFileStore(services.settings.voice_file_storage_dir),
+        ws_slots=slot_pool(services.settings.redis_url, "vertebro-ws"),
     )
     voice.make_workers()
     voice.declare_jobs()
@@ -150,9 +153,12 @@ async def on_startup(voice: VertebroVoice) -> None:
 
 async def on_shutdown(voice: VertebroVoice) -> None:
     """Stop running training here; running jobs release their claim and resume in another
-    process or after a restart."""
+    process or after a restart. Release the slot pool's connections."""
     if voice.worker is not None:
         await voice.worker.stop()
+    aclose = getattr(voice.ws_slots, "aclose", None)
+    if aclose is not None:
+        await aclose()
 
 
 bundle: BundleSlot[VertebroVoice] = BundleSlot(API)

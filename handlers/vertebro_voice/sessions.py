@@ -16,6 +16,7 @@ from handlers.vertebro_voice.bundle import MOUNT, bundle
 from handlers.vertebro_voice.envelope import validation_error
 from handlers.vertebro_voice.guard import guarded
 from handlers.vertebro_voice.responses import history_response, session_response
+from handlers.vertebro_voice.session_channel import announce_deleted
 from handlers.vertebro_voice.spelling import either
 
 GREETING_EN = "Voice assistant ready. How can I help you today?"
@@ -125,6 +126,7 @@ async def delete_session(session_id: str, user: str | None = None) -> Reply:
     vertebro = bundle()
     if not await vertebro.sessions.end(session_id, vertebro.now(), await vertebro.scope(user)):
         raise session_not_found()
+    await announce_deleted(session_id)
     return Reply(None, 204)
 
 

@@ -2,7 +2,8 @@
 
 Handshake: HTTP Basic credentials (401), a live session of the caller's (404
 ``voice_session_not_found``, the same for another user's session as for a missing one) and
-a free connection slot (503 ``ws_connection_limit``, ``WS_MAX_CONNECTIONS`` per process) are
+a free connection slot (503 ``ws_connection_limit``, ``WS_MAX_CONNECTIONS`` across every process of
+the deployment when ``REDIS_URL`` is set, else per process) are
 checked before the upgrade; a refusal is an HTTP response with the API's ``{detail}`` body.
 
 After the upgrade the server sends ``{"type": "status", "status": "ready", "message":
@@ -47,6 +48,7 @@ import base64
 import binascii
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
@@ -57,6 +59,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from adapters.providers import audio as codec
 from adapters.providers.audio_stream import StreamDecoder, sniff_container, starts_new_stream
 from adapters.providers.base import AudioDecodeError
+from adapters.slots import SlotsUnavailable
 from adapters.storage.database import StorageUnavailable
 from adapters.storage.vertebro_voice.access import Scope
 from adapters.storage.vertebro_voice.sessions import VoiceSessionRecord
@@ -70,6 +73,7 @@ from handlers.vertebro_voice.dialog import MAX_TEXT, converse
 from handlers.vertebro_voice.envelope import json_size
 from handlers.vertebro_voice.responses import audio_url, ws_response, ws_transcription
 from handlers.vertebro_voice.security import authenticate_header
+from handlers.vertebro_voice.session_channel import channel
 from handlers.vertebro_voice.sessions import greeting
 from handlers.vertebro_voice.speech import ASR_RATE, synthesize_cached
 
@@ -133,14 +137,37 @@ async def voice_web_socket(websocket: WebSocket, session_id: str) -> None:
     if session is None or scope is None:
         await _deny(websocket, 404, "voice_session_not_found")
         return
-    if vertebro.ws_open >= vertebro.settings.ws_max_connections:
-        await _deny(websocket, 503, "ws_connection_limit")
-        return
-    vertebro.ws_open += 1
     try:
-        await websocket.accept()
-        await _send(websocket, _status("ready", greeting(session.language)))
-        await _serve(websocket, session_id, scope)
+        async with vertebro.ws_slots.hold(vertebro.settings.ws_max_connections) as taken:
+            if not taken:
+                await _deny(websocket, 503, "ws_connection_limit")
+                return
+            await _converse(websocket, session_id, session.language, scope)
+    except SlotsUnavailable:  # the deployment-wide slot count cannot be read: refuse, do not overbook
+        logger.warning("voice WebSocket %s refused: connection slots unavailable", session_id, exc_info=True)
+        if websocket.application_state == WebSocketState.CONNECTING:
+            await _deny(websocket, 503, "ws_connection_limit_unavailable")
+
+
+async def _converse(websocket: WebSocket, session_id: str, language: str, scope: Scope) -> None:
+    """Accept, greet and serve the socket until it ends; a deletion of the session announced by
+    any process (:mod:`handlers.vertebro_voice.session_channel`) closes it at once (1008)."""
+    try:
+        async with bundle().events.subscribe(channel(session_id)) as events:
+            await websocket.accept()
+            await _send(websocket, _status("ready", greeting(language)))
+            serve = asyncio.ensure_future(_serve(websocket, session_id, scope))
+            deleted = asyncio.ensure_future(_deleted(events))
+            try:
+                done, _ = await asyncio.wait({serve, deleted}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (serve, deleted):
+                    task.cancel()
+                await asyncio.gather(serve, deleted, return_exceptions=True)
+            if serve in done:
+                serve.result()  # re-raise what ended the conversation
+            else:
+                raise SessionGone(session_id)
     except WebSocketDisconnect:
         pass
     except SessionGone:
@@ -148,8 +175,13 @@ async def voice_web_socket(websocket: WebSocket, session_id: str) -> None:
     except Exception:  # noqa: BLE001 - a bug must close the socket with 1011, not hang it
         logger.exception("voice WebSocket %s failed", session_id)
         await _close(websocket, 1011, "Internal error")
-    finally:
-        vertebro.ws_open -= 1
+
+
+async def _deleted(events: AsyncIterator[dict[str, Any]]) -> None:
+    """Returns when the session's channel says it was deleted."""
+    async for event in events:
+        if event.get("event") == "deleted":
+            return
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:

@@ -4,6 +4,7 @@ cross-process invariants of a scaled-out deployment (docs/deploy.md)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -20,6 +21,8 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from handlers.vertebro_voice.security import hash_password
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # One set of secrets for every process of a deployment (hosts do not share var/secrets).
@@ -30,6 +33,12 @@ SECRETS = {
     "LIVEKIT_API_KEY": "APIscaleout01",
     "LIVEKIT_API_SECRET": "scaleout-livekit-secret-0123456789-0123456789",
 }
+
+
+#: One Vertebro admin user (HTTP Basic) for every process.
+VERTEBRO_USER, VERTEBRO_PASSWORD = "scale-admin", "scale password 0123"
+VERTEBRO_ENV = {"VERTEBRO_BASIC_USERS": json.dumps({VERTEBRO_USER: hash_password(VERTEBRO_PASSWORD)}),
+                "VERTEBRO_ADMIN_USERS": json.dumps([VERTEBRO_USER])}
 
 
 def free_port() -> int:
@@ -145,7 +154,8 @@ def pair(postgres_admin: str, redis_server: str, tmp_path_factory: pytest.TempPa
     # the load balancer in front of both is on loopback: its X-Forwarded-For names the client
     env = {"DATABASE_URL": fresh_database(postgres_admin), "REDIS_URL": redis_server,
            "FORWARDED_ALLOW_IPS": "127.0.0.1", "VB_DEFAULT_RATE_LIMIT_PER_MINUTE": "20",
-           "SERVICEAI_REALTIME_MINT_PER_MINUTE": "5", "REALTIME_HOST_ADDRESSES": '["127.0.0.1"]'}
+           "SERVICEAI_REALTIME_MINT_PER_MINUTE": "5", "REALTIME_HOST_ADDRESSES": '["127.0.0.1"]',
+           **VERTEBRO_ENV, "WS_MAX_CONNECTIONS": "3", "VOICE_MAX_CONCURRENT_SESSIONS": "5"}
     servers = [ServerProcess(env, workdir).start() for _ in range(2)]
     for server in servers:
         server.wait_ready()

@@ -4,13 +4,12 @@ in by the caller (so a test can drive the clock)."""
 
 from __future__ import annotations
 
-import asyncio
 import copy
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
 from adapters.storage.database import Database
@@ -31,6 +30,10 @@ def _pk(value: int | None) -> int:
     if value is None:
         raise RuntimeError("row has no primary key: it was not flushed")
     return value
+
+
+#: pg_advisory_xact_lock key serializing session creation (the live-session cap), "vrtbcap1"
+SESSION_CAP_LOCK = int.from_bytes(b"vrtbcap1", "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 
 class SessionLimitReached(Exception):
@@ -172,29 +175,35 @@ class VertebroSessionStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._create_lock = asyncio.Lock()
 
     async def create(self, *, session_id: str, project: str, user_id: str, language: str,
                      voice_preference: dict[str, Any] | None, now: datetime, timeout_seconds: int,
                      max_live: int, owner: str | None = None) -> VoiceSessionRecord:
         """Create a session of the Basic user ``owner`` expiring ``timeout_seconds`` after ``now``. Raises
-        :class:`SessionLimitReached` when ``max_live`` sessions are live already (the count and
-        the insert run in one transaction, serialised within this process)."""
+        :class:`SessionLimitReached` when ``max_live`` sessions are live already.
+
+        The cap holds across processes and hosts: the insert and the count run in one
+        transaction serialized with every other creation — on PostgreSQL by a transaction-scoped
+        advisory lock taken first, on SQLite by the database's single writer (the insert comes
+        first, so the count runs under the write lock and sees every committed session).
+        """
 
         def work(s: Session) -> VoiceSessionRecord:
-            live = s.exec(select(func.count()).select_from(VertebroSession).where(*_live(now))).one()
-            if live >= max_live:
-                raise SessionLimitReached(f"{live} live sessions")
+            connection = s.connection()
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SESSION_CAP_LOCK})
             row = VertebroSession(session_id=session_id, owner=owner, project=project, user_id=user_id,
                                   language=language,
                                   voice_preference=voice_preference, context={}, created_at=now,
                                   last_activity_at=now, expires_at=now + timedelta(seconds=timeout_seconds))
             s.add(row)
             s.flush()
+            live = s.exec(select(func.count()).select_from(VertebroSession).where(*_live(now))).one()
+            if live > max_live:
+                raise SessionLimitReached(f"{live - 1} live sessions")  # rolls the insert back
             return _session(row)
 
-        async with self._create_lock:
-            return await self.db.run(work)
+        return await self.db.run(work)
 
     async def get_live(self, session_id: str, now: datetime, scope: Scope | None = None) -> VoiceSessionRecord | None:
         """The session if it is live at ``now`` (not deleted, not expired) and ``scope`` may see it
