@@ -66,8 +66,29 @@ def _probe(data: bytes) -> codec.AudioInfo:
     return codec.probe(data, max_seconds=MAX_SAMPLE_SECONDS)
 
 
-def _content_type(upload: UploadFile) -> str:
-    """The accepted content type of an upload (its part header, else its file name); 415 otherwise."""
+# Part content types that name no audio format: the contract's own `encoding: {files: {contentType:
+# audio/*}}` (what clients generated from it send) and the generic binary type.
+UNSPECIFIC_TYPES = frozenset({"audio/*", "application/octet-stream"})
+
+
+def _sniffed(data: bytes) -> str | None:
+    """The audio type ``data``'s leading bytes announce (WAV, Ogg, FLAC, WebM, MP3), or None."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        return "audio/wav"
+    if data[:4] == b"OggS":
+        return "audio/ogg"
+    if data[:4] == b"fLaC":
+        return "audio/flac"
+    if data[:4] == b"\x1aE\xdf\xa3":
+        return "audio/webm"
+    if data[:3] == b"ID3" or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
+        return "audio/mpeg"
+    return None
+
+
+def _content_type(upload: UploadFile, data: bytes = b"") -> str:
+    """The accepted content type of an upload: its part header, else its file name, else — for a
+    part typed ``audio/*`` or ``application/octet-stream`` — what its bytes announce; 415 otherwise."""
     declared = (getattr(upload, "content_type", None) or "").split(";")[0].strip().lower()
     name = (getattr(upload, "filename", None) or "").lower()
     if declared in ACCEPTED_TYPES:
@@ -75,6 +96,9 @@ def _content_type(upload: UploadFile) -> str:
     ext = next((e for e in ACCEPTED_EXTENSIONS if name.endswith(e)), None)
     if ext is not None:
         return _EXT_TYPES[ext]
+    sniffed = _sniffed(data) if declared in UNSPECIFIC_TYPES else None
+    if sniffed is not None:
+        return sniffed
     raise ApiError(415, "unsupported_content_type",
                    f"{upload.filename or 'file'}: {declared or 'no content type'} is not an accepted audio type")
 
@@ -86,8 +110,10 @@ async def upload_voice_samples(body: Mapping[str, Any] | None = None, files: lis
     200 the project's full sample list.
 
     Every file is checked before any is stored: accepted type (part content type or file
-    extension, else 415 ``unsupported_content_type``), not empty (400 ``empty_sample``), at
-    most ``VOICE_SAMPLE_MAX_BYTES`` (413 ``sample_too_large``), decodable audio of at most
+    extension; for a part typed ``audio/*`` — the contract's encoding — or
+    ``application/octet-stream``, the type its bytes announce; else 415
+    ``unsupported_content_type``), not empty (400 ``empty_sample``), at most
+    ``VOICE_SAMPLE_MAX_BYTES`` (413 ``sample_too_large``), decodable audio of at most
     600 s (else 415 ``unsupported_audio_format``). ``duration_seconds`` is measured by
     decoding. No files → 400 ``files_required``; empty project → 400 ``project_required``; 503
     ``mongo_unavailable``. The form is multipart, not JSON, so ``body`` is connexion's form
@@ -102,8 +128,8 @@ async def upload_voice_samples(body: Mapping[str, Any] | None = None, files: lis
     limit = vertebro.settings.voice_sample_max_bytes
     checked: list[tuple[str, str, bytes, float]] = []
     for upload in uploads:
-        content_type = _content_type(upload)
         data = await upload.read(limit + 1)
+        content_type = _content_type(upload, data[:16])
         if not data:
             raise ApiError(400, "empty_sample", f"{upload.filename or 'file'} is empty")
         if len(data) > limit:
