@@ -20,6 +20,7 @@ serve: bootstrap
 test:
 	@APT_PACKAGES="$(SERVE_APT) $(TEST_APT)" scripts/bootstrap
 	$(PY) -m tools.generate --check
+	@scripts/node-tools
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(PY) -m pytest

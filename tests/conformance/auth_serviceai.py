@@ -2,9 +2,8 @@
 holding the ``chatty-voice`` entitlement, created through the ServiceAi stores (as
 ``python -m handlers.serviceai.manage token`` does), one per organization.
 
-The merged-document run also sends the ``X-Client-Version`` of a current client (every ServiceAi
-app sends its build); the per-API stateful run (tools/fuzz.py) lets schemathesis generate it and
-accepts the contract's 426 for outdated versions.
+``X-Client-Version`` is left to schemathesis: outdated versions get the contract's 426, which
+tools/fuzz.py accepts for ServiceAi (the minimum version is a server setting).
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from __future__ import annotations
 import asyncio
 
 from core.clock import utcnow
-from handlers.serviceai.versioning import api_version
 
 USERS = (("conformance-user", "conformance-org"), ("conformance-user-2", "conformance-org-2"))
 
@@ -27,11 +25,6 @@ def _mint(app, user_id: str, org: str) -> str:
         return token
 
     return asyncio.run(mint())
-
-
-def headers(app, settings) -> dict[str, str]:  # noqa: ARG001
-    """``Authorization`` and ``X-Client-Version`` for ``serviceai.*`` operations."""
-    return {"Authorization": f"Bearer {_mint(app, *USERS[0])}", "X-Client-Version": api_version()}
 
 
 def fuzz_env(app, settings) -> dict[str, str]:  # noqa: ARG001

@@ -12,11 +12,6 @@ from handlers.virtual_banker.security import mint_jwt
 USERS = (("tenant-123", "user-456"), ("tenant-123", "user-789"))
 
 
-def headers(app, settings) -> dict[str, str]:  # noqa: ARG001
-    """``Authorization`` for ``vb.*`` operations (signed with the run's JWT secret)."""
-    return {"Authorization": f"Bearer {mint_jwt(*USERS[0], settings.virtual_banker_jwt_secret, 3600)}"}
-
-
 def fuzz_env(app, settings) -> dict[str, str]:  # noqa: ARG001
     """``FUZZ_VB_TOKEN`` and ``FUZZ_VB_TOKEN_2`` for ``tools.fuzz``: JWTs of two users of one tenant."""
     secret = settings.virtual_banker_jwt_secret

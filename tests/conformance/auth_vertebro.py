@@ -3,8 +3,6 @@ the API's own user store (as ``python -m handlers.vertebro_voice.manage add-user
 
 from __future__ import annotations
 
-import base64
-
 import anyio
 
 from core.clock import utcnow
@@ -16,13 +14,6 @@ USERS = (("conformance", "conformance-password-0123456789"), ("conformance-2", "
 def _store(app) -> None:
     for user, password in USERS:
         anyio.run(app.bundles["vertebro-voice"].users.put, user, hash_password(password), utcnow())
-
-
-def headers(app, settings) -> dict[str, str]:  # noqa: ARG001
-    """``Authorization: Basic …`` for ``vertebro.*`` operations."""
-    _store(app)
-    user, password = USERS[0]
-    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
 
 
 def fuzz_env(app, settings) -> dict[str, str]:  # noqa: ARG001
