@@ -5,9 +5,10 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 
 .PHONY: serve test bootstrap generate check ops token bench lint diff fuzz node-tools
 
-# System packages: espeak-ng (offline TTS) to serve; tests also start a throwaway PostgreSQL.
+# System packages: espeak-ng (offline TTS) to serve; tests also start a throwaway PostgreSQL and drive
+# Swagger UI in Debian's chromium (Playwright with executable_path; no browser download).
 SERVE_APT := espeak-ng
-TEST_APT := postgresql
+TEST_APT := postgresql chromium
 
 bootstrap:
 	@APT_PACKAGES="$(SERVE_APT)" scripts/bootstrap
