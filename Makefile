@@ -3,11 +3,12 @@ PY := .venv/bin/python
 export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: serve test bootstrap generate check ops token bench lint
+.PHONY: serve test bootstrap generate check ops token bench lint diff fuzz node-tools
 
-# System packages: espeak-ng (offline TTS) to serve; tests also start a throwaway PostgreSQL.
+# System packages: espeak-ng (offline TTS) to serve; tests also start a throwaway PostgreSQL and drive
+# Redis, and drive Swagger UI in Debian's chromium (Playwright with executable_path; no browser download).
 SERVE_APT := espeak-ng
-TEST_APT := postgresql redis-server
+TEST_APT := postgresql redis-server chromium
 
 bootstrap:
 	@APT_PACKAGES="$(SERVE_APT)" scripts/bootstrap
@@ -20,6 +21,7 @@ serve: bootstrap
 test:
 	@APT_PACKAGES="$(SERVE_APT) $(TEST_APT)" scripts/bootstrap
 	$(PY) -m tools.generate --check
+	@scripts/node-tools
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(PY) -m pytest
@@ -48,3 +50,19 @@ token: bootstrap
 ## Benchmarks: HTTP throughput vs stock connexion, FastAPI, raw Starlette; speech real-time factors.
 bench: bootstrap
 	$(PY) -m bench.run
+
+## Contract tooling from npm (Spectral, Redocly, openapi-typescript, TypeScript, Optic) into tools/node/.
+node-tools:
+	@scripts/node-tools
+
+## Breaking-change gate: each per-API document against its baseline (published seed as rebuilt, before
+## overlays; Vertebro: specs/vertebro-voice/released/). Fails unless the overlay action making a
+## breaking change states why (`x-breaking: <reason>`). Optic's verdict is printed beside it.
+diff: bootstrap node-tools
+	$(PY) -m tools.apidiff --optic
+
+## Fuzz a deployment from its served per-API documents: make fuzz URL=https://host [API=virstack-voiceai]
+## Credentials: FUZZ_<NS>_TOKEN[_2], FUZZ_<NS>_USER[_2]/FUZZ_<NS>_PASSWORD[_2], FUZZ_<NS>_HEADERS (README).
+fuzz: bootstrap
+	@test -n "$(URL)" || (echo "usage: make fuzz URL=https://host [API=name] [EXAMPLES=25]"; exit 2)
+	$(PY) -m tools.fuzz --url "$(URL)" $(if $(API),--api "$(API)") --max-examples $(or $(EXAMPLES),25) --report-dir var/fuzz-report

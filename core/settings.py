@@ -197,6 +197,9 @@ class Settings(BaseSettings):
     serviceai_realtime_mint_per_minute: int = Field(
         5, ge=1, description="POST /api/realtime-token calls per user per minute (moving window); more → 429."
     )
+    serviceai_webrtc_per_ip_per_minute: int = Field(
+        3, ge=1, description="POST /api/realtime/webrtc SDP exchanges per client IP per minute (seed: 3); more → 429."
+    )
     serviceai_ai_context_max_chars: int = Field(
         16000, ge=1000, description="Budget of the assembled Chatty Voice system prompt, in characters; knowledge-base "
                                     "articles beyond it are listed by title only.",

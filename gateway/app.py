@@ -20,7 +20,6 @@ from connexion import AsyncApp
 from connexion.decorators.parameter import pythonic
 from connexion.exceptions import ProblemException
 from connexion.middleware import MiddlewarePosition
-from connexion.options import SwaggerUIOptions
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -31,6 +30,7 @@ from starlette.websockets import WebSocket
 from core.settings import Settings, get_settings
 from gateway.body_guard import BodyGuardMiddleware
 from gateway.contract import Contract, load_json_yaml
+from gateway.docs import swagger_ui_options
 from gateway.errors import ErrorRenderer
 from gateway.plugins import load_plugins
 from gateway.resolver import OperationResolver
@@ -165,9 +165,7 @@ def create_app(settings: Settings | None = None, contract: Contract | None = Non
     http = AsyncApp(
         __name__,
         lifespan=lifespan,
-        swagger_ui_options=SwaggerUIOptions(
-            serve_spec=False, swagger_ui=True, swagger_ui_path="/docs", spec_path="/openapi.json"
-        ),
+        swagger_ui_options=swagger_ui_options(contract),
     )
     http.add_middleware(BodyGuardMiddleware, MiddlewarePosition.BEFORE_VALIDATION,
                         max_body_bytes=settings.max_body_bytes)

@@ -156,6 +156,15 @@ def _namespace_security(reqs: list[dict[str, Any]], ns: str) -> list[dict[str, A
     return [{f"{ns}.{name}": scopes for name, scopes in req.items()} for req in reqs]
 
 
+def _namespace_links(op: dict[str, Any], ns: str) -> None:
+    """Point the operation's response links at the namespaced operationIds (``getSession`` →
+    ``vb.getSession``)."""
+    for response in (op.get("responses") or {}).values():
+        for link in (response.get("links") or {}).values() if isinstance(response, dict) else ():
+            if isinstance(link, dict) and "operationId" in link:
+                link["operationId"] = f"{ns}.{link['operationId']}"
+
+
 def namespaced(mount: Mount) -> dict[str, Any]:
     """Return ``mount.document`` with components, tags, operationIds and refs namespaced
     and its paths prefixed; the result is a fragment with ``paths``, ``components`` and ``tags``."""
@@ -184,6 +193,7 @@ def namespaced(mount: Mount) -> dict[str, Any]:
                 if "operationId" not in op:
                     raise MergeError(f"{mount.name}: {method.upper()} {path} has no operationId")
                 op["operationId"] = f"{ns}.{op['operationId']}{suffix}"
+                _namespace_links(op, ns)
                 op["tags"] = [f"{ns}.{t}" for t in op.get("tags") or []]
                 for tag in op["tags"]:
                     if tag not in declared_tags:

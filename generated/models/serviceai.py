@@ -132,7 +132,6 @@ class ChattyToolParameterProperty(BaseModel):
     description: str | None = None
     enum: list[str] | None = None
     required: list[str] | None = None
-    additionalProperties: bool | None = None
 
 
 class RealtimeWebrtcMintError(BaseModel):
@@ -141,10 +140,12 @@ class RealtimeWebrtcMintError(BaseModel):
 
 
 class Parameters(BaseModel):
+    model_config = ConfigDict(
+        extra='allow',
+    )
     type: Type1
     properties: dict[str, ChattyToolParameterProperty]
     required: list[str] | None = None
-    additionalProperties: bool | None = None
 
 
 class Function(BaseModel):

@@ -405,39 +405,6 @@ class Type1(StrEnum):
     response = 'response'
 
 
-class DialogResponse(BaseModel):
-    text: str
-    audio_url: Annotated[str | None, Field(...)]
-    sources: Annotated[
-        list[dict[str, Any]],
-        Field(examples=[[{'title': 'demo-source', 'url': '/docs'}]]),
-    ]
-    suggested_actions: Annotated[
-        list[dict[str, Any]],
-        Field(examples=[[{'type': 'navigate', 'url': '/pricing'}]]),
-    ]
-    type: Annotated[
-        Type1,
-        Field(
-            description="Always `response` (the original ResponseMessage's discriminator; the WebSocket `response` frame has the same)."
-        ),
-    ]
-    audioUrl: Annotated[
-        str | None,
-        Field(
-            deprecated=True,
-            description='Deprecated camelCase alias of `audio_url`, always the same value.',
-        ),
-    ]
-    suggestedActions: Annotated[
-        list[dict[str, Any]],
-        Field(
-            deprecated=True,
-            description='Deprecated camelCase alias of `suggested_actions`, always the same value.',
-        ),
-    ]
-
-
 class ProjectAnalytics(BaseModel):
     project: str
     sessions_total: int
@@ -721,28 +688,6 @@ class Type7(StrEnum):
     response = 'response'
 
 
-class WsResponseMessage(BaseModel):
-    type: Literal['response']
-    text: str
-    audio_url: Annotated[str | None, Field(...)]
-    sources: list[dict[str, Any]]
-    suggested_actions: list[dict[str, Any]]
-    audioUrl: Annotated[
-        str | None,
-        Field(
-            deprecated=True,
-            description='Deprecated camelCase alias of `audio_url`, always the same value.',
-        ),
-    ]
-    suggestedActions: Annotated[
-        list[dict[str, Any]],
-        Field(
-            deprecated=True,
-            description='Deprecated camelCase alias of `suggested_actions`, always the same value.',
-        ),
-    ]
-
-
 class Type8(StrEnum):
     status = 'status'
 
@@ -774,6 +719,67 @@ class Type10(StrEnum):
 class WsErrorMessage(BaseModel):
     type: Literal['error']
     message: str
+
+
+class DialogSuggestedAction(BaseModel):
+    model_config = ConfigDict(
+        extra='allow',
+    )
+
+
+class DialogResponse(BaseModel):
+    text: str
+    audio_url: Annotated[str | None, Field(...)]
+    sources: Annotated[
+        list[dict[str, Any]],
+        Field(examples=[[{'title': 'demo-source', 'url': '/docs'}]]),
+    ]
+    suggested_actions: Annotated[
+        list[DialogSuggestedAction],
+        Field(examples=[[{'type': 'navigate', 'url': '/pricing'}]]),
+    ]
+    type: Annotated[
+        Type1,
+        Field(
+            description="Always `response` (the original ResponseMessage's discriminator; the WebSocket `response` frame has the same)."
+        ),
+    ]
+    audioUrl: Annotated[
+        str | None,
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase alias of `audio_url`, always the same value.',
+        ),
+    ]
+    suggestedActions: Annotated[
+        list[DialogSuggestedAction],
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase alias of `suggested_actions`, always the same value.',
+        ),
+    ]
+
+
+class WsResponseMessage(BaseModel):
+    type: Literal['response']
+    text: str
+    audio_url: Annotated[str | None, Field(...)]
+    sources: list[dict[str, Any]]
+    suggested_actions: list[DialogSuggestedAction]
+    audioUrl: Annotated[
+        str | None,
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase alias of `audio_url`, always the same value.',
+        ),
+    ]
+    suggestedActions: Annotated[
+        list[DialogSuggestedAction],
+        Field(
+            deprecated=True,
+            description='Deprecated camelCase alias of `suggested_actions`, always the same value.',
+        ),
+    ]
 
 
 class WsServerMessage(

@@ -207,6 +207,9 @@ class Type3(StrEnum):
 
 
 class Schema1(BaseModel):
+    model_config = ConfigDict(
+        extra='allow',
+    )
     type: Type3
     properties: Annotated[
         dict[str, Any],
@@ -215,7 +218,6 @@ class Schema1(BaseModel):
     required: Annotated[
         list[str] | None, Field(description='List of required parameter names.')
     ] = None
-    additionalProperties: bool | None = None
 
 
 class Schema(BaseModel):

@@ -14,7 +14,7 @@ bound to the caller, 5 minutes, single use). Answers ``200 application/sdp`` wit
   ``{error, status?}``.
 
 Order of checks: 401 → 400 (contract) → 426 → 403 entitlement → 429 (3 requests per minute
-per client IP) → 403 CSRF → 400 SDP.
+per client IP, ``SERVICEAI_WEBRTC_PER_IP_PER_MINUTE``) → 403 CSRF → 400 SDP.
 
 The client IP is the ASGI connection's peer (``scope["client"]``); no forwarding header is read
 here. Behind a reverse proxy, the server (uvicorn's proxy-headers handling, trusted peers from
@@ -43,7 +43,6 @@ from handlers.serviceai.versioning import chatty
 
 logger = logging.getLogger("handlers.serviceai.webrtc")
 
-PER_IP_PER_MINUTE = 3
 SDP = "application/sdp"
 
 
@@ -55,9 +54,11 @@ def client_ip() -> str:
 
 
 def _charge_ip() -> None:
-    decision = bundle().limiter.hit(f"serviceai:webrtc:{client_ip()}", PER_IP_PER_MINUTE)
+    s = bundle()
+    limit = s.settings.serviceai_webrtc_per_ip_per_minute
+    decision = s.limiter.hit(f"serviceai:webrtc:{client_ip()}", limit)
     if not decision.allowed:
-        raise ApiError(429, "RATE_LIMITED", f"At most {PER_IP_PER_MINUTE} SDP exchanges per minute per client IP.",
+        raise ApiError(429, "RATE_LIMITED", f"At most {limit} SDP exchanges per minute per client IP.",
                        details={"limit": decision.limit})
 
 

@@ -37,7 +37,9 @@ ACCEPTED_TYPES = frozenset({"audio/mpeg", "audio/mp3", "audio/wav", "audio/x-wav
 ACCEPTED_EXTENSIONS = (".mp3", ".wav", ".flac", ".ogg", ".webm", ".m4a", ".aac")
 MAX_SAMPLE_SECONDS = 600.0
 #: Declared types that say nothing about the bytes (a browser Blob, a bare multipart part): the bytes decide.
-GENERIC_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream", "application/unknown"})
+# Part types that name no audio format: none, the generic binary ones, and the contract's own
+# `encoding: {files: {contentType: audio/*}}` (what clients generated from it send literally).
+GENERIC_TYPES = frozenset({"", "audio/*", "application/octet-stream", "binary/octet-stream", "application/unknown"})
 #: FFmpeg demuxer of a decoded upload → the content type recorded for it.
 _FORMAT_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg", "ogg": "audio/ogg", "matroska,webm": "audio/webm",
                  "flac": "audio/flac", "aac": "audio/aac", "mov,mp4,m4a,3gp,3g2,mj2": "audio/m4a"}

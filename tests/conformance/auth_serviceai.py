@@ -1,10 +1,9 @@
-"""Credentials for ServiceAi operations in the conformance run: a bearer token of an admin user
-holding the ``chatty-voice`` entitlement, created through the ServiceAi stores, and the
-``X-Client-Version`` of a current client (every ServiceAi app sends its build).
+"""Credentials for ServiceAi operations in the conformance run: bearer tokens of admin users
+holding the ``chatty-voice`` entitlement, created through the ServiceAi stores (as
+``python -m handlers.serviceai.manage token`` does), one per organization.
 
-Without the version, schemathesis' pattern-valid but outdated versions (``0.x``) would get the
-contract's 426 — correct, but ``426`` is not a status schemathesis accepts for positive data.
-The 426 / soft-upgrade handshake is tested in tests/handlers/serviceai/.
+``X-Client-Version`` is left to schemathesis: outdated versions get the contract's 426, which
+tools/fuzz.py accepts for ServiceAi (the minimum version is a server setting).
 """
 
 from __future__ import annotations
@@ -12,17 +11,22 @@ from __future__ import annotations
 import asyncio
 
 from core.clock import utcnow
-from handlers.serviceai.versioning import api_version
+
+USERS = (("conformance-user", "conformance-org"), ("conformance-user-2", "conformance-org-2"))
 
 
-def headers(app, settings) -> dict[str, str]:
-    """``Authorization`` and ``X-Client-Version`` for ``serviceai.*`` operations."""
+def _mint(app, user_id: str, org: str) -> str:
     bundle = app.bundles["serviceai"]
 
     async def mint() -> str:
-        await bundle.users.upsert_user(user_id="conformance-user", organization_id="conformance-org", now=utcnow(),
+        await bundle.users.upsert_user(user_id=user_id, organization_id=org, now=utcnow(),
                                        display_name="Conformance", role="admin", entitlements=["chatty-voice"])
-        token, _ = await bundle.users.mint_token("conformance-user", utcnow(), label="conformance")
+        token, _ = await bundle.users.mint_token(user_id, utcnow(), label="conformance")
         return token
 
-    return {"Authorization": f"Bearer {asyncio.run(mint())}", "X-Client-Version": api_version()}
+    return asyncio.run(mint())
+
+
+def fuzz_env(app, settings) -> dict[str, str]:  # noqa: ARG001
+    """``FUZZ_SERVICEAI_TOKEN`` and ``FUZZ_SERVICEAI_TOKEN_2`` for ``tools.fuzz``: two organizations."""
+    return {"FUZZ_SERVICEAI_TOKEN": _mint(app, *USERS[0]), "FUZZ_SERVICEAI_TOKEN_2": _mint(app, *USERS[1])}

@@ -1,121 +1,108 @@
-"""schemathesis over the whole merged contract, against the ASGI app, every check.
+"""schemathesis against a live server, from each API's served document, as contract testers run it.
 
-Phases: examples, coverage and fuzzing (positive and negative data). Operations still
-answering 501 — ``pending`` in specs/merge.yaml, read from generated/apis.json — are the
-only exclusions. Credentials come from each API's own security scheme: the module
-``tests/conformance/auth_<namespace>.py`` gives ``headers(app, settings)`` for that API.
+Each API's run is ``tools.fuzz`` (what ``make fuzz URL=…`` runs against any deployment): the
+schemathesis CLI over ``/openapi/<api>.json`` with every phase — examples, coverage, fuzzing and
+stateful (the documents' OpenAPI links) — and every check, ``use_after_free``,
+``ensure_resource_availability``, ``ignored_auth`` and ``object_level_authorization`` (two users
+per API as peers) included; the server validates its own responses too (``VALIDATE_RESPONSES``).
+Credentials come from ``tests/conformance/auth_<namespace>.py``: ``fuzz_env(app, settings)``
+returns the ``FUZZ_*`` variables an operator would set (what only a test can know, e.g. JWTs
+signed with the run's secret). Operations still pending (``specs/<api>/pending.yaml``) answer
+501 and are left out of the depth figure; so are WebSocket handshakes (their 426 over plain HTTP
+is checked; the protocol is tested with WebSocket clients).
+
+Printed per API (and in the terminal summary): operations driven to a 2xx / operations, and
+failures. Goal and assertion: 0 failures; every operation reached except at most those in
+``NOT_REACHED`` (each with its reason; a listed operation the run reaches is printed, so the list
+can shrink).
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 import tempfile
-import warnings
+import time
 from pathlib import Path
 
-warnings.filterwarnings("ignore", message=".*starlette.testclient.*")
+import pytest
 
-import schemathesis  # noqa: E402
-from hypothesis import HealthCheck, settings  # noqa: E402
-from schemathesis.checks import positive_data_acceptance  # noqa: E402
-from schemathesis.config import SchemathesisConfig  # noqa: E402
-
-from core.settings import Settings  # noqa: E402
-from gateway.app import create_app  # noqa: E402
-from gateway.contract import Contract  # noqa: E402
+from core.settings import Settings
+from gateway.app import create_app
+from gateway.contract import Contract
+from tests.conftest import LiveServer
+from tools import fuzz
 
 SECRET = "conformance-secret-0123456789-0123456789"
-_tmp = Path(tempfile.mkdtemp(prefix="conformance-"))
-SETTINGS = Settings(
-    database_url=f"sqlite:///{_tmp / 'conformance.db'}",
-    validate_responses=True,
-    virtual_banker_jwt_secret=SECRET,
-    vb_default_rate_limit_per_minute=1_000_000,
-)
-APP = create_app(SETTINGS)
-CONTRACT = Contract()
-PENDING = sorted(
-    f"{ns}.{op_id}" for ns, api in CONTRACT.apis.items() for op_id in api.pending
-) + sorted(
-    f"{ns}.{alias}" for ns, api in CONTRACT.apis.items() for alias, target in api.aliases.items()
-    if target in api.pending
-)
+SEED = 20261125
+MAX_EXAMPLES = 10
+STATEFUL_EXAMPLES = 150
+APIS = json.loads(fuzz.APIS.read_text(encoding="utf-8"))
 
-CONFIG = SchemathesisConfig.from_dict(
-    {
-        "seed": 20261125,
-        "generation": {"mode": "all", "max-examples": 25},
-        "phases": {
-            "examples": {"enabled": True},
-            "coverage": {"enabled": True},
-            "fuzzing": {"enabled": True},
-            "stateful": {"enabled": False},
-        },
-        # Schema-valid bytes need not be valid audio: operations that decode uploaded audio answer
-        # such (random) bytes with their documented 415 (and an empty sample file with 400);
-        # Vertebro startTraining answers its documented 400 not_enough_samples:N/3 for a project
-        # without samples (a state precondition no schema can express).
-        "operations": [
-            # Rules the contract states in prose, which JSON Schema cannot express: custom tool
-            # names are unique within an agent, and the prompt-mode filler variants sum to at most
-            # 5 (their documented 400). A schema-valid agent may break them.
-            {
-                "include-operation-id": ["virstack.createAgent", "virstack.updateAgent"],
-                "checks": {"positive_data_acceptance": {
-                    "expected-statuses": ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]}},
-            },
-            {
-                "include-operation-id": ["vertebro.recognizeSpeech", "vertebro.uploadVoiceSamples",
-                                         "vertebro.startTraining"],
-                "checks": {"positive_data_acceptance": {
-                    "expected-statuses": ["2xx", "3xx", "400", "401", "403", "404", "409", "415", "429", "5xx"]}},
-            },
-        ],
-    }
-)
-schema = schemathesis.openapi.from_asgi("/openapi.json", APP, config=CONFIG).exclude(operation_id=PENDING)
+# Operations the run does not drive to a 2xx yet, and why. Keep it short; it may only shrink.
+NOT_REACHED: dict[str, str] = {
+    "virstack.importPhoneNumber": "needs an agent of the caller (createAgent → link); random agent settings "
+                                  "are mostly refused, so the stateful phase rarely gets that far",
+    "virstack.initiatePhoneCall": "needs an imported number (importPhoneNumber → link), see above",
+    "virstack.purchasePhoneNumber": "needs an agent, an inbound trunk and a rule of it at once (three producers)",
+    "virstack.getPhoneNumber": "needs a registered number (see importPhoneNumber)",
+    "virstack.updatePhoneNumber": "needs a registered number (see importPhoneNumber)",
+    "virstack.deletePhoneNumber": "needs a registered number (see importPhoneNumber)",
+    "vertebro.getAudio": "its id is the last segment of synthesize's audio_url (regex link); the stateful phase "
+                         "seldom chains synthesize → getAudio within the run's budget",
+}
+SUMMARY: list[str] = []
 
 
-def _auth_headers(namespace: str) -> dict[str, str]:
-    try:
-        module = importlib.import_module(f"tests.conformance.auth_{namespace}")
-    except ModuleNotFoundError:
-        return {}
-    return module.headers(APP, SETTINGS)
+@pytest.fixture(scope="module")
+def deployment():
+    """A fresh gateway (its own SQLite database) served by uvicorn, and the FUZZ_* credentials."""
+    tmp = Path(tempfile.mkdtemp(prefix="conformance-"))
+    settings = Settings(
+        database_url=f"sqlite:///{tmp / 'conformance.db'}",
+        validate_responses=True,
+        virtual_banker_jwt_secret=SECRET,
+        vb_default_rate_limit_per_minute=1_000_000,
+        serviceai_webrtc_per_ip_per_minute=1_000_000,
+        realtime_host_addresses=["127.0.0.1"],
+        voice_file_storage_dir=str(tmp / "vertebro-files"),
+    )
+    app = create_app(settings)
+    with LiveServer(app) as server:
+        env: dict[str, str] = {}
+        for namespace in APIS:
+            try:
+                module = importlib.import_module(f"tests.conformance.auth_{namespace}")
+            except ModuleNotFoundError:  # an API without credentials to mint (or not written yet)
+                continue
+            env.update(module.fuzz_env(app, settings))
+        yield server.url, env, tmp
 
 
-AUTH = {ns: _auth_headers(ns) for ns in CONTRACT.apis if CONTRACT.apis[ns].pending != frozenset(
-    op["operationId"].split(".", 1)[1] for _, _, op in CONTRACT.operations() if op["operationId"].startswith(ns + "."))}
-
-
-@schema.auth()
-class GatewayAuth:
-    """Each API's own credentials, chosen by the operation's namespace."""
-
-    def get(self, case, ctx):
-        return AUTH.get(case.operation.definition.raw["operationId"].split(".", 1)[0], {})
-
-    def set(self, case, data, ctx):
-        case.headers = {**(case.headers or {}), **data}
-
-
-@schema.parametrize()
-@settings(deadline=None, suppress_health_check=list(HealthCheck))
-def test_contract(case):
-    """Every response conforms; invalid input is rejected with a declared 4xx; no 5xx.
-
-    WebSocket operations (success ``101``) cannot succeed over plain HTTP: they answer the
-    declared 426, so the positive-data-acceptance check does not apply to them (their
-    protocol is tested with WebSocket clients).
-    """
-    excluded = []
-    if "101" in case.operation.definition.raw.get("responses", {}):
-        excluded.append(positive_data_acceptance)
-    case.call_and_validate(excluded_checks=excluded)
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("namespace", list(APIS))
+def test_contract(deployment, namespace):
+    """Every response conforms, invalid input gets a declared 4xx, no 5xx, ownership holds, created
+    resources are there until deleted; every operation is driven to a 2xx (but NOT_REACHED)."""
+    url, env, tmp = deployment
+    api = {**APIS[namespace], "namespace": namespace}
+    started = time.monotonic()
+    run = fuzz.run_api(url, api, env, tmp / "reports", seed=SEED, max_examples=MAX_EXAMPLES,
+                       phases=list(fuzz.PHASES), stream=False, stateful_examples=STATEFUL_EXAMPLES)
+    SUMMARY.append(f"{fuzz.report([run]).splitlines()[0]} ({time.monotonic() - started:.0f} s)")
+    print(fuzz.report([run]))
+    assert run.exit_code in (0, 1), run.output[-4000:]
+    assert not run.failures, fuzz.report([run]) + "\n" + run.output[-20000:]
+    allowed = {op.split(".", 1)[1] for op in NOT_REACHED if op.startswith(namespace + ".")}
+    assert set(run.missing) <= allowed, (
+        f"never driven to a 2xx: {sorted(set(run.missing) - allowed)} (not in NOT_REACHED)\n{run.output[-6000:]}")
+    if allowed - set(run.missing):
+        print(f"reached this time, remove from NOT_REACHED: {sorted(allowed - set(run.missing))}")
 
 
 def test_exclusions_are_exactly_the_pending_operations():
-    implemented = [op["operationId"] for _, _, op in CONTRACT.operations() if op["operationId"] not in PENDING]
-    assert all(not op.get("x-gateway-pending") for _, _, op in CONTRACT.operations()
-               if op["operationId"] in implemented)
-    assert implemented, "nothing is tested"
+    """The depth figure leaves out only pending operations (and WebSocket handshakes)."""
+    contract = Contract()
+    pending = {f"{ns}.{op}" for ns, api in contract.apis.items() for op in api.pending}
+    for _, _, op in contract.operations():
+        assert bool(op.get("x-gateway-pending")) == (op["operationId"] in pending)

@@ -175,3 +175,16 @@ def test_ip_limit_ignores_forwarding_headers(client, alice):
                         headers={**alice, **spoofed, "X-CSRF-Token": "forged"})
         statuses.append((r.status_code, r.json()["error"]["code"]))
     assert statuses == [(403, "CSRF_INVALID")] * 3 + [(429, "RATE_LIMITED")]
+
+
+class TestIpLimitSetting:
+    """SERVICEAI_WEBRTC_PER_IP_PER_MINUTE (default 3, the seed's figure) sets the per-IP budget."""
+
+    @pytest.fixture
+    def settings(self, make_settings):
+        return make_settings(serviceai_webrtc_per_ip_per_minute=5)
+
+    def test_budget_follows_the_setting(self, client, alice):
+        statuses = [client.post("/api/realtime/webrtc", json={"sdp": "v=0\r\n"},
+                                headers={**alice, "X-CSRF-Token": "forged"}).status_code for _ in range(6)]
+        assert statuses == [403] * 5 + [429]
