@@ -1,10 +1,10 @@
 """The application factory: connexion AsyncApp over ``generated/openapi.yaml``, the APIs' plugins.
 
 Request path: uvicorn → :class:`GatewayApp` (makes this server's API bundles current; routes
-WebSocket handshakes) → connexion (exception handling → routing → security → BodyGuard →
-request validation → response validation) → the handler bound by
-:class:`gateway.resolver.OperationResolver` (wrapped by :func:`gateway.binding.bind`) →
-adapters. See ARCHITECTURE.md. Nothing here names an API: the contract lists them, their
+WebSocket handshakes) → :class:`gateway.pipeline.Pipeline` (routing → security → parameters →
+body → the handler bound by :class:`gateway.resolver.OperationResolver`, wrapped by
+:func:`gateway.binding.bind` → response validation) → adapters. connexion serves Swagger UI and
+the documents, and runs the lifespan. See ARCHITECTURE.md. Nothing here names an API: the contract lists them, their
 plugins say how each renders errors, checks credentials and builds its adapters.
 """
 
@@ -19,7 +19,6 @@ from typing import Any
 from connexion import AsyncApp
 from connexion.decorators.parameter import pythonic
 from connexion.exceptions import ProblemException
-from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -29,12 +28,13 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from core.settings import Settings, get_settings
-from gateway.body_guard import BodyGuardMiddleware
 from gateway.contract import Contract, load_json_yaml
 from gateway.errors import ErrorRenderer
+from gateway.operations import compile_operations
+from gateway.pipeline import Pipeline
 from gateway.plugins import load_plugins
 from gateway.resolver import OperationResolver
-from handlers.errors import ApiError
+from gateway.schemas import SchemaSet
 from handlers.plugin import ApiPlugin, activate, deactivate, install
 from handlers.services import Services
 
@@ -108,7 +108,7 @@ class GatewayApp:
     ``plugins`` (``{namespace: ApiPlugin}``) and ``bundles`` (``{api name: bundle}``).
     """
 
-    def __init__(self, http: AsyncApp, websockets: Router, contract: Contract, services: Services,
+    def __init__(self, http: Pipeline, websockets: Router, contract: Contract, services: Services,
                  plugins: Mapping[str, ApiPlugin[Any]], bundles: Mapping[str, Any]) -> None:
         self.http = http
         self.websockets = websockets
@@ -161,31 +161,26 @@ def create_app(settings: Settings | None = None, contract: Contract | None = Non
             await services.stop()
             services.close()
 
-    http = AsyncApp(
+    docs = AsyncApp(
         __name__,
         lifespan=lifespan,
         swagger_ui_options=SwaggerUIOptions(
             serve_spec=False, swagger_ui=True, swagger_ui_path="/docs", spec_path="/openapi.json"
         ),
     )
-    http.add_middleware(BodyGuardMiddleware, MiddlewarePosition.BEFORE_VALIDATION,
-                        max_body_bytes=settings.max_body_bytes)
-    resolver = OperationResolver(contract)
-    http.add_api(
-        runtime_specification(contract, plugins),
-        base_path="",
-        resolver=resolver,
-        pythonic_params=True,
-        validate_responses=settings.validate_responses,
-        strict_validation=False,
-    )
+    # connexion serves Swagger UI and the documents only; operations never reach it
+    docs.add_api({"openapi": "3.0.3", "info": contract.document["info"], "paths": {}}, base_path="")
     renderer = ErrorRenderer(contract, plugins)
-    http.add_error_handler(ProblemException, renderer.problem)
-    http.add_error_handler(HTTPException, renderer.problem)
-    http.add_error_handler(ApiError, renderer.api_error)
-    http.add_error_handler(Exception, renderer.unexpected)
-    _docs_routes(http, contract)
-    # WebSocket handshakes never reach connexion; the plain-HTTP side of each operation answers 426.
+    docs.add_error_handler(ProblemException, renderer.problem)
+    docs.add_error_handler(HTTPException, renderer.problem)
+    docs.add_error_handler(Exception, renderer.unexpected)
+    _docs_routes(docs, contract)
+    resolver = OperationResolver(contract)
+    schemas = SchemaSet(contract.document)
+    operations = compile_operations(contract, plugins, schemas, resolver.resolve_function_from_operation_id)
+    http = Pipeline(operations, renderer, docs, max_body_bytes=settings.max_body_bytes,
+                    validate_responses=settings.validate_responses, fallback_prefixes=("/docs", "/openapi"))
+    # WebSocket handshakes are routed here; the plain-HTTP side of each operation answers 426.
     websockets = Router([WebSocketRoute(path, _websocket_endpoint(handler))
                          for path, handler in resolver.websocket_routes()])
     return GatewayApp(http, websockets, contract, services, plugins, bundles)

@@ -59,7 +59,9 @@ def json_response(data: Any, status: int = 200, headers: Mapping[str, str] | Non
                   media_type: str = "application/json") -> Response:
     """``data`` as a JSON response (UTF-8; ``NaN``/``Infinity`` refused: they are not JSON)."""
     body = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
-    return Response(body, status_code=status, headers=dict(headers or {}), media_type=media_type)
+    response = Response(body, status_code=status, headers=dict(headers or {}), media_type=media_type)
+    response.json_data = data  # type: ignore[attr-defined]  # what response validation checks, unparsed
+    return response
 
 
 def to_response(result: Any) -> Response:

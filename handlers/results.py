@@ -37,7 +37,7 @@ def _prune(model: BaseModel, data: Any) -> Any:
         key = info.serialization_alias or info.alias or name
         if key not in data:
             continue
-        value = getattr(model, name)
+        value = model.__dict__.get(name)  # not getattr: no DeprecationWarning for deprecated aliases
         if value is None:
             if not info.is_required():
                 del data[key]

@@ -36,7 +36,7 @@ from functools import lru_cache
 from typing import Any, ParamSpec, TypeVar
 
 import yaml
-from connexion import request
+from handlers.request import request
 from pydantic import BaseModel
 from starlette.responses import Response
 

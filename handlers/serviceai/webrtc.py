@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from connexion import request
+from handlers.request import request
 from starlette.responses import Response
 
 from adapters.providers.base import ProviderError, VoiceSettings

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from connexion import request
+from handlers.request import request
 
 from adapters.storage.vertebro_voice.sessions import SessionLimitReached, VoiceSessionRecord
 from generated.models.vertebro_voice import SessionHistoryResponse, VoiceSessionRequest, VoiceSessionResponse

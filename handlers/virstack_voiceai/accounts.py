@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from connexion import request
+from handlers.request import request
 
 from adapters.storage.virstack_voiceai.accounts import EmailTaken, OrganizationRecord, UserRecord
 from core.clock import utcnow

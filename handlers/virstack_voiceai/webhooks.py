@@ -6,7 +6,7 @@ import logging
 import uuid
 from typing import Any
 
-from connexion import request
+from handlers.request import request
 
 from adapters.storage.virstack_voiceai.calls import CallRecord, RoomTaken
 from adapters.telephony.session_report import parse_session_report

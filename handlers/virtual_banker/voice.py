@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from connexion import request
+from handlers.request import request
 from starlette.datastructures import UploadFile
 from starlette.responses import Response, StreamingResponse
 
