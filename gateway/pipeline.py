@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -32,7 +32,7 @@ from gateway.operations import FORM, JSON, MULTIPART, BodyMedia, Operation
 from gateway.parameters import ParameterError, coerce, pythonic, read_parameters
 from gateway.routing import MethodNotAllowed, Router
 from handlers.errors import ApiError
-from handlers.request import bind_request, unbind_request
+from handlers.request import BufferedReceive, bind_request, unbind_request
 
 logger = logging.getLogger("gateway.pipeline")
 
@@ -71,9 +71,10 @@ class Pipeline:
                 headers={"Allow": ", ".join(routed.allowed)}))
         else:
             operation = routed.target
-            token = bind_request(scope, receive)
+            buffered = BufferedReceive(receive)
+            token = bind_request(scope, buffered)
             try:
-                response = await self._serve(operation, routed.path_params, scope, receive)
+                response = await self._serve(operation, routed.path_params, scope, buffered)
             except ApiError as exc:
                 response = self.renderer.for_operation(operation, exc)
             except Violation as exc:
@@ -86,12 +87,15 @@ class Pipeline:
                              exc_info=exc)
                 response = self.renderer.for_operation(operation, ApiError(500, "INTERNAL_ERROR",
                                                                            "Internal server error"))
+            try:  # a streamed body may still read the request (e.g. is_disconnected)
+                await response(scope, buffered, send)
             finally:
                 unbind_request(token)
+            return
         await response(scope, receive, send)
 
     async def _serve(self, operation: Operation, path_params: dict[str, str], scope: Scope,
-                     receive: Receive) -> Response:
+                     receive: BufferedReceive) -> Response:
         headers = _headers(scope)
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
         token_info = await operation.security.authenticate(headers, query)
@@ -129,10 +133,12 @@ class Pipeline:
             if not message.get("more_body", False):
                 return b"".join(chunks)
 
-    async def _body(self, operation: Operation, headers: Mapping[str, str], receive: Receive) -> dict[str, Any]:
+    async def _body(self, operation: Operation, headers: Mapping[str, str],
+                    receive: BufferedReceive) -> dict[str, Any]:
         spec = operation.body
         assert spec is not None
         raw = await self._read(headers, receive)
+        receive.keep(raw)  # a handler may still read the exact bytes (request.body())
         content_type = headers.get("content-type")
         if not raw and content_type is None:
             if spec.required:
@@ -157,7 +163,8 @@ class Pipeline:
             _validate(media, value)
             return {spec.argument: value}
         if media.kind == FORM:
-            form = FormData(parse_qsl(raw.decode("latin-1"), keep_blank_values=True))
+            pairs: list[tuple[str, str | UploadFile]] = list(parse_qsl(raw.decode("latin-1"), keep_blank_values=True))
+            form = FormData(pairs)
             fields = _form_fields(media, form)
             _validate(media, fields)
             return {spec.argument: fields}
@@ -167,7 +174,7 @@ class Pipeline:
 
     async def _multipart(self, operation: Operation, media: BodyMedia, headers: Mapping[str, str],
                          raw: bytes) -> dict[str, Any]:
-        async def stream() -> AsyncIterator[bytes]:
+        async def stream() -> AsyncGenerator[bytes, None]:
             yield raw
 
         try:

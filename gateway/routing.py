@@ -58,13 +58,14 @@ class Router(Generic[T]):
     def route(self, method: str, path: str) -> Match[T] | MethodNotAllowed | None:
         """The match, a :class:`MethodNotAllowed`, or None when no path item matches."""
         static = self._static.get(path)
+        params: dict[str, str] = {}
         if static is not None:
             template, methods = static
-            params: dict[str, str] = {}
         else:
-            for pattern, template, methods in self._dynamic:
+            for pattern, candidate, candidate_methods in self._dynamic:
                 found = pattern.match(path)
                 if found is not None:
+                    template, methods = candidate, candidate_methods
                     names = self._names[template]
                     params = {names[k]: unquote(v) for k, v in found.groupdict().items()}
                     break

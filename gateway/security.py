@@ -56,10 +56,7 @@ class Scheme:
     @classmethod
     def compile(cls, name: str, spec: Mapping[str, Any], function: Callable[..., Any]) -> Scheme:
         """From an OpenAPI Security Scheme Object and the plugin's function."""
-        if spec.get("type") == "http":
-            kind = str(spec.get("scheme", "")).lower()
-        else:
-            kind = str(spec.get("type")).lower()
+        kind = str(spec.get("scheme", "") if spec.get("type") == "http" else spec.get("type")).lower()
         try:
             wants_scopes = "required_scopes" in inspect.signature(function).parameters
         except (TypeError, ValueError):
@@ -89,8 +86,8 @@ class Scheme:
         if self.kind == "apikey":
             source = query if self.location == "query" else headers
             key = self.parameter if self.location == "query" else self.parameter.lower()
-            value = source.get(key)
-            return ABSENT if not value else (value,)
+            found = source.get(key)
+            return ABSENT if not found else (found,)
         return ABSENT
 
     async def check(self, arguments: tuple[Any, ...]) -> dict[str, Any]:
