@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from adapters.storage.database import Database
+from adapters.storage.database import Database, TtlCache
 from adapters.storage.virtual_banker.tables import VbSession, VbTenant
 
 
@@ -85,7 +85,7 @@ class VbSessionStore:
             s.flush()
             return _record(row)
 
-        return await self.db.run(work)
+        return await self.db.write(work)
 
     async def get_live(self, session_id: str, now: datetime) -> SessionRecord | None:
         """The session if it exists and is live at ``now``, else None."""
@@ -153,20 +153,31 @@ class VbSessionStore:
         return await self.db.run(work)
 
 
+#: Seconds a tenant's overrides are served from memory; changes made by another process (the
+#: ``manage tenant-config`` command) apply within this time, this process's own at once.
+TENANT_CACHE_SECONDS = 1.0
+
+
 class VbTenantStore:
-    """Per-tenant configuration overrides."""
+    """Per-tenant configuration overrides (read on every request: cached for
+    :data:`TENANT_CACHE_SECONDS`)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._cache: TtlCache[str, dict[str, Any]] = TtlCache(TENANT_CACHE_SECONDS)
 
     async def get_overrides(self, tenant_id: str) -> dict[str, Any]:
-        """The tenant's stored overrides, ``{}`` when none."""
+        """The tenant's stored overrides, ``{}`` when none (a copy: callers may change it)."""
+        cached = self._cache.get(tenant_id)
+        if cached is None:
 
-        def work(s: Session) -> dict[str, Any]:
-            row = s.get(VbTenant, tenant_id)
-            return copy.deepcopy(row.config) if row else {}
+            def work(s: Session) -> dict[str, Any]:
+                row = s.get(VbTenant, tenant_id)
+                return copy.deepcopy(row.config) if row else {}
 
-        return await self.db.run(work)
+            cached = await self.db.run(work)
+            self._cache.put(tenant_id, cached)
+        return copy.deepcopy(cached)
 
     async def set_overrides(self, tenant_id: str, config: dict[str, Any], now: datetime) -> None:
         """Replace the tenant's overrides."""
@@ -180,4 +191,6 @@ class VbTenantStore:
                 row.updated_at = now
             s.add(row)
 
+        self._cache.invalidate(tenant_id)
         await self.db.run(work)
+        self._cache.invalidate(tenant_id)
