@@ -11,10 +11,14 @@ pragmas (``synchronous``, ``foreign_keys``, ``busy_timeout``) run once per conne
 away). PostgreSQL keeps ``pool_pre_ping`` so a restarted server costs no failed request.
 
 Group commit (:meth:`Database.write`, SQLite): concurrent write transactions are queued to one
-writer thread, which runs every queued transaction inside its own SAVEPOINT of one
-``BEGIN IMMEDIATE`` transaction and commits them with a single fsync; each caller is answered
-only after that commit returned. A transaction that raises is rolled back to its savepoint
-alone. On PostgreSQL :meth:`write` is :meth:`run` (the server batches commits itself).
+writer thread, which runs the queued transactions one after another inside one ``BEGIN
+IMMEDIATE`` transaction and commits them with a single fsync; each caller is answered only
+after that commit returned. When one of them raises, the batch is rolled back and run again
+with a SAVEPOINT per transaction, so that only the failing one is undone. On PostgreSQL
+:meth:`write` is :meth:`run` (the server batches commits itself).
+
+Short reads (:meth:`Database.read`, SQLite) run on the event loop's thread: no worker-thread
+hop for a lookup by key.
 """
 
 from __future__ import annotations
@@ -90,8 +94,9 @@ class _Job:
 class GroupCommitter:
     """One writer thread that commits queued SQLite write transactions in batches.
 
-    Transactions run in submission order; each inside a SAVEPOINT, all of one batch in one
-    ``BEGIN IMMEDIATE`` … ``COMMIT`` (one fsync with ``synchronous=FULL``). Callers' futures are
+    Transactions run in submission order, all of one batch in one ``BEGIN IMMEDIATE`` …
+    ``COMMIT`` (one fsync with ``synchronous=FULL``); when one raises, the batch is redone with a
+    SAVEPOINT per transaction. Callers' futures are
     settled after the COMMIT returned (or failed: then every transaction of the batch fails with
     :class:`StorageUnavailable` and none of them is applied).
     """
@@ -142,6 +147,9 @@ class GroupCommitter:
     def _commit(self, batch: list[_Job]) -> None:
         outcomes: list[tuple[Any, BaseException | None]] = []
         try:
+            if len(batch) > 1 and self._optimistic(batch, outcomes):
+                return
+            outcomes.clear()
             with Session(self.engine, expire_on_commit=False) as session:
                 for job in batch:
                     savepoint = session.begin_nested()
@@ -165,6 +173,30 @@ class GroupCommitter:
         self.transactions += len(batch)
         for job, (result, failure) in zip(batch, outcomes, strict=True):
             job.settle(result, failure)
+
+    def _optimistic(self, batch: list[_Job], outcomes: list[tuple[Any, BaseException | None]]) -> bool:
+        """The common case without SAVEPOINTs: every transaction of ``batch`` in one, committed.
+
+        Returns True when all succeeded and were committed (callers settled). When one raises,
+        the whole batch is rolled back (nothing was committed) and False tells the caller to run
+        it again with a SAVEPOINT per transaction, so that only the failing one is undone.
+        """
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                for job in batch:
+                    outcomes.append((job.fn(session), None))
+                    session.flush()
+            except (OperationalError, InterfaceError):
+                raise
+            except Exception:  # noqa: BLE001 - some caller's own failure: redo the batch one savepoint each
+                session.rollback()
+                return False
+            session.commit()
+        self.batches += 1
+        self.transactions += len(batch)
+        for job, (result, _) in zip(batch, outcomes, strict=True):
+            job.settle(result)
+        return True
 
     def close(self) -> None:
         """Finish the queued batches, stop the writer thread, close its connection."""
@@ -239,6 +271,25 @@ class Database:
 
         try:
             return await anyio.to_thread.run_sync(partial(work))
+        except (OperationalError, InterfaceError) as exc:
+            raise StorageUnavailable(str(exc.orig or exc)) from exc
+
+    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Like :meth:`run`, for a short read (a lookup by key): on SQLite it runs on the calling
+        thread, without a worker-thread hop.
+
+        In WAL mode a reader never waits for a writer, and a point lookup costs tens of
+        microseconds — less than handing it to a thread and back (and no GIL hand-offs). Use
+        :meth:`run` for scans or anything that may take long. Raises :class:`StorageUnavailable`
+        like :meth:`run`.
+        """
+        if not self.is_sqlite:
+            return await self.run(fn, *args, **kwargs)
+        try:
+            with self.session() as session:
+                result = fn(session, *args, **kwargs)
+                session.commit()
+                return result
         except (OperationalError, InterfaceError) as exc:
             raise StorageUnavailable(str(exc.orig or exc)) from exc
 

@@ -154,7 +154,7 @@ class VertebroUserStore:
             row = s.get(VertebroUser, username)
             return row.password_hash if row else None
 
-        return await self.db.run(work)
+        return await self.db.read(work)
 
 
 class VertebroSessionStore:
@@ -191,7 +191,7 @@ class VertebroSessionStore:
             row = s.exec(select(VertebroSession).where(VertebroSession.session_id == session_id, *_live(now))).first()
             return _session(row) if row else None
 
-        return await self.db.run(work)
+        return await self.db.read(work)
 
     async def touch(self, session_id: str, now: datetime, timeout_seconds: int,
                     context: dict[str, Any] | None = None) -> VoiceSessionRecord | None:

@@ -232,7 +232,7 @@ class AccountStore:
     async def find_api_key(self, raw: str) -> ApiKeyRecord | None:
         """The live key whose hash matches ``raw``."""
         digest = api_key_hash(raw)
-        row = await self.db.run(lambda s: s.exec(select(VsApiKey).where(VsApiKey.key_hash == digest)).first())
+        row = await self.db.read(lambda s: s.exec(select(VsApiKey).where(VsApiKey.key_hash == digest)).first())
         return _key(row) if row else None
 
     async def revoke_api_key(self, org_id: str, key_id: str) -> bool:

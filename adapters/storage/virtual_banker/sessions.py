@@ -95,7 +95,7 @@ class VbSessionStore:
             record = _record(row) if row else None
             return record if record and record.is_live(now) else None
 
-        return await self.db.run(work)
+        return await self.db.read(work)
 
     async def find_live_by_token(self, token: str, now: datetime) -> SessionRecord | None:
         """The live session whose current ephemeral token is ``token``, else None."""
@@ -105,7 +105,7 @@ class VbSessionStore:
             record = _record(row) if row else None
             return record if record and record.is_live(now) else None
 
-        return await self.db.run(work)
+        return await self.db.read(work)
 
     async def list_live(self, tenant_id: str, user_id: str, now: datetime) -> list[SessionRecord]:
         """Live sessions of one tenant's user, oldest first."""
@@ -175,7 +175,7 @@ class VbTenantStore:
                 row = s.get(VbTenant, tenant_id)
                 return copy.deepcopy(row.config) if row else {}
 
-            cached = await self.db.run(work)
+            cached = await self.db.read(work)
             self._cache.put(tenant_id, cached)
         return copy.deepcopy(cached)
 
