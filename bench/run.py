@@ -25,6 +25,9 @@ each of its requests with the expected status or the run stops. The load generat
 (installed with apt-get when missing, if we are root) or a built-in Python asyncio client; the
 header says which, and the machine's load average when the run started. Ratios (``vs twin``,
 ``vs starlette``, validated/unvalidated) are what to compare; absolute numbers move with load.
+``CPU ms/req`` is the server process's CPU time (all threads, from /proc) per completed
+request: it moves much less with other load on the machine than req/s does. ``--rounds N``
+loads every target N times, interleaved, and reports the median round.
 
 All servers log at ``warning`` (no per-request access log). The VB rate limit is set far above
 anything reachable here, in the gateway and the twin alike.
@@ -34,7 +37,7 @@ realtime benchmark (bench/realtime.py). ``--only http``, ``--only speech`` or ``
 realtime`` runs one part alone.
 
 Usage: ``python -m bench.run [--only http|speech|realtime] [--quick] [--connections N]
-[--loadgen auto|wrk|python|httpx] [--ops NAME,…]``; ``BENCH_SECONDS`` sets seconds per target
+[--loadgen auto|wrk|python|httpx] [--rounds N] [--ops NAME,…]``; ``BENCH_SECONDS`` sets seconds per target
 (default 10; ``--quick`` = 2). ``BENCH_NO_APT=1`` skips the apt-get attempt.
 """
 
@@ -314,32 +317,57 @@ def versions() -> str:
     return f"Python {platform.python_version()}; " + ", ".join(parts) + f"; {os.cpu_count()} CPUs"
 
 
-def format_table(operation: Operation, results: list[tuple[Target, LoadResult]]) -> str:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds the process has used so far (all its threads), from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def combine(runs: list[tuple[LoadResult, float]]) -> tuple[LoadResult, float]:
+    """Several rounds of one target: the round with the median req/s, and the CPU ms per request
+    over all rounds (the server's CPU time / requests it completed: what load on the machine
+    changes least)."""
+    ordered = sorted(runs, key=lambda r: r[0].rps)
+    median = ordered[len(ordered) // 2][0]
+    requests = sum(r.requests for r, _ in runs)
+    cpu = sum(c for _, c in runs)
+    return median, (cpu / requests * 1000 if requests else 0.0)
+
+
+def format_table(operation: Operation, results: list[tuple[Target, LoadResult, float]]) -> str:
     """Markdown table of one operation: target, req/s, p50 and p99 ms, p99/p50, non-2xx, and
     req/s relative to the operation's baseline (the twin, or the gateway for echo-only rows)."""
-    base = next((r.rps for t, r in results if t.name == operation.baseline), 0.0)
+    base = next((r.rps for t, r, _ in results if t.name == operation.baseline), 0.0)
+    base_cpu = next((c for t, _, c in results if t.name == operation.baseline), 0.0)
     rows = [f"### {operation.name}", "",
-            f"| target | req/s | p50 ms | p99 ms | p99/p50 | non-2xx | vs {operation.baseline} |",
-            "|---|---:|---:|---:|---:|---:|---:|"]
+            f"| target | req/s | p50 ms | p99 ms | p99/p50 | non-2xx | CPU ms/req | vs {operation.baseline} "
+            f"(req/s) | vs {operation.baseline} (CPU) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     notes = []
-    for target, result in results:
+    for target, result, cpu in results:
         ratio = f"{result.rps / base:.2f}x" if base else "n/a"
+        cpu_ratio = f"{base_cpu / cpu:.2f}x" if cpu and base_cpu else "n/a"
         spread = f"{result.p99_ms / result.p50_ms:.1f}" if result.p50_ms else "n/a"
         rows.append(f"| {target.name} | {result.rps:,.0f} | {result.p50_ms:.2f} | {result.p99_ms:.2f} | {spread} "
-                    f"| {result.non_2xx} | {ratio} |")
+                    f"| {result.non_2xx} | {cpu:.3f} | {ratio} | {cpu_ratio} |")
         if result.errors:
             notes.append(f"{target.name}: {result.errors} transport errors (connect/read/write/timeout)")
     return "\n".join(rows + ([""] + notes if notes else []))
 
 
-def format_summary(tables: list[tuple[Operation, list[tuple[Target, LoadResult]]]]) -> str:
+def format_summary(tables: list[tuple[Operation, list[tuple[Target, LoadResult, float]]]]) -> str:
     """The goals of issue 15 as ratios of this run: gateway/twin per operation, /api/version vs
-    raw Starlette, validated/unvalidated gateway, p99/p50 of the gateway."""
-    rows = ["### Summary (ratios of this run)", "",
+    raw Starlette, validated/unvalidated gateway (req/s; CPU per request in brackets: twin's or
+    unvalidated's CPU ms/req over the gateway's), p99/p50 of the gateway."""
+    rows = ["### Summary (ratios of this run; in brackets the same from CPU ms per request)", "",
             "| operation | gateway / twin | gateway p99/p50 | validated / unvalidated | gateway / starlette |",
             "|---|---:|---:|---:|---:|"]
     for operation, results in tables:
-        by_name = {t.name: r for t, r in results}
+        cpu = {t.name: c for t, _, c in results}
+        by_name = {t.name: r for t, r, _ in results}
         gateway = by_name.get("gateway")
         if gateway is None:
             continue
@@ -348,8 +376,14 @@ def format_summary(tables: list[tuple[Operation, list[tuple[Target, LoadResult]]
         unvalidated = by_name.get("gateway unvalidated") or gateway
         starlette = by_name.get("starlette")
 
-        def ratio(a: LoadResult | None, b: LoadResult | None) -> str:
-            return f"{a.rps / b.rps:.2f}" if a and b and b.rps else "—"
+        def ratio(a: LoadResult | None, b: LoadResult | None, by_name: dict[str, LoadResult] = by_name,
+                  cpu: dict[str, float] = cpu) -> str:
+            if not (a and b and b.rps):
+                return "—"
+            name_a = next(n for n, r in by_name.items() if r is a)
+            name_b = next(n for n, r in by_name.items() if r is b)
+            by_cpu = f" ({cpu[name_b] / cpu[name_a]:.2f})" if cpu.get(name_a) and cpu.get(name_b) else ""
+            return f"{a.rps / b.rps:.2f}{by_cpu}"
 
         spread = f"{gateway.p99_ms / gateway.p50_ms:.1f}" if gateway.p50_ms else "—"
         rows.append(f"| {operation.name} | {ratio(gateway, twin)} | {spread} | {ratio(validated, unvalidated)} "
@@ -376,6 +410,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="auto: wrk if available (apt-get install when root), else python (raw asyncio "
         "client); httpx: httpx.AsyncClient, client-bound at a few hundred req/s",
     )
+    parser.add_argument("--rounds", type=int, default=1, help="load each target this many times, interleaved, "
+                        "and report the median round (default 1)")
     parser.add_argument("--ops", default="", help="comma-separated parts of operation names to load "
                         "(e.g. 'version,agent'); default all")
     args = parser.parse_args(argv)
@@ -550,12 +586,18 @@ def run_http(args: argparse.Namespace) -> int:
             print(header)
             tables = []
             for op, op_targets in plan:
-                results = []
+                runs: dict[str, list[tuple[LoadResult, float]]] = {t.name: [] for t in op_targets}
                 for target in op_targets:
-                    print(f"bench: {op.name} on {target.name} :{target.port} — warm-up, then {args.seconds:g} s",
-                          file=sys.stderr, flush=True)
                     load(op, target, WARMUP_SECONDS)
-                    results.append((target, load(op, target, args.seconds)))
+                for round_ in range(args.rounds):  # rounds interleave the targets: load changes hit all alike
+                    for target in op_targets:
+                        print(f"bench: {op.name} on {target.name} :{target.port} — round {round_ + 1}, "
+                              f"{args.seconds:g} s", file=sys.stderr, flush=True)
+                        pid = target.process.pid if target.process else 0
+                        before = cpu_seconds(pid)
+                        result = load(op, target, args.seconds)
+                        runs[target.name].append((result, cpu_seconds(pid) - before))
+                results = [(t, *combine(runs[t.name])) for t in op_targets]
                 tables.append((op, results))
                 print()
                 print(format_table(op, results), flush=True)
