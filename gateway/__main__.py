@@ -11,6 +11,7 @@ def main() -> None:
     settings = get_settings()
     uvicorn.run(
         "gateway.app:create_app", factory=True, host=settings.host, port=settings.port, log_level=settings.log_level,
+        access_log=settings.access_log,
         ws_ping_interval=settings.ws_ping_interval,  # WebSocket protocol-level pings (WS_PING_INTERVAL)
     )
 
