@@ -18,9 +18,6 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
-from connexion.exceptions import ProblemException
-from connexion.lifecycle import ConnexionRequest, ConnexionResponse
-from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from gateway.contract import ApiInfo, Contract
@@ -114,28 +111,3 @@ class ErrorRenderer:
         details = [{"loc": list(loc), "msg": msg, "type": "value_error"}
                    for loc, msg in zip(exc.locations, exc.messages, strict=False)]
         return self.response(operation.api, 400, "VALIDATION_ERROR", exc.message, details, violation=True)
-
-    # --- connexion's error handlers (the fallback app: documents and Swagger UI) ---
-
-    def _connexion(self, request: ConnexionRequest, response: Response) -> ConnexionResponse:
-        return ConnexionResponse(status_code=response.status_code, mimetype=response.media_type,
-                                 body=bytes(response.body), headers={k: v for k, v in response.headers.items()
-                                                                     if k.lower() not in ("content-length",
-                                                                                          "content-type")})
-
-    async def problem(self, request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-        """connexion handler for ProblemException and Starlette HTTPException."""
-        if isinstance(exc, ProblemException):
-            status, detail, headers = exc.status, exc.detail or exc.title, exc.headers
-        elif isinstance(exc, HTTPException):
-            status, detail, headers = exc.status_code, exc.detail, exc.headers
-        else:  # pragma: no cover - registered for the two types above only
-            return await self.unexpected(request, exc)
-        error = ApiError(status, STATUS_CODES.get(status, "ERROR"), str(detail), headers=dict(headers or {}))
-        return self._connexion(request, self.for_path(request.url.path, error))
-
-    async def unexpected(self, request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-        """connexion handler for any other exception: logged, 500."""
-        logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        error = ApiError(500, "INTERNAL_ERROR", "Internal server error")
-        return self._connexion(request, self.for_path(request.url.path, error))
