@@ -8,6 +8,8 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 # System packages: espeak-ng (offline TTS) to serve; tests also start a throwaway PostgreSQL.
 SERVE_APT := espeak-ng
 TEST_APT := postgresql
+# The benchmark's load generator.
+BENCH_APT := wrk
 
 bootstrap:
 	@APT_PACKAGES="$(SERVE_APT)" scripts/bootstrap
@@ -45,6 +47,8 @@ ops: bootstrap
 token: bootstrap
 	@$(PY) -m handlers.virtual_banker.manage token --tenant "$(or $(TENANT),tenant-123)" --user "$(or $(USER),user-456)"
 
-## Benchmarks: HTTP throughput vs stock connexion, FastAPI, raw Starlette; speech real-time factors.
-bench: bootstrap
+## Benchmarks: the gateway's operations vs their FastAPI twins and stock connexion, FastAPI, raw Starlette
+## (wrk); speech real-time factors; realtime conversation latency.
+bench:
+	@APT_PACKAGES="$(SERVE_APT) $(BENCH_APT)" scripts/bootstrap
 	$(PY) -m bench.run
