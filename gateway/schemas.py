@@ -96,6 +96,8 @@ class Validator:
 
     def findings(self, instance: Any, limit: int = 10) -> list[Finding]:
         """Up to ``limit`` findings, most specific first (empty when valid)."""
+        if self._compiled.is_valid(instance):  # the common case: no error objects built at all
+            return []
         out: list[Finding] = []
         for error in self._compiled.iter_errors(instance):
             out.append(Finding(tuple(error.instance_path), str(error.message)))
