@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import bindparam, select
+from sqlmodel import Session, col
+from sqlmodel import select as orm_select
 
 from adapters.storage.database import Database, TtlCache
 from adapters.storage.virtual_banker.tables import VbSession, VbTenant
@@ -48,6 +50,15 @@ def _record(row: VbSession) -> SessionRecord:
         row.expires_at,
         row.ended_at,
     )
+
+
+_SESSIONS = VbSession.__table__  # type: ignore[attr-defined]  # SQLModel sets it on table classes
+_SESSION_BY_ID = select(_SESSIONS).where(_SESSIONS.c.session_id == bindparam("session_id"))
+
+
+def _record_of_row(row: Any) -> SessionRecord:
+    return SessionRecord(row.session_id, row.tenant_id, row.user_id, row.portal_context, row.config, row.created_at,
+                         row.expires_at, row.ended_at)
 
 
 class VbSessionStore:
@@ -91,8 +102,10 @@ class VbSessionStore:
         """The session if it exists and is live at ``now``, else None."""
 
         def work(s: Session) -> SessionRecord | None:
-            row = s.get(VbSession, session_id)
-            record = _record(row) if row else None
+            # read on every authenticated request: a Core select (no ORM identity map, unit of
+            # work or instance state) costs a fraction of Session.get
+            row = s.connection().execute(_SESSION_BY_ID, {"session_id": session_id}).first()
+            record = _record_of_row(row) if row else None
             return record if record and record.is_live(now) else None
 
         return await self.db.read(work)
@@ -101,7 +114,7 @@ class VbSessionStore:
         """The live session whose current ephemeral token is ``token``, else None."""
 
         def work(s: Session) -> SessionRecord | None:
-            row = s.exec(select(VbSession).where(VbSession.token_hash == token_hash(token))).first()
+            row = s.exec(orm_select(VbSession).where(VbSession.token_hash == token_hash(token))).first()
             record = _record(row) if row else None
             return record if record and record.is_live(now) else None
 
@@ -112,7 +125,7 @@ class VbSessionStore:
 
         def work(s: Session) -> list[SessionRecord]:
             rows = s.exec(
-                select(VbSession)
+                orm_select(VbSession)
                 .where(VbSession.tenant_id == tenant_id, VbSession.user_id == user_id)
                 .where(col(VbSession.ended_at).is_(None), col(VbSession.expires_at) > now)
                 .order_by(col(VbSession.created_at), col(VbSession.session_id))
