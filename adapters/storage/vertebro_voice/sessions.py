@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from adapters.storage.database import Database
@@ -132,6 +133,11 @@ def _live(now: datetime):
     return (col(VertebroSession.ended_at).is_(None), VertebroSession.expires_at > now)
 
 
+_SESSIONS = VertebroSession.__table__  # type: ignore[attr-defined]  # SQLModel sets it on table classes
+_LIVE_BY_ID = sa_select(_SESSIONS).where(_SESSIONS.c.session_id == bindparam("session_id"),
+                                         _SESSIONS.c.ended_at.is_(None), _SESSIONS.c.expires_at > bindparam("now"))
+
+
 class VertebroUserStore:
     """Basic-auth users added at run time (besides those in ``VERTEBRO_BASIC_USERS``)."""
 
@@ -188,7 +194,8 @@ class VertebroSessionStore:
     async def get_live(self, session_id: str, now: datetime) -> VoiceSessionRecord | None:
         """The session if it is live at ``now`` (not deleted, not expired), else None."""
         def work(s: Session) -> VoiceSessionRecord | None:
-            row = s.exec(select(VertebroSession).where(VertebroSession.session_id == session_id, *_live(now))).first()
+            # read on most requests: a prepared Core select (rows have the table's attributes)
+            row: Any = s.connection().execute(_LIVE_BY_ID, {"session_id": session_id, "now": now}).first()
             return _session(row) if row else None
 
         return await self.db.read(work)
