@@ -14,6 +14,7 @@ from sqlmodel import select as orm_select
 
 from adapters.storage.database import Database, TtlCache
 from adapters.storage.virtual_banker.tables import VbSession, VbTenant
+from core.mapping import json_copy
 
 
 def token_hash(token: str) -> str:
@@ -190,7 +191,7 @@ class VbTenantStore:
 
             cached = await self.db.read(work)
             self._cache.put(tenant_id, cached)
-        return copy.deepcopy(cached)
+        return json_copy(cached)
 
     async def set_overrides(self, tenant_id: str, config: dict[str, Any], now: datetime) -> None:
         """Replace the tenant's overrides."""
