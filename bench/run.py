@@ -27,7 +27,9 @@ header says which, and the machine's load average when the run started. Ratios (
 ``vs starlette``, validated/unvalidated) are what to compare; absolute numbers move with load.
 ``CPU ms/req`` is the server process's CPU time (all threads, from /proc) per completed
 request: it moves much less with other load on the machine than req/s does. ``--rounds N``
-loads every target N times, interleaved, and reports the median round.
+loads every target N times, interleaved, and reports the median round. Last, the gateway is
+started ``--cold-starts`` times (default 3) on the database it left, and the time from process
+start to a healthy ``/health`` is printed (wall and CPU seconds).
 
 All servers log at ``warning`` (no per-request access log). The VB rate limit is set far above
 anything reachable here, in the gateway and the twin alike.
@@ -37,8 +39,8 @@ realtime benchmark (bench/realtime.py). ``--only http``, ``--only speech`` or ``
 realtime`` runs one part alone.
 
 Usage: ``python -m bench.run [--only http|speech|realtime] [--quick] [--connections N]
-[--loadgen auto|wrk|python|httpx] [--rounds N] [--ops NAME,…]``; ``BENCH_SECONDS`` sets seconds per target
-(default 10; ``--quick`` = 2). ``BENCH_NO_APT=1`` skips the apt-get attempt.
+[--loadgen auto|wrk|python|httpx] [--rounds N] [--ops NAME,…] [--cold-starts N]``;
+``BENCH_SECONDS`` sets seconds per target (default 10; ``--quick`` = 2). ``BENCH_NO_APT=1`` skips the apt-get attempt.
 """
 
 from __future__ import annotations
@@ -412,6 +414,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--rounds", type=int, default=1, help="load each target this many times, interleaved, "
                         "and report the median round (default 1)")
+    parser.add_argument("--cold-starts", type=int, default=3, help="after the tables, start the gateway this many "
+                        "times on the database it left and time it to a healthy /health (default 3; 0 skips)")
     parser.add_argument("--ops", default="", help="comma-separated parts of operation names to load "
                         "(e.g. 'version,agent'); default all")
     args = parser.parse_args(argv)
@@ -467,6 +471,42 @@ def main(argv: list[str] | None = None) -> int:
             return part
         status = max(status, part)
     return status
+
+
+def cold_start(workdir: Path, jwt_secret: str, runs: int = 3) -> str:
+    """Process start → first 200 from ``GET /health`` of ``python -m gateway`` on the existing
+    database the loaded gateway left in ``workdir``: median wall seconds and CPU seconds the
+    process used until then, over ``runs`` starts (each stopped before the next)."""
+    walls, cpus = [], []
+    body = ""
+    for _ in range(runs):
+        target = gateway_target(workdir, jwt_secret)  # same name → the same database file
+        start(target, workdir)
+        began = time.monotonic()
+        try:
+            while True:
+                if target.process is not None and target.process.poll() is not None:
+                    raise RuntimeError(f"gateway exited during cold start:\n{log_tail(target)}")
+                if time.monotonic() - began > READY_TIMEOUT_SECONDS:
+                    raise RuntimeError(f"gateway not healthy within {READY_TIMEOUT_SECONDS:.0f} s:\n{log_tail(target)}")
+                try:
+                    response = httpx.get(f"{target.base}/health", timeout=1.0)
+                    if response.status_code == 200:
+                        body = response.text
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.02)
+            walls.append(time.monotonic() - began)
+            cpus.append(cpu_seconds(target.process.pid) if target.process else 0.0)
+        finally:
+            stop_all([target])
+    walls.sort()
+    cpus.sort()
+    return (f"### Cold start (process start → healthy `/health`, existing database)\n\n"
+            f"median of {runs}: {walls[runs // 2]:.2f} s wall, {cpus[runs // 2]:.2f} s CPU "
+            f"(all: {', '.join(f'{w:.2f}' for w in walls)} s wall); load average {os.getloadavg()[0]:.2f}\n"
+            f"`/health`: {body[:300]}")
 
 
 def operations(token: str, session_body: bytes) -> list[Operation]:
@@ -603,6 +643,10 @@ def run_http(args: argparse.Namespace) -> int:
                 print(format_table(op, results), flush=True)
             print()
             print(format_summary(tables))
+            if args.cold_starts:
+                stop_all([t for t in targets if t.is_gateway])  # the database stays; no server competes
+                print()
+                print(cold_start(workdir, secret, args.cold_starts), flush=True)
             load_end = os.getloadavg()
             print(f"\nload average at the end: {load_end[0]:.2f} (1 min) {load_end[1]:.2f} (5 min)")
             return 0
