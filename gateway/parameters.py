@@ -40,17 +40,24 @@ def pythonic(name: str) -> str:
 
 
 _TRUE, _FALSE = frozenset({"true", "1"}), frozenset({"false", "0"})
+# ASCII digits only, no spaces or underscores: int()/float() also take "１", " 1", "1_0", "nan"
+_INTEGER = re.compile(r"[+-]?[0-9]{1,30}")
+_NUMBER = re.compile(r"[+-]?([0-9]{1,300}(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,4})?")
 
 
 def coerce(text: str, kind: str | None) -> Any:
-    """``text`` as the schema type ``kind``; raises ValueError when it is not one."""
+    """``text`` as the schema type ``kind``: integers and numbers in ASCII decimal notation (no
+    spaces, underscores, other scripts' digits, ``nan`` or ``inf``), booleans ``true``/``false``/
+    ``1``/``0`` (any case); anything else stays a string. Raises ValueError when it is not one."""
     if kind == "integer":
-        if not re.fullmatch(r"[+-]?\d{1,30}", text.strip()):
+        if not _INTEGER.fullmatch(text):
             raise ValueError(f"{text!r} is not an integer")
         return int(text)
     if kind == "number":
+        if not _NUMBER.fullmatch(text):
+            raise ValueError(f"{text!r} is not a number")
         value = float(text)
-        if value != value or value in (float("inf"), float("-inf")):
+        if value in (float("inf"), float("-inf")):
             raise ValueError(f"{text!r} is not a finite number")
         return value
     if kind == "boolean":

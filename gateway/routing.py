@@ -11,14 +11,14 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
-from urllib.parse import unquote
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
 class Match(Generic[T]):
-    """The operation a request reached and its path parameters (percent-decoded strings)."""
+    """The operation a request reached and its path parameters (strings of the path the server
+    percent-decoded once)."""
 
     target: T
     path_params: dict[str, str]
@@ -67,7 +67,9 @@ class Router(Generic[T]):
                 if found is not None:
                     template, methods = candidate, candidate_methods
                     names = self._names[template]
-                    params = {names[k]: unquote(v) for k, v in found.groupdict().items()}
+                    # the server already percent-decoded scope["path"]: decoding again would turn
+                    # "%2541" into "A" (a double-decoding bypass)
+                    params = {names[k]: v for k, v in found.groupdict().items()}
                     break
             else:
                 return None
