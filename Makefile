@@ -5,10 +5,12 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 
 .PHONY: serve test bootstrap generate check ops token bench lint diff fuzz node-tools
 
-# System packages: espeak-ng (offline TTS) to serve; tests also start a throwaway PostgreSQL and drive
+# System packages: espeak-ng (offline TTS) to serve; tests also start a throwaway PostgreSQL and
 # Redis, and drive Swagger UI in Debian's chromium (Playwright with executable_path; no browser download).
 SERVE_APT := espeak-ng
 TEST_APT := postgresql redis-server chromium
+# The benchmark's load generator.
+BENCH_APT := wrk
 
 bootstrap:
 	@APT_PACKAGES="$(SERVE_APT)" scripts/bootstrap
@@ -47,8 +49,10 @@ ops: bootstrap
 token: bootstrap
 	@$(PY) -m handlers.virtual_banker.manage token --tenant "$(or $(TENANT),tenant-123)" --user "$(or $(USER),user-456)"
 
-## Benchmarks: HTTP throughput vs stock connexion, FastAPI, raw Starlette; speech real-time factors.
-bench: bootstrap
+## Benchmarks: the gateway's operations vs their FastAPI twins and stock connexion, FastAPI, raw Starlette
+## (wrk); speech real-time factors; realtime conversation latency.
+bench:
+	@APT_PACKAGES="$(SERVE_APT) $(BENCH_APT)" scripts/bootstrap
 	$(PY) -m bench.run
 
 ## Contract tooling from npm (Spectral, Redocly, openapi-typescript, TypeScript, Optic) into tools/node/.

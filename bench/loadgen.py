@@ -1,6 +1,6 @@
 """Load generators for bench/run.py: ``wrk`` when installed, else a built-in Python one.
 
-All keep ``connections`` keep-alive connections busy with the same POST for a fixed time and
+All keep ``connections`` keep-alive connections busy with the same request for a fixed time and
 report a :class:`LoadResult`.
 
 * ``wrk`` (C, one thread) needs far less CPU than the server it loads, so its numbers measure
@@ -78,8 +78,8 @@ def _lua_string(text: str) -> str:
 
 # wrk calls done() once with the aggregated statistics; latency percentiles are in µs.
 _LUA_TEMPLATE = """\
-wrk.method = "POST"
-wrk.body = {body}
+wrk.method = {method}
+{body}
 {headers}
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -92,12 +92,14 @@ end
 """
 
 
-def wrk_script(body: bytes, headers: dict[str, str], directory: str) -> str:
-    """Write the wrk Lua script for this POST into ``directory``; return its path."""
+def wrk_script(body: bytes | None, headers: dict[str, str], directory: str, method: str = "POST",
+               name: str = "post") -> str:
+    """Write the wrk Lua script for this request into ``directory`` as ``<name>.lua``; return its path."""
     lines = "\n".join(f"wrk.headers[{_lua_string(k)}] = {_lua_string(v)}" for k, v in headers.items())
-    path = os.path.join(directory, "post.lua")
+    path = os.path.join(directory, f"{name}.lua")
+    body_line = f"wrk.body = {_lua_string(body.decode('utf-8'))}" if body is not None else ""
     with open(path, "w", encoding="utf-8") as fh:
-        fh.write(_LUA_TEMPLATE.format(body=_lua_string(body.decode("utf-8")), headers=lines))
+        fh.write(_LUA_TEMPLATE.format(method=_lua_string(method), body=body_line, headers=lines))
     return path
 
 
@@ -127,7 +129,8 @@ def _percentile(sorted_values: list[float], pct: float) -> float:
     return sorted_values[rank]
 
 
-async def _httpx_load(url: str, body: bytes, headers: dict[str, str], seconds: float, connections: int) -> LoadResult:
+async def _httpx_load(url: str, body: bytes | None, headers: dict[str, str], seconds: float, connections: int,
+                      method: str = "POST") -> LoadResult:
     """``connections`` workers share one httpx.AsyncClient pool and POST back to back for ``seconds`` s."""
     import httpx
 
@@ -142,7 +145,7 @@ async def _httpx_load(url: str, body: bytes, headers: dict[str, str], seconds: f
             while time.perf_counter() < deadline:
                 t0 = time.perf_counter()
                 try:
-                    response = await client.post(url, content=body, headers=headers)
+                    response = await client.request(method, url, content=body, headers=headers)
                 except httpx.HTTPError:
                     counts["errors"] += 1
                     continue
@@ -163,7 +166,8 @@ async def _httpx_load(url: str, body: bytes, headers: dict[str, str], seconds: f
     )
 
 
-async def _raw_load(url: str, body: bytes, headers: dict[str, str], seconds: float, connections: int) -> LoadResult:
+async def _raw_load(url: str, body: bytes | None, headers: dict[str, str], seconds: float, connections: int,
+                    method: str = "POST") -> LoadResult:
     """``connections`` asyncio stream connections POST back to back for ``seconds`` s.
 
     Speaks just enough HTTP/1.1: one request at a time per connection, responses framed by
@@ -172,9 +176,12 @@ async def _raw_load(url: str, body: bytes, headers: dict[str, str], seconds: flo
     """
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    head = [f"POST {parts.path or '/'} HTTP/1.1", f"Host: {parts.netloc}", f"Content-Length: {len(body)}"]
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    head = [f"{method} {target or '/'} HTTP/1.1", f"Host: {parts.netloc}"]
+    if body is not None:
+        head.append(f"Content-Length: {len(body)}")
     head += [f"{k}: {v}" for k, v in headers.items()]
-    request = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+    request = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + (body or b"")
 
     latencies: list[float] = []  # seconds per completed request
     counts = {"non_2xx": 0, "errors": 0}
@@ -230,7 +237,8 @@ async def _raw_load(url: str, body: bytes, headers: dict[str, str], seconds: flo
 
 
 def run_python(
-    url: str, body: bytes, headers: dict[str, str], seconds: float, connections: int, client: str = "raw"
+    url: str, body: bytes | None, headers: dict[str, str], seconds: float, connections: int, client: str = "raw",
+    method: str = "POST",
 ) -> LoadResult:
     """Run a Python generator (``client`` = "raw" or "httpx") on its own uvloop event loop."""
     try:
@@ -241,4 +249,4 @@ def run_python(
         factory = None
     with asyncio.Runner(loop_factory=factory) as runner:
         load = _raw_load if client == "raw" else _httpx_load
-        return runner.run(load(url, body, headers, seconds, connections))
+        return runner.run(load(url, body, headers, seconds, connections, method))

@@ -1,4 +1,5 @@
-"""Raw Starlette: ``POST /v1/sessions`` parses the JSON body and echoes it with 201.
+"""Raw Starlette: ``POST /v1/sessions`` parses the JSON body and echoes it with 201; ``GET
+/api/version`` answers a constant JSON object.
 
 No validation at all: this is the floor of any ASGI stack on uvicorn, and what every other row
 is measured against implicitly.
@@ -19,4 +20,10 @@ async def create_session(request: Request) -> JSONResponse:
     return JSONResponse(await request.json(), status_code=201)
 
 
-app = Starlette(routes=[Route("/v1/sessions", create_session, methods=["POST"])])
+async def api_version(_request: Request) -> JSONResponse:
+    """ServiceAi's ``GET /api/version`` answer, constant."""
+    return JSONResponse({"apiVersion": "1.1.24", "minClientVersion": "1.0.0"})
+
+
+app = Starlette(routes=[Route("/v1/sessions", create_session, methods=["POST"]),
+                        Route("/api/version", api_version, methods=["GET"])])

@@ -56,7 +56,8 @@ class Settings(BaseSettings):
         f"sqlite:///{ROOT / 'var' / 'gateway.db'}",
         description="SQLAlchemy URL. SQLite (WAL mode) by default; postgresql+psycopg://… for PostgreSQL.",
     )
-    validate_responses: bool = Field(False, description="Validate every response against the contract (on in tests).")
+    validate_responses: bool = Field(True, description="Validate every response against the contract; a response "
+                                     "that breaks it is logged and answered 500 (compiled validators: costs little).")
     max_body_bytes: int = Field(32 * 1024 * 1024, description="Largest accepted request body, in bytes.")
     log_level: str = Field("info", description="uvicorn log level.")
     workers: int = Field(
@@ -69,6 +70,7 @@ class Settings(BaseSettings):
     graceful_shutdown_seconds: int = Field(
         30, gt=0, description="Seconds a stopping worker waits for in-flight requests and sockets to finish.",
     )
+    access_log: bool = Field(False, description="uvicorn's per-request access log (off: it costs throughput).")
 
     virtual_banker_jwt_secret: str = Field(
         default_factory=lambda: _default_secret_file("virtual_banker_jwt_secret"),

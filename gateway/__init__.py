@@ -3,7 +3,7 @@
 import logging
 import warnings
 
-# connexion imports starlette.testclient at import time, which warns about httpx; harmless here.
+# connexion (Swagger UI, gateway/docs.py) imports starlette.testclient, which warns about httpx; harmless.
 warnings.filterwarnings("ignore", message=".*starlette.testclient.*")
 warnings.filterwarnings("ignore", message=".*httpx.*deprecated.*")
 

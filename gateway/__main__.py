@@ -38,6 +38,7 @@ def main() -> None:
         raise SystemExit(2)
     uvicorn.run(
         "gateway.app:create_app", factory=True, host=settings.host, port=settings.port, log_level=settings.log_level,
+        access_log=settings.access_log,
         ws_ping_interval=settings.ws_ping_interval,  # WebSocket protocol-level pings (WS_PING_INTERVAL)
         workers=settings.workers,
         timeout_graceful_shutdown=settings.graceful_shutdown_seconds,

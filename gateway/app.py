@@ -1,96 +1,36 @@
-"""The application factory: connexion AsyncApp over ``generated/openapi.yaml``, the APIs' plugins.
+"""The application factory: the lean operation pipeline over ``generated/openapi.yaml``, the APIs' plugins.
 
 Request path: uvicorn → :class:`GatewayApp` (makes this server's API bundles current; routes
-WebSocket handshakes) → connexion (exception handling → routing → security → BodyGuard →
-request validation → response validation) → the handler bound by
-:class:`gateway.resolver.OperationResolver` (wrapped by :func:`gateway.binding.bind`) →
-adapters. See ARCHITECTURE.md. Nothing here names an API: the contract lists them, their
-plugins say how each renders errors, checks credentials and builds its adapters.
+WebSocket handshakes; runs the lifespan) → :class:`gateway.pipeline.Pipeline` (routing →
+security → parameters → body → the handler bound by :class:`gateway.resolver.OperationResolver`,
+wrapped by :func:`gateway.binding.bind` → response validation) → adapters. Swagger UI and the
+documents come from a connexion app built on their first request (:mod:`gateway.docs`). See
+ARCHITECTURE.md. Nothing here names an API: the contract lists them, their plugins say how each
+renders errors, checks credentials and builds its adapters.
 """
 
 from __future__ import annotations
 
-import copy
-import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-from connexion import AsyncApp
-from connexion.decorators.parameter import pythonic
-from connexion.exceptions import ProblemException
-from connexion.middleware import MiddlewarePosition
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Router, WebSocketRoute
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from core.settings import Settings, get_settings
-from gateway.body_guard import BodyGuardMiddleware
-from gateway.contract import Contract, load_json_yaml
-from gateway.docs import swagger_ui_options
+from gateway.contract import Contract
+from gateway.docs import LazyDocs
 from gateway.errors import ErrorRenderer
+from gateway.operations import compile_operations
+from gateway.parameters import pythonic
+from gateway.pipeline import Pipeline
 from gateway.plugins import load_plugins
 from gateway.resolver import OperationResolver
-from handlers.errors import ApiError
+from gateway.schemas import SchemaSet
 from handlers.plugin import ApiPlugin, activate, deactivate, install
 from handlers.services import Services
-
-SCHEME_HOOKS = {"bearer": "x-bearerInfoFunc", "basic": "x-basicInfoFunc"}
-API_KEY_HOOK = "x-apikeyInfoFunc"
-FALLBACK = {"x-bearerInfoFunc": "gateway.fallback_security.any_bearer",
-            "x-basicInfoFunc": "gateway.fallback_security.any_basic",
-            "x-apikeyInfoFunc": "gateway.fallback_security.any_api_key"}
-
-
-def _dotted(function: Callable[..., Any]) -> str:
-    return f"{function.__module__}.{function.__qualname__}"
-
-
-def runtime_specification(contract: Contract, plugins: Mapping[str, ApiPlugin[Any]]) -> dict[str, Any]:
-    """The merged document with connexion's security hooks bound to each plugin's functions.
-
-    The committed ``generated/openapi.yaml`` stays free of implementation names; the hooks
-    exist only in this in-memory copy. A scheme only pending operations use gets a fallback
-    that accepts credentials of the right shape (those operations answer 501 anyway).
-    """
-    spec = copy.deepcopy(contract.document)
-    for name, scheme in spec.get("components", {}).get("securitySchemes", {}).items():
-        namespace, local = name.split(".", 1)
-        if scheme.get("type") == "http" and str(scheme.get("scheme", "")).lower() in SCHEME_HOOKS:
-            hook = SCHEME_HOOKS[str(scheme["scheme"]).lower()]
-        elif scheme.get("type") == "apiKey":
-            hook = API_KEY_HOOK
-        else:
-            continue
-        function = plugins[namespace].security.get(local)
-        scheme[hook] = _dotted(function) if function is not None else FALLBACK[hook]
-    return spec
-
-
-def _docs_routes(app: AsyncApp, contract: Contract) -> None:
-    """Serve the merged document and each API's own document, as JSON and YAML."""
-    merged_json = json.dumps(contract.document)
-
-    async def merged(request: Request) -> Response:
-        if request.url.path.endswith(".yaml"):
-            return Response(contract.text, media_type="application/yaml")
-        return Response(merged_json, media_type="application/json")
-
-    async def single(request: Request) -> Response:
-        name, _, ext = request.path_params["document"].rpartition(".")
-        text = contract.api_document_text(name)
-        if text is None or ext not in ("json", "yaml"):
-            raise HTTPException(404, f"No API document named {request.path_params['document']!r}")
-        if ext == "yaml":
-            return Response(text, media_type="application/yaml")
-        return Response(json.dumps(load_json_yaml(text)), media_type="application/json")
-
-    app.add_url_rule("/openapi.json", "openapi_json", merged, methods=["GET"])
-    app.add_url_rule("/openapi.yaml", "openapi_yaml", merged, methods=["GET"])
-    app.add_url_rule("/openapi/{document}", "openapi_api", single, methods=["GET"])
 
 
 def _websocket_endpoint(handler: Callable[..., Any]) -> Callable[[WebSocket], Any]:
@@ -102,16 +42,18 @@ def _websocket_endpoint(handler: Callable[..., Any]) -> Callable[[WebSocket], An
 
 class GatewayApp:
     """The ASGI application: this server's bundles current in every scope, WebSocket
-    operations routed to their handlers, everything else (HTTP, lifespan) to connexion.
+    operations routed to their handlers, HTTP to the pipeline, the lifespan (each plugin's
+    ``on_startup``/``on_shutdown``) run here.
 
     Attributes for operators and tests: ``contract``, ``services`` (the shared adapters),
     ``plugins`` (``{namespace: ApiPlugin}``) and ``bundles`` (``{api name: bundle}``).
     """
 
-    def __init__(self, http: AsyncApp, websockets: Router, contract: Contract, services: Services,
-                 plugins: Mapping[str, ApiPlugin[Any]], bundles: Mapping[str, Any]) -> None:
+    def __init__(self, http: Pipeline, websockets: Router, lifespan: ASGIApp, contract: Contract,
+                 services: Services, plugins: Mapping[str, ApiPlugin[Any]], bundles: Mapping[str, Any]) -> None:
         self.http = http
         self.websockets = websockets
+        self.lifespan = lifespan
         self.contract = contract
         self.services = services
         self.plugins = plugins
@@ -120,10 +62,12 @@ class GatewayApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         token = activate(self.bundles)
         try:
-            if scope["type"] == "websocket":
+            if scope["type"] == "http":
+                await self.http(scope, receive, send)
+            elif scope["type"] == "websocket":
                 await self.websockets(scope, receive, send)
             else:
-                await self.http(scope, receive, send)
+                await self.lifespan(scope, receive, send)
         finally:
             deactivate(token)
 
@@ -162,29 +106,13 @@ def create_app(settings: Settings | None = None, contract: Contract | None = Non
             await services.stop()
             services.close()
 
-    http = AsyncApp(
-        __name__,
-        lifespan=lifespan,
-        swagger_ui_options=swagger_ui_options(contract),
-    )
-    http.add_middleware(BodyGuardMiddleware, MiddlewarePosition.BEFORE_VALIDATION,
-                        max_body_bytes=settings.max_body_bytes)
-    resolver = OperationResolver(contract)
-    http.add_api(
-        runtime_specification(contract, plugins),
-        base_path="",
-        resolver=resolver,
-        pythonic_params=True,
-        validate_responses=settings.validate_responses,
-        strict_validation=False,
-    )
     renderer = ErrorRenderer(contract, plugins)
-    http.add_error_handler(ProblemException, renderer.problem)
-    http.add_error_handler(HTTPException, renderer.problem)
-    http.add_error_handler(ApiError, renderer.api_error)
-    http.add_error_handler(Exception, renderer.unexpected)
-    _docs_routes(http, contract)
-    # WebSocket handshakes never reach connexion; the plain-HTTP side of each operation answers 426.
+    resolver = OperationResolver(contract)
+    schemas = SchemaSet(contract.document)
+    operations = compile_operations(contract, plugins, schemas, resolver.resolve_function_from_operation_id)
+    http = Pipeline(operations, renderer, LazyDocs(contract, renderer), max_body_bytes=settings.max_body_bytes,
+                    validate_responses=settings.validate_responses, fallback_prefixes=("/docs", "/openapi"))
+    # WebSocket handshakes are routed here; the plain-HTTP side of each operation answers 426.
     websockets = Router([WebSocketRoute(path, _websocket_endpoint(handler))
                          for path, handler in resolver.websocket_routes()])
-    return GatewayApp(http, websockets, contract, services, plugins, bundles)
+    return GatewayApp(http, websockets, Router(lifespan=lifespan), contract, services, plugins, bundles)

@@ -1,18 +1,18 @@
-"""Typed operations: the glue between connexion's calling convention and a handler function.
+"""Typed operations: the glue between the pipeline's calling convention and a handler function.
 
 :func:`bind` wraps a handler so that
 
 - a ``body`` parameter annotated with a generated pydantic model receives that model, parsed
-  from the JSON connexion already validated (or, sent without a Content-Type, from the raw
-  bytes; an empty body is ``{}``) (a failure — a ``format`` the JSON Schema check
+  from the JSON the pipeline already validated (or, handed over as raw bytes, from those; an
+  empty body is ``{}``) (a failure — a ``format`` the JSON Schema check
   leaves out, say — is the API's validation error, never a 500);
 - whatever it returns becomes a Starlette ``Response`` whose media type is always named: a
   generated model or :class:`~handlers.results.Reply` is dumped with
   :func:`handlers.results.dump`; a plain ``dict``/``list`` body, or a ``(body, status[,
   headers])`` tuple, is JSON; a ``Response`` passes through.
 
-The wrapper keeps the handler's signature (``functools.wraps``), so connexion passes the same
-parameters as before.
+The wrapper keeps the handler's signature (``functools.wraps``), so the pipeline
+(:mod:`gateway.operations`) reads from it which arguments the handler takes.
 """
 
 from __future__ import annotations
@@ -59,7 +59,9 @@ def json_response(data: Any, status: int = 200, headers: Mapping[str, str] | Non
                   media_type: str = "application/json") -> Response:
     """``data`` as a JSON response (UTF-8; ``NaN``/``Infinity`` refused: they are not JSON)."""
     body = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
-    return Response(body, status_code=status, headers=dict(headers or {}), media_type=media_type)
+    response = Response(body, status_code=status, headers=dict(headers or {}), media_type=media_type)
+    response.json_data = data  # type: ignore[attr-defined]  # what response validation checks, unparsed
+    return response
 
 
 def to_response(result: Any) -> Response:
@@ -86,7 +88,7 @@ def to_response(result: Any) -> Response:
 
 
 def _json_value(body: Any) -> Any:
-    """A body connexion hands over raw (no Content-Type header) parsed as strict JSON."""
+    """A body handed over raw (bytes or text) parsed as strict JSON."""
     if isinstance(body, (bytes, bytearray, str)):
         text = body.decode("utf-8", "replace") if isinstance(body, (bytes, bytearray)) else body
         if not text.strip():

@@ -15,8 +15,6 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from connexion.resolver import Resolution, Resolver
-
 from gateway.binding import bind
 from gateway.contract import Contract
 from handlers.errors import ApiError
@@ -54,11 +52,10 @@ def not_implemented(operation_id: str) -> Callable[..., Any]:
     return handler
 
 
-class OperationResolver(Resolver):  # type: ignore[misc]  # connexion ships no type information
-    """connexion resolver over the contract's API table."""
+class OperationResolver:
+    """Binds operationIds to handler functions over the contract's API table."""
 
     def __init__(self, contract: Contract) -> None:
-        super().__init__()
         self.contract = contract
 
     def lookup(self, operation_id: str) -> Callable[..., Any] | None:
@@ -69,6 +66,10 @@ class OperationResolver(Resolver):  # type: ignore[misc]  # connexion ships no t
         return getattr(module, snake_case(local), None)
 
     def resolve_function_from_operation_id(self, operation_id: str) -> Callable[..., Any]:
+        """The handler the pipeline calls for ``operation_id``: the bound function, a 501 handler
+        for a pending operation, a 426 handler for the plain-HTTP side of a WebSocket operation.
+
+        Raises :class:`UnboundOperation` when a non-pending operation has no function."""
         api, local = self.contract.split(operation_id)
         if api.aliases.get(local, local) in api.pending:
             return not_implemented(operation_id)
@@ -84,7 +85,7 @@ class OperationResolver(Resolver):  # type: ignore[misc]  # connexion ships no t
 
         The handler is the API package's ``snake_case(operationId)`` function, called as
         ``handler(websocket, **path_params)`` with a Starlette WebSocket; it authenticates
-        the handshake itself (connexion's security does not run for WebSockets).
+        the handshake itself (the pipeline's security does not run for WebSockets).
         """
         routes = []
         for path, operation_id in self.contract.websocket_operations().items():
@@ -96,7 +97,3 @@ class OperationResolver(Resolver):  # type: ignore[misc]  # connexion ships no t
                 raise UnboundOperation(f"{operation_id}: no function {snake_case(local)} in {api.package}")
             routes.append((path, function))
         return routes
-
-    def resolve(self, operation: Any) -> Resolution:
-        operation_id = self.resolve_operation_id(operation)
-        return Resolution(self.resolve_function_from_operation_id(operation_id), operation_id)

@@ -13,7 +13,8 @@ from typing import Any
 class ApiError(Exception):
     """An error response: HTTP ``status``, machine-readable ``code``, human ``message``.
 
-    ``details`` is optional structured data; ``headers`` are added to the response.
+    ``details`` is optional structured data (any JSON value; the API's envelope decides what
+    of it to show); ``headers`` are added to the response.
     """
 
     def __init__(
@@ -22,7 +23,7 @@ class ApiError(Exception):
         code: str,
         message: str,
         *,
-        details: dict[str, Any] | None = None,
+        details: Any = None,
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(f"{status} {code}: {message}")

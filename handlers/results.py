@@ -9,6 +9,8 @@ never leave the choice to guesswork.
 
 from __future__ import annotations
 
+import functools
+import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,21 +29,42 @@ class Reply:
     media_type: str = "application/json"
 
 
+def _holds_model(annotation: Any) -> bool:
+    """True when a value of type ``annotation`` may contain a pydantic model (at any depth):
+    a model class, ``Any``/``object`` or a type parameter (anything may be in there), or a
+    generic whose arguments may. False for plain data types (str, numbers, enums, datetimes and
+    containers of them), whose dumped form has nothing to prune."""
+    if annotation is Any or annotation is object or isinstance(annotation, typing.TypeVar):
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    return any(_holds_model(arg) for arg in typing.get_args(annotation))
+
+
+@functools.cache
+def _fields(model_class: type[BaseModel]) -> tuple[tuple[str, str, bool, bool], ...]:
+    """``(attribute name, dumped key, required, may hold a model)`` of each field of
+    ``model_class`` (computed once per class)."""
+    return tuple((name, info.serialization_alias or info.alias or name, info.is_required(),
+                  _holds_model(info.annotation))
+                 for name, info in model_class.model_fields.items())
+
+
 def _prune(model: BaseModel, data: Any) -> Any:
     """Drop the optional fields ``model`` leaves None from its dumped ``data``, at every level."""
     if isinstance(model, RootModel):
         return _prune_value(model.root, data)
     if not isinstance(data, dict):
         return data
-    for name, info in type(model).model_fields.items():
-        key = info.serialization_alias or info.alias or name
+    values = model.__dict__  # not getattr: no DeprecationWarning for deprecated aliases
+    for name, key, required, holds_model in _fields(type(model)):
         if key not in data:
             continue
-        value = getattr(model, name)
+        value = values.get(name)
         if value is None:
-            if not info.is_required():
+            if not required:
                 del data[key]
-        else:
+        elif holds_model:  # plain data (str, numbers, dict[str, Any]…) is dumped as is: nothing to prune
             data[key] = _prune_value(value, data[key])
     return data
 

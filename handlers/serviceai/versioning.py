@@ -36,13 +36,13 @@ from functools import lru_cache
 from typing import Any, ParamSpec, TypeVar
 
 import yaml
-from connexion import request
 from pydantic import BaseModel
 from starlette.responses import Response
 
 from core.settings import ROOT
 from generated.models.serviceai import Code, Error1, UpgradeRequiredEnvelope
 from handlers.errors import ApiError
+from handlers.request import request
 from handlers.results import Reply
 from handlers.serviceai.bundle import bundle
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from connexion import request
 from starlette.responses import Response
 
 from adapters.providers.base import ProviderError, VoiceSettings
@@ -35,6 +34,7 @@ from adapters.realtime.loop import CALL_SPEAKING_RATE, SpeechLoop
 from adapters.realtime.peer import InvalidOffer, PeerLimitReached, ServerPeer
 from generated.models.serviceai import RealtimeWebrtcMintError, RealtimeWebrtcRequest
 from handlers.errors import ApiError
+from handlers.request import request
 from handlers.results import Reply
 from handlers.serviceai.bundle import bundle
 from handlers.serviceai.context import build_context

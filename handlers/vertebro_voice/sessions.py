@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from connexion import request
-
 from adapters.storage.vertebro_voice.access import Scope
 from adapters.storage.vertebro_voice.sessions import SessionLimitReached, VoiceSessionRecord
 from generated.models.vertebro_voice import SessionHistoryResponse, VoiceSessionRequest, VoiceSessionResponse
 from handlers.errors import ApiError
+from handlers.request import request
 from handlers.results import Reply
 from handlers.vertebro_voice.bundle import MOUNT, bundle
 from handlers.vertebro_voice.envelope import validation_error

@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from connexion import request
-
 from adapters.storage.virstack_voiceai.accounts import EmailTaken, OrganizationRecord, UserRecord
 from core.clock import utcnow
 from generated.models.virstack_voiceai import (
@@ -33,6 +31,7 @@ from generated.models.virstack_voiceai import (
     WorkerNameEnvelope,
 )
 from handlers.errors import ApiError
+from handlers.request import request
 from handlers.results import Reply
 from handlers.virstack_voiceai.bundle import bundle
 from handlers.virstack_voiceai.common import check_email, moment, not_found, ok, require_admin

@@ -6,8 +6,6 @@ import logging
 import uuid
 from typing import Any
 
-from connexion import request
-
 from adapters.storage.virstack_voiceai.calls import CallRecord, RoomTaken
 from adapters.telephony.session_report import parse_session_report
 from adapters.telephony.webhooks import InvalidEvent, LiveKitEvent, body_matches, parse
@@ -20,6 +18,7 @@ from generated.models.virstack_voiceai import (
     WebhookResponse,
 )
 from handlers.errors import ApiError
+from handlers.request import request
 from handlers.results import Reply
 from handlers.virstack_voiceai.bundle import bundle
 from handlers.virstack_voiceai.common import not_found, ok

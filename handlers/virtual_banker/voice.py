@@ -15,7 +15,6 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from connexion import request
 from starlette.datastructures import UploadFile
 from starlette.responses import Response, StreamingResponse
 
@@ -65,6 +64,7 @@ from generated.models.virtual_banker import (
     Word,
 )
 from handlers.errors import ApiError, parse_request
+from handlers.request import request
 from handlers.results import Reply, dump
 from handlers.virtual_banker.access import owned_live_session, owned_voice_session
 from handlers.virtual_banker.bundle import bundle

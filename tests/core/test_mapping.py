@@ -41,3 +41,29 @@ def test_arrays_replace_and_results_share_nothing() -> None:
     assert result == {"policy": {"tools": ["b"], "limit": 1}, "theme": {"color": "red"}}
     result["theme"]["color"] = "blue"
     assert base["theme"]["color"] == "red"
+
+
+@given(JSON)
+def test_json_copy_equals_and_shares_no_container(value) -> None:
+    from core.mapping import json_copy
+
+    copied = json_copy(value)
+    assert copied == value
+
+    def containers(v):
+        if isinstance(v, dict):
+            yield v
+            for item in v.values():
+                yield from containers(item)
+        elif isinstance(v, list):
+            yield v
+            for item in v:
+                yield from containers(item)
+
+    assert not {id(c) for c in containers(copied)} & {id(c) for c in containers(value)}
+
+
+@given(OBJECTS, OBJECTS)
+def test_deep_merge_keeps_base_order_then_new_keys(base: dict, changes: dict) -> None:
+    result = deep_merge(base, changes)
+    assert list(result) == list(base) + [k for k in changes if k not in base]

@@ -56,7 +56,8 @@ def assert_typed(operation_id: str, models_module: str) -> None:
     assert function is not None, f"{operation_id}: no handler"
     op = _operation(operation_id)
     content = (op.get("requestBody") or {}).get("content", {})
-    if set(content) == {"application/json"} and "body" in inspect.signature(function).parameters:
+    if set(content) == {"application/json"}:
+        assert "body" in inspect.signature(function).parameters, f"{operation_id}: the JSON body never reaches it"
         model = body_model(function)
         assert model is not None, f"{operation_id}: `body` is not annotated with a generated request model"
         assert model.__module__ == models_module, f"{operation_id}: body model {model} is not from {models_module}"

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, text
+from sqlalchemy import bindparam, func, text
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from adapters.storage.database import Database
@@ -145,6 +146,11 @@ def _live(now: datetime, scope: Scope | None = None):
     return (*live, col(VertebroSession.owner) == scope.user, col(VertebroSession.project).in_(sorted(scope.projects)))
 
 
+_SESSIONS = VertebroSession.__table__  # type: ignore[attr-defined]  # SQLModel sets it on table classes
+_LIVE_BY_ID = sa_select(_SESSIONS).where(_SESSIONS.c.session_id == bindparam("session_id"),
+                                         _SESSIONS.c.ended_at.is_(None), _SESSIONS.c.expires_at > bindparam("now"))
+
+
 class VertebroUserStore:
     """Basic-auth users added at run time (besides those in ``VERTEBRO_BASIC_USERS``)."""
 
@@ -167,7 +173,7 @@ class VertebroUserStore:
             row = s.get(VertebroUser, username)
             return row.password_hash if row else None
 
-        return await self.db.run(work)
+        return await self.db.read(work)
 
 
 class VertebroSessionStore:
@@ -209,11 +215,16 @@ class VertebroSessionStore:
         """The session if it is live at ``now`` (not deleted, not expired) and ``scope`` may see it
         (None: no restriction), else None."""
         def work(s: Session) -> VoiceSessionRecord | None:
-            row = s.exec(select(VertebroSession).where(VertebroSession.session_id == session_id,
-                                                       *_live(now, scope))).first()
+            # read on most requests: a prepared Core select (rows have the table's attributes),
+            # narrowed to what ``scope`` may see
+            query = _LIVE_BY_ID
+            if scope is not None and not scope.admin:
+                query = query.where(_SESSIONS.c.owner == scope.user,
+                                    _SESSIONS.c.project.in_(sorted(scope.projects)))
+            row: Any = s.connection().execute(query, {"session_id": session_id, "now": now}).first()
             return _session(row) if row else None
 
-        return await self.db.run(work)
+        return await self.db.read(work)
 
     async def touch(self, session_id: str, now: datetime, timeout_seconds: int,
                     context: dict[str, Any] | None = None, scope: Scope | None = None) -> VoiceSessionRecord | None:

@@ -12,11 +12,13 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import anyio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, func
+from sqlalchemy import bindparam, delete, func
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -73,6 +75,10 @@ def _org(row: VsOrganization) -> OrganizationRecord:
 
 def _user(row: VsUser) -> UserRecord:
     return UserRecord(row.user_id, row.org_id, row.email, row.first_name, row.last_name, row.role, row.created_at)
+
+
+_KEYS = VsApiKey.__table__  # type: ignore[attr-defined]  # SQLModel sets it on table classes
+_KEY_BY_HASH = sa_select(_KEYS).where(_KEYS.c.key_hash == bindparam("key_hash"))
 
 
 def _key(row: VsApiKey) -> ApiKeyRecord:
@@ -232,7 +238,8 @@ class AccountStore:
     async def find_api_key(self, raw: str) -> ApiKeyRecord | None:
         """The live key whose hash matches ``raw``."""
         digest = api_key_hash(raw)
-        row = await self.db.run(lambda s: s.exec(select(VsApiKey).where(VsApiKey.key_hash == digest)).first())
+        # read on every API-key request: a prepared Core select (rows have the table's attributes)
+        row: Any = await self.db.read(lambda s: s.connection().execute(_KEY_BY_HASH, {"key_hash": digest}).first())
         return _key(row) if row else None
 
     async def revoke_api_key(self, org_id: str, key_id: str) -> bool:

@@ -82,7 +82,7 @@ class AgentStore:
             s.flush()
             return _agent(row)
 
-        return await self.db.run(work)
+        return await self.db.write(work)
 
     async def get(self, org_id: str, agent_id: str) -> AgentRecord | None:
         """The organization's agent ``agent_id``, or None (also for another organization's id)."""

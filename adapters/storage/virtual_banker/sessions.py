@@ -8,10 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import bindparam, select
+from sqlmodel import Session, col
+from sqlmodel import select as orm_select
 
-from adapters.storage.database import Database
+from adapters.storage.database import Database, TtlCache
 from adapters.storage.virtual_banker.tables import VbSession, VbTenant
+from core.mapping import json_copy
 
 
 def token_hash(token: str) -> str:
@@ -50,6 +53,15 @@ def _record(row: VbSession) -> SessionRecord:
     )
 
 
+_SESSIONS = VbSession.__table__  # type: ignore[attr-defined]  # SQLModel sets it on table classes
+_SESSION_BY_ID = select(_SESSIONS).where(_SESSIONS.c.session_id == bindparam("session_id"))
+
+
+def _record_of_row(row: Any) -> SessionRecord:
+    return SessionRecord(row.session_id, row.tenant_id, row.user_id, row.portal_context, row.config, row.created_at,
+                         row.expires_at, row.ended_at)
+
+
 class VbSessionStore:
     """Sessions keyed by id and by token hash; every read is filtered by liveness at ``now``."""
 
@@ -85,34 +97,36 @@ class VbSessionStore:
             s.flush()
             return _record(row)
 
-        return await self.db.run(work)
+        return await self.db.write(work)
 
     async def get_live(self, session_id: str, now: datetime) -> SessionRecord | None:
         """The session if it exists and is live at ``now``, else None."""
 
         def work(s: Session) -> SessionRecord | None:
-            row = s.get(VbSession, session_id)
-            record = _record(row) if row else None
+            # read on every authenticated request: a Core select (no ORM identity map, unit of
+            # work or instance state) costs a fraction of Session.get
+            row = s.connection().execute(_SESSION_BY_ID, {"session_id": session_id}).first()
+            record = _record_of_row(row) if row else None
             return record if record and record.is_live(now) else None
 
-        return await self.db.run(work)
+        return await self.db.read(work)
 
     async def find_live_by_token(self, token: str, now: datetime) -> SessionRecord | None:
         """The live session whose current ephemeral token is ``token``, else None."""
 
         def work(s: Session) -> SessionRecord | None:
-            row = s.exec(select(VbSession).where(VbSession.token_hash == token_hash(token))).first()
+            row = s.exec(orm_select(VbSession).where(VbSession.token_hash == token_hash(token))).first()
             record = _record(row) if row else None
             return record if record and record.is_live(now) else None
 
-        return await self.db.run(work)
+        return await self.db.read(work)
 
     async def list_live(self, tenant_id: str, user_id: str, now: datetime) -> list[SessionRecord]:
         """Live sessions of one tenant's user, oldest first."""
 
         def work(s: Session) -> list[SessionRecord]:
             rows = s.exec(
-                select(VbSession)
+                orm_select(VbSession)
                 .where(VbSession.tenant_id == tenant_id, VbSession.user_id == user_id)
                 .where(col(VbSession.ended_at).is_(None), col(VbSession.expires_at) > now)
                 .order_by(col(VbSession.created_at), col(VbSession.session_id))
@@ -153,20 +167,31 @@ class VbSessionStore:
         return await self.db.run(work)
 
 
+#: Seconds a tenant's overrides are served from memory; changes made by another process (the
+#: ``manage tenant-config`` command) apply within this time, this process's own at once.
+TENANT_CACHE_SECONDS = 1.0
+
+
 class VbTenantStore:
-    """Per-tenant configuration overrides."""
+    """Per-tenant configuration overrides (read on every request: cached for
+    :data:`TENANT_CACHE_SECONDS`)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._cache: TtlCache[str, dict[str, Any]] = TtlCache(TENANT_CACHE_SECONDS)
 
     async def get_overrides(self, tenant_id: str) -> dict[str, Any]:
-        """The tenant's stored overrides, ``{}`` when none."""
+        """The tenant's stored overrides, ``{}`` when none (a copy: callers may change it)."""
+        cached = self._cache.get(tenant_id)
+        if cached is None:
 
-        def work(s: Session) -> dict[str, Any]:
-            row = s.get(VbTenant, tenant_id)
-            return copy.deepcopy(row.config) if row else {}
+            def work(s: Session) -> dict[str, Any]:
+                row = s.get(VbTenant, tenant_id)
+                return copy.deepcopy(row.config) if row else {}
 
-        return await self.db.run(work)
+            cached = await self.db.read(work)
+            self._cache.put(tenant_id, cached)
+        return json_copy(cached)
 
     async def set_overrides(self, tenant_id: str, config: dict[str, Any], now: datetime) -> None:
         """Replace the tenant's overrides."""
@@ -180,4 +205,6 @@ class VbTenantStore:
                 row.updated_at = now
             s.add(row)
 
+        self._cache.invalidate(tenant_id)
         await self.db.run(work)
+        self._cache.invalidate(tenant_id)

@@ -25,9 +25,9 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
-def _start(database_url: str, port: int) -> subprocess.Popen:
+def _start(database_url: str, port: int, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(port), "VIRTUAL_BANKER_JWT_SECRET": SECRET,
-           "LOG_LEVEL": "warning"}
+           "LOG_LEVEL": "warning", **(extra_env or {})}
     proc = subprocess.Popen([sys.executable, "-m", "gateway"], cwd=ROOT, env=env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
