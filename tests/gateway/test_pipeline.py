@@ -13,7 +13,7 @@ BASIC = ("pipe", "pipe-password")
 
 @pytest.fixture
 def settings(make_settings):
-    return make_settings(vertebro_basic_users={BASIC[0]: hash_password(BASIC[1])})
+    return make_settings(vertebro_basic_users={BASIC[0]: hash_password(BASIC[1])}, vertebro_admin_users=[BASIC[0]])
 
 
 @pytest.fixture
