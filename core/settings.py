@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     )
     validate_responses: bool = Field(False, description="Validate every response against the contract (on in tests).")
     max_body_bytes: int = Field(32 * 1024 * 1024, description="Largest accepted request body, in bytes.")
+    max_header_bytes: int = Field(
+        32 * 1024, ge=1024, description="Largest request head (request line and header fields), in bytes; larger → 431 "
+                                        "(checked as the bytes arrive, by `python -m gateway`).")
     log_level: str = Field("info", description="uvicorn log level.")
 
     virtual_banker_jwt_secret: str = Field(
