@@ -1,4 +1,5 @@
-"""Fixed-budget rate limiting over a moving one-minute window, with the ``limits`` library.
+"""Fixed-budget rate limiting over a moving window (one minute, or any number of seconds), with
+the ``limits`` library.
 
 Counters live in process memory by default, or in Redis when a URL is given so several
 server processes share one budget.
@@ -7,9 +8,10 @@ server processes share one budget.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
-from limits import RateLimitItemPerMinute, storage, strategies
+from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond, storage, strategies
 
 
 @dataclass(frozen=True)
@@ -22,9 +24,16 @@ class RateDecision:
     remaining: int
     reset: int
 
+    def retry_after(self, now: float | None = None) -> int:
+        """Whole seconds (≥ 1) from ``now`` (Unix time, default the current time) until ``reset``:
+        the ``Retry-After`` of a refusal."""
+        current = time.time() if now is None else now
+        return max(1, math.ceil(self.reset - current))
+
 
 class RateLimiter:
-    """``hit(key, per_minute)`` consumes one unit of ``key``'s budget if any is left."""
+    """``hit(key, per_minute)`` / ``hit_window(key, amount, seconds)`` consume one unit of
+    ``key``'s budget if any is left; ``test_window`` only looks."""
 
     def __init__(self, redis_url: str | None = None) -> None:
         self._storage = storage.storage_from_string(redis_url) if redis_url else storage.MemoryStorage()
@@ -33,8 +42,18 @@ class RateLimiter:
 
     def hit(self, key: str, per_minute: int) -> RateDecision:
         """Consume one request of ``key`` under a ``per_minute`` budget (per_minute ≥ 1)."""
-        item = RateLimitItemPerMinute(max(1, per_minute))
-        allowed = self._strategy.hit(item, key)
+        return self._decide(RateLimitItemPerMinute(max(1, per_minute)), key, consume=True)
+
+    def hit_window(self, key: str, amount: int, seconds: int) -> RateDecision:
+        """Consume one unit of ``key``'s budget of ``amount`` per moving ``seconds``-second window."""
+        return self._decide(RateLimitItemPerSecond(max(1, amount), max(1, seconds)), key, consume=True)
+
+    def test_window(self, key: str, amount: int, seconds: int) -> RateDecision:
+        """Whether ``key`` has room under ``amount`` per ``seconds`` seconds, consuming nothing."""
+        return self._decide(RateLimitItemPerSecond(max(1, amount), max(1, seconds)), key, consume=False)
+
+    def _decide(self, item: RateLimitItem, key: str, *, consume: bool) -> RateDecision:
+        allowed = self._strategy.hit(item, key) if consume else self._strategy.test(item, key)
         stats = self._strategy.get_window_stats(item, key)
         return RateDecision(allowed, item.amount, max(0, stats.remaining), math.ceil(stats.reset_time))
 

