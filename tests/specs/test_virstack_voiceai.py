@@ -462,9 +462,15 @@ def test_added_statuses_use_the_error_envelope(seed: dict[str, Any], result: dic
                 if status.startswith("4"):  # existing error responses are left exactly as they were
                     assert response == before[status], (method, path, status)
                 continue
-            assert status in {"400", "401", "403", "404", "409", "503"}, (method, path, status)
+            assert status in {"400", "401", "403", "404", "409", "429", "503"}, (method, path, status)
             assert response["description"]
             assert response["content"] == {"application/json": {"schema": {"$ref": ERROR_REF}}}
+
+
+def test_login_declares_its_throttle(result: dict[str, Any]) -> None:
+    """(y) Failed logins are throttled: 429 with a required Retry-After (issue 13 item 9)."""
+    throttled = result["paths"]["/users/login"]["post"]["responses"]["429"]
+    assert throttled["headers"]["Retry-After"]["required"] is True
 
 
 def test_public_operations_need_no_401(result: dict[str, Any]) -> None:
