@@ -13,6 +13,16 @@ from dataclasses import dataclass
 
 from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond, storage, strategies
 
+from adapters.storage.database import StorageUnavailable
+
+#: Seconds to wait for Redis to connect or answer before the counters count as unavailable.
+REDIS_TIMEOUT = 1.0
+
+
+class CountersUnavailable(StorageUnavailable):
+    """The shared counters (Redis) cannot be reached: the limit cannot be checked. A
+    StorageUnavailable, so every API answers it with its declared 503."""
+
 
 @dataclass(frozen=True)
 class RateDecision:
@@ -33,10 +43,13 @@ class RateDecision:
 
 class RateLimiter:
     """``hit(key, per_minute)`` / ``hit_window(key, amount, seconds)`` consume one unit of
-    ``key``'s budget if any is left; ``test_window`` only looks."""
+    ``key``'s budget if any is left; ``test_window`` only looks. Each raises
+    :class:`CountersUnavailable` when Redis cannot be reached (within ``REDIS_TIMEOUT`` seconds)."""
 
     def __init__(self, redis_url: str | None = None) -> None:
-        self._storage = storage.storage_from_string(redis_url) if redis_url else storage.MemoryStorage()
+        self._storage = (storage.storage_from_string(redis_url, socket_timeout=REDIS_TIMEOUT,
+                                                     socket_connect_timeout=REDIS_TIMEOUT)
+                         if redis_url else storage.MemoryStorage())
         backend = self._storage
         self._strategy = strategies.MovingWindowRateLimiter(backend)
 
@@ -53,8 +66,11 @@ class RateLimiter:
         return self._decide(RateLimitItemPerSecond(max(1, amount), max(1, seconds)), key, consume=False)
 
     def _decide(self, item: RateLimitItem, key: str, *, consume: bool) -> RateDecision:
-        allowed = self._strategy.hit(item, key) if consume else self._strategy.test(item, key)
-        stats = self._strategy.get_window_stats(item, key)
+        try:
+            allowed = self._strategy.hit(item, key) if consume else self._strategy.test(item, key)
+            stats = self._strategy.get_window_stats(item, key)
+        except Exception as exc:  # noqa: BLE001 - redis/limits raise many types; all mean "unreachable"
+            raise CountersUnavailable(f"rate-limit counters unavailable: {exc}") from exc
         return RateDecision(allowed, item.amount, max(0, stats.remaining), math.ceil(stats.reset_time))
 
     def ping(self) -> bool:

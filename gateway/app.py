@@ -28,10 +28,12 @@ from starlette.routing import Router, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
+from adapters.storage.database import StorageUnavailable
 from core.settings import Settings, get_settings
 from gateway.body_guard import BodyGuardMiddleware
 from gateway.contract import Contract, load_json_yaml
 from gateway.errors import ErrorRenderer
+from gateway.outage import outage_handler
 from gateway.plugins import load_plugins
 from gateway.resolver import OperationResolver
 from handlers.errors import ApiError
@@ -183,6 +185,7 @@ def create_app(settings: Settings | None = None, contract: Contract | None = Non
     http.add_error_handler(ProblemException, renderer.problem)
     http.add_error_handler(HTTPException, renderer.problem)
     http.add_error_handler(ApiError, renderer.api_error)
+    http.add_error_handler(StorageUnavailable, outage_handler(renderer))  # 503, never 500 (gateway/outage.py)
     http.add_error_handler(Exception, renderer.unexpected)
     _docs_routes(http, contract)
     # WebSocket handshakes never reach connexion; the plain-HTTP side of each operation answers 426.
