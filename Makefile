@@ -5,9 +5,9 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 
 .PHONY: serve test bootstrap generate check ops token bench lint
 
-# System packages: espeak-ng (offline TTS) to serve; tests also start a throwaway PostgreSQL.
+# System packages: espeak-ng (offline TTS) to serve; tests also start a throwaway PostgreSQL and Redis.
 SERVE_APT := espeak-ng
-TEST_APT := postgresql
+TEST_APT := postgresql redis-server
 
 bootstrap:
 	@APT_PACKAGES="$(SERVE_APT)" scripts/bootstrap
