@@ -5,7 +5,7 @@ database (``Database.run``: connection refused or lost, disk full, locked) or th
 rate-limit counters (``RateLimiter`` on Redis) cannot do the work. Nothing was acknowledged to
 the client, so nothing is lost: the client retries after ``Retry-After`` seconds. Every
 operation declares this 503 (``tools/generate.py`` adds it beside 413/415/431); an API that
-answers its own 503 first (Vertebro's ``mongo_unavailable``) keeps it.
+answers its own 503 first (with its own code) keeps it.
 """
 
 from __future__ import annotations
