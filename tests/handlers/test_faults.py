@@ -308,3 +308,31 @@ def test_speech_engine_failure_is_503_then_recovers(make_settings, vb_jwt):
         app.services.providers.asr("mock").model_dir = default_model_dir()  # the fault clears
         r = callers.http.post(url, headers=callers.vb, files={"audio": ("a.wav", wav, "audio/wav")})
         assert r.status_code == 200 and "hello" in r.json()["data"]["text"].lower(), r.text
+
+
+def test_disk_full_on_the_vertebro_file_store(make_settings, tmp_path):
+    from handlers.vertebro_voice.security import hash_password
+
+    disk = tmp_path / "files"
+    if os.getuid() != 0 or not _mount_tmpfs(disk, "2m"):
+        pytest.skip("needs root to mount a small tmpfs")
+    filler = disk / "filler"
+    auth = ("u", "a long enough password")
+    try:
+        settings = make_settings(vertebro_basic_users={"u": hash_password(auth[1])}, voice_file_storage_dir=str(disk))
+        with LiveServer(create_app(settings), **uvicorn_options(settings)) as server, \
+                httpx.Client(base_url=server.url, auth=auth, timeout=30) as http:
+            r = http.post("/api/v1/voice/synthesize", json={"text": "stored before the disk filled up"})
+            assert r.status_code == 202, r.text
+            before = r.json()["audio_url"]
+            with filler.open("wb") as f:
+                f.write(b"\0" * shutil.disk_usage(disk).free)
+            r = http.post("/api/v1/voice/synthesize", json={"text": "this one cannot be stored"})
+            assert r.status_code == 503 and isinstance(r.json()["detail"], str), r.text  # declared, its envelope
+            assert not list(disk.rglob("*.tmp"))  # nothing half-written left behind
+            assert http.get(before).status_code == 200  # the acknowledged file is intact
+            filler.unlink()
+            r = http.post("/api/v1/voice/synthesize", json={"text": "this one cannot be stored"})
+            assert r.status_code == 202 and http.get(r.json()["audio_url"]).status_code == 200
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
