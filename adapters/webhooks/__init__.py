@@ -24,11 +24,12 @@ from adapters.webhooks.destinations import (
     Destination,
     UnresolvableDestination,
     UnsafeDestination,
+    UrlTooLong,
     check_destination,
     check_static,
 )
 from adapters.webhooks.dispatcher import DeliveryStore, WebhookDispatcher
 from adapters.webhooks.signing import signature, verify
 
-__all__ = ["DeliveryStore", "Destination", "UnresolvableDestination", "UnsafeDestination", "WebhookDispatcher",
-           "check_destination", "check_static", "signature", "verify"]
+__all__ = ["DeliveryStore", "Destination", "UnresolvableDestination", "UnsafeDestination", "UrlTooLong",
+           "WebhookDispatcher", "check_destination", "check_static", "signature", "verify"]

@@ -24,8 +24,8 @@ from typing import Any
 import httpx
 from pydantic_core import Url
 
-__all__ = ["Destination", "UnresolvableDestination", "UnsafeDestination", "canonical_url", "check_destination",
-           "check_static"]
+__all__ = ["MAX_URL_LENGTH", "Destination", "UnresolvableDestination", "UnsafeDestination", "UrlTooLong",
+           "canonical_url", "check_destination", "check_static"]
 
 
 class UnsafeDestination(ValueError):
@@ -35,6 +35,15 @@ class UnsafeDestination(ValueError):
 
 class UnresolvableDestination(UnsafeDestination):
     """The host does not resolve (now)."""
+
+
+class UrlTooLong(UnsafeDestination):
+    """The canonical form is longer than the limit (canonicalisation can lengthen a URL: a path
+    ``/`` is added, spaces become ``%20``), so it could not be stored as the contract promises."""
+
+
+#: Longest canonical URL accepted (the contracts' maxLength for URLs).
+MAX_URL_LENGTH = 2048
 
 
 @dataclass(frozen=True)
@@ -67,7 +76,8 @@ class Destination:
 
 def canonical_url(raw: str) -> Url:
     """Parse ``raw`` by the WHATWG URL Standard; the result's ``str()`` is the canonical URL.
-    Raises UnsafeDestination unless it is http(s) with a host and without credentials."""
+    Raises UnsafeDestination unless it is http(s) with a host and without credentials, and
+    UrlTooLong when the canonical form exceeds :data:`MAX_URL_LENGTH` characters."""
     try:
         url = Url(str(raw).strip())
     except ValueError as exc:
@@ -76,6 +86,8 @@ def canonical_url(raw: str) -> Url:
         raise UnsafeDestination("the URL must be http(s) with a host")
     if url.username or url.password:
         raise UnsafeDestination("the URL must not carry credentials")
+    if len(str(url)) > MAX_URL_LENGTH:
+        raise UrlTooLong(f"the URL is longer than {MAX_URL_LENGTH} characters in its canonical form")
     return url
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import anyio
 
 from adapters.storage.virtual_banker.voice import WebhookRecord
-from adapters.webhooks import UnsafeDestination, check_destination
+from adapters.webhooks import UnsafeDestination, UrlTooLong, check_destination
 from core.clock import utcnow
 from generated.models.virtual_banker import RegisterWebhookRequest, Webhook, WebhookResponse
 from handlers.errors import ApiError
@@ -44,6 +44,8 @@ async def register_voice_webhook(body: RegisterWebhookRequest, token_info: dict[
             partial(check_destination, str(body.url), s.settings.webhook_allowed_networks,
                     require_resolvable=False)
         )
+    except UrlTooLong as exc:
+        raise ApiError(400, "VALIDATION_ERROR", f"url: {exc}") from None
     except UnsafeDestination as exc:
         raise ApiError(403, "UNSAFE_WEBHOOK_URL", str(exc)) from None
     url = destination.url  # the canonical form that was checked is what is stored and called

@@ -31,6 +31,13 @@ def test_refused(raw):
         check_destination(raw, require_resolvable=False)
 
 
+def test_a_url_that_canonicalisation_lengthens_past_the_limit():
+    raw = "https://example.com/" + "a " * 1010  # 2040 characters as sent, 3050 once spaces are %20
+    with pytest.raises(destinations.UrlTooLong):
+        check_static(raw)
+    assert len(check_static("https://" + "a" * 2039).url) == 2048  # the trailing "/" still fits
+
+
 def test_allowed_networks():
     assert check_static("http://127.0.0.1:9/x", ["127.0.0.1/32"]).addresses == ("127.0.0.1",)
     assert check_static("http://localhost:9/x", ["127.0.0.0/8"]).addresses == ()
