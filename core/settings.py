@@ -200,6 +200,9 @@ class Settings(BaseSettings):
         20, ge=1, description="Failed Virstack logins one client IP may have within VIRSTACK_LOGIN_WINDOW_SECONDS.")
     virstack_login_window_seconds: int = Field(
         900, ge=1, description="Moving window of the Virstack failed-login budgets, in seconds.")
+    virstack_transcript_max_bytes: int = Field(
+        2 * 1024 * 1024, ge=1024, description="Largest Virstack session report (POST /v1/call/{roomName}/transcript) "
+                                              "stored, as compact JSON, in bytes; larger → 413.")
     virstack_catalog_admin_emails: list[str] = Field(
         default_factory=list,
         description="Emails (JSON list) allowed to edit the global provider catalog besides the admins of the "

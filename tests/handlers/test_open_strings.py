@@ -58,6 +58,15 @@ def test_agent_persona_and_trunk_name_limits(http):
     assert http.get("/v1/sip/trunks", headers=auth).json()["data"] == []
 
 
+def test_a_ten_megabyte_session_report_is_413(http):
+    auth = _virstack_auth(http)
+    report = {"room": "r", "events": [{"type": "conversation_item_added",
+                                       "item": {"role": "user", "content": [HUGE]}}]}
+    r = http.post("/v1/call/call-1-x/transcript", json=report, headers=auth)
+    assert r.status_code == 413 and r.json() == {"success": False, "code": 413, "error": r.json()["error"],
+                                                 "data": None}
+
+
 def test_virtual_banker_limits(http, vb_auth):
     headers = vb_auth()
     r = http.post("/v1/sessions", json={"tenant_id": "t" * 129, "user_id": "user-456", "auth_assertion": "x"},
