@@ -69,7 +69,7 @@ class EngineExecutor:
         self.workers = workers
         self.queue_size = queue_size
         self.per_caller = per_caller
-        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._admitted = 0
         self._by_caller: dict[str, int] = {}
@@ -126,7 +126,7 @@ class EngineExecutor:
             return context.run(fn, *args)
 
         try:
-            future = self._pool.submit(job)
+            future = self._threads().submit(job)
         except BaseException:
             self._release(caller, None)
             raise
@@ -142,6 +142,17 @@ class EngineExecutor:
         Raises EngineBusy when refused, else whatever ``fn`` raises."""
         return await self.submit(fn, *args)
 
+    def _threads(self) -> concurrent.futures.ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=self.workers,
+                                                                   thread_name_prefix=self.name)
+            return self._pool
+
     def shutdown(self) -> None:
-        """Stop accepting work; running jobs finish in the background (waiting ones are dropped)."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Release the threads: running jobs finish in the background, waiting ones are dropped.
+        A later :meth:`submit` starts new threads (an app's lifespan may run again, as in tests)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)

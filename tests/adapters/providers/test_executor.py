@@ -77,3 +77,11 @@ async def test_exceptions_propagate_and_release() -> None:
     await asyncio.sleep(0.05)
     assert executor.admitted == 0
     executor.shutdown()
+
+
+async def test_shutdown_then_more_work_starts_new_threads() -> None:
+    executor = EngineExecutor("t", workers=1, queue_size=1, per_caller=1)
+    assert await executor.run(lambda: 1) == 1
+    executor.shutdown()  # an app's lifespan ended; it may start again (schemathesis, TestClient)
+    assert await executor.run(lambda: 2) == 2
+    executor.shutdown()
