@@ -1,22 +1,31 @@
 """Fixed-budget rate limiting over a moving window (one minute, or any number of seconds), with
-the ``limits`` library.
+the ``limits`` library's asyncio API.
 
 Counters live in process memory by default, or in Redis when a URL is given so several
-server processes share one budget.
+server processes share one budget. Every call is awaited on the event loop with a deadline:
+Redis slow or unreachable never blocks the server, it makes the call raise
+:class:`CountersUnavailable` (a StorageUnavailable: the API's declared 503).
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import TypeVar, cast
 
-from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond, storage, strategies
+from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond, storage
+from limits.aio import strategies
+from limits.aio.storage import Storage as AsyncStorage
 
 from adapters.storage.database import StorageUnavailable
 
 #: Seconds to wait for Redis to connect or answer before the counters count as unavailable.
 REDIS_TIMEOUT = 1.0
+
+T = TypeVar("T")
 
 
 class CountersUnavailable(StorageUnavailable):
@@ -43,39 +52,44 @@ class RateDecision:
 
 class RateLimiter:
     """``hit(key, per_minute)`` / ``hit_window(key, amount, seconds)`` consume one unit of
-    ``key``'s budget if any is left; ``test_window`` only looks. Each raises
-    :class:`CountersUnavailable` when Redis cannot be reached (within ``REDIS_TIMEOUT`` seconds)."""
+    ``key``'s budget if any is left; ``test_window`` only looks. All are coroutines; each raises
+    :class:`CountersUnavailable` when Redis does not answer within ``REDIS_TIMEOUT`` seconds."""
 
     def __init__(self, redis_url: str | None = None) -> None:
-        self._storage = (storage.storage_from_string(redis_url, socket_timeout=REDIS_TIMEOUT,
-                                                     socket_connect_timeout=REDIS_TIMEOUT)
-                         if redis_url else storage.MemoryStorage())
-        backend = self._storage
-        self._strategy = strategies.MovingWindowRateLimiter(backend)
+        if redis_url:
+            backend = storage.storage_from_string("async+" + redis_url, implementation="redispy",
+                                                  socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT)
+        else:
+            backend = storage.storage_from_string("async+memory://")
+        self._storage = cast(AsyncStorage, backend)
+        self._strategy = strategies.MovingWindowRateLimiter(self._storage)
 
-    def hit(self, key: str, per_minute: int) -> RateDecision:
+    async def hit(self, key: str, per_minute: int) -> RateDecision:
         """Consume one request of ``key`` under a ``per_minute`` budget (per_minute ≥ 1)."""
-        return self._decide(RateLimitItemPerMinute(max(1, per_minute)), key, consume=True)
+        return await self._decide(RateLimitItemPerMinute(max(1, per_minute)), key, consume=True)
 
-    def hit_window(self, key: str, amount: int, seconds: int) -> RateDecision:
+    async def hit_window(self, key: str, amount: int, seconds: int) -> RateDecision:
         """Consume one unit of ``key``'s budget of ``amount`` per moving ``seconds``-second window."""
-        return self._decide(RateLimitItemPerSecond(max(1, amount), max(1, seconds)), key, consume=True)
+        return await self._decide(RateLimitItemPerSecond(max(1, amount), max(1, seconds)), key, consume=True)
 
-    def test_window(self, key: str, amount: int, seconds: int) -> RateDecision:
+    async def test_window(self, key: str, amount: int, seconds: int) -> RateDecision:
         """Whether ``key`` has room under ``amount`` per ``seconds`` seconds, consuming nothing."""
-        return self._decide(RateLimitItemPerSecond(max(1, amount), max(1, seconds)), key, consume=False)
+        return await self._decide(RateLimitItemPerSecond(max(1, amount), max(1, seconds)), key, consume=False)
 
-    def _decide(self, item: RateLimitItem, key: str, *, consume: bool) -> RateDecision:
+    async def _bounded(self, call: Awaitable[T]) -> T:
         try:
-            allowed = self._strategy.hit(item, key) if consume else self._strategy.test(item, key)
-            stats = self._strategy.get_window_stats(item, key)
+            return await asyncio.wait_for(call, 2 * REDIS_TIMEOUT)
         except Exception as exc:  # noqa: BLE001 - redis/limits raise many types; all mean "unreachable"
-            raise CountersUnavailable(f"rate-limit counters unavailable: {exc}") from exc
+            raise CountersUnavailable(f"rate-limit counters unavailable: {exc!r}") from exc
+
+    async def _decide(self, item: RateLimitItem, key: str, *, consume: bool) -> RateDecision:
+        allowed = await self._bounded(self._strategy.hit(item, key) if consume else self._strategy.test(item, key))
+        stats = await self._bounded(self._strategy.get_window_stats(item, key))
         return RateDecision(allowed, item.amount, max(0, stats.remaining), math.ceil(stats.reset_time))
 
-    def ping(self) -> bool:
+    async def ping(self) -> bool:
         """True when the counter storage answers (always for in-memory counters)."""
         try:
-            return bool(self._storage.check())
-        except Exception:  # noqa: BLE001 - any storage failure means "not reachable"
+            return bool(await self._bounded(self._storage.check()))
+        except CountersUnavailable:
             return False

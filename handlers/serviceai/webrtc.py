@@ -54,8 +54,8 @@ def client_ip() -> str:
     return str(client[0]) if client else "unknown"
 
 
-def _charge_ip() -> None:
-    decision = bundle().limiter.hit(f"serviceai:webrtc:{client_ip()}", PER_IP_PER_MINUTE)
+async def _charge_ip() -> None:
+    decision = await bundle().limiter.hit(f"serviceai:webrtc:{client_ip()}", PER_IP_PER_MINUTE)
     if not decision.allowed:
         raise ApiError(429, "RATE_LIMITED", f"At most {PER_IP_PER_MINUTE} SDP exchanges per minute per client IP.",
                        details={"limit": decision.limit}, headers={"Retry-After": str(decision.retry_after())})
@@ -113,7 +113,7 @@ async def exchange_realtime_webrtc_sdp(token_info: dict[str, Any], body: Realtim
     (``Reply(UpgradeRequiredEnvelope, 426)`` from the gate), 429 (3/min/IP or the server's peer
     limit), 502 (``Reply(RealtimeWebrtcMintError, 502)``), upstream statuses verbatim.
     """
-    _charge_ip()
+    await _charge_ip()
     if not await consume_csrf_token(token_info["sub"], request.headers.get("x-csrf-token")):
         raise ApiError(403, "CSRF_INVALID", "X-CSRF-Token is missing, expired, already used or not yours")
     if not body.sdp.startswith("v=0"):

@@ -80,10 +80,10 @@ async def login(body: LoginBody) -> Reply:
     verified."""
     v = bundle()
     email = check_email(body.email)
-    throttle = _login_throttle(email)
+    throttle = await _login_throttle(email)
     user = await v.accounts.authenticate(email, body.password)
     if user is None:
-        throttle.failed()
+        await throttle.failed()
         raise ApiError(401, "UNAUTHORIZED", "Invalid email or password")
     org = await v.accounts.get_organization(user.org_id)
     if org is None:
@@ -108,27 +108,27 @@ class _LoginThrottle:
         self.budgets = [(f"virstack:login:account:{email}", settings.virstack_login_failures_per_account),
                         (f"virstack:login:ip:{ip}", settings.virstack_login_failures_per_ip)]
 
-    def check(self) -> None:
+    async def check(self) -> None:
         """Raise 429 ``TOO_MANY_REQUESTS`` (``Retry-After``) if either budget is spent."""
         limiter = bundle().limiter
-        waits = [decision.retry_after() for key, amount in self.budgets
-                 if not (decision := limiter.test_window(key, amount, self.window)).allowed]
+        decisions = [await limiter.test_window(key, amount, self.window) for key, amount in self.budgets]
+        waits = [decision.retry_after() for decision in decisions if not decision.allowed]
         if waits:
             wait = max(waits)
             raise ApiError(429, "TOO_MANY_REQUESTS", f"Too many failed logins; retry in {wait} seconds",
                            headers={"Retry-After": str(wait)})
 
-    def failed(self) -> None:
+    async def failed(self) -> None:
         """Charge one failed login to both budgets."""
         limiter = bundle().limiter
         for key, amount in self.budgets:
-            limiter.hit_window(key, amount, self.window)
+            await limiter.hit_window(key, amount, self.window)
 
 
-def _login_throttle(email: str) -> _LoginThrottle:
+async def _login_throttle(email: str) -> _LoginThrottle:
     client = request.scope.get("client")
     throttle = _LoginThrottle(email, str(client[0]) if client else "unknown")
-    throttle.check()
+    await throttle.check()
     return throttle
 
 

@@ -71,7 +71,7 @@ def rate_limited(handler: Callable[P, Awaitable[Result]]) -> Callable[P, Awaitab
         assert isinstance(info, dict), "rate_limited handlers receive token_info from BearerAuth"
         config = await tenant_config(info["tenant_id"])
         per_minute = int(config.get("policy", {}).get("rate_limit_per_minute") or 1)
-        decision = bundle().limiter.hit(f"vb:{info['tenant_id']}:{info['sub']}", per_minute)
+        decision = await bundle().limiter.hit(f"vb:{info['tenant_id']}:{info['sub']}", per_minute)
         headers = headers_of(decision)
         if not decision.allowed:
             raise ApiError(429, "RATE_LIMITED", f"Rate limit of {decision.limit} requests per minute exceeded",

@@ -336,3 +336,39 @@ def test_disk_full_on_the_vertebro_file_store(make_settings, tmp_path):
             assert r.status_code == 202 and http.get(r.json()["audio_url"]).status_code == 200
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+async def test_a_redis_that_never_answers_stalls_nothing(make_settings, vb_jwt):
+    """A blackholed Redis (TCP accepted, nothing ever answered): the requests that need the
+    counters answer 503 within the deadline; everything else keeps its pace meanwhile."""
+    blackhole = socket.socket()
+    blackhole.bind(("127.0.0.1", 0))
+    blackhole.listen(64)
+    settings = make_settings(redis_url=f"redis://127.0.0.1:{blackhole.getsockname()[1]}/0")
+    app = create_app(settings)
+    try:
+        with LiveServer(app, **uvicorn_options(settings)) as server:
+            vb = {"Authorization": f"Bearer {vb_jwt()}"}
+            async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+                async def limited() -> tuple[int, float]:
+                    started = time.perf_counter()
+                    r = await http.get("/v1/sessions", headers=vb)
+                    return r.status_code, time.perf_counter() - started
+
+                async def unrelated() -> list[float]:  # ServiceAi's open operation: no counters needed
+                    latencies = []
+                    for _ in range(20):
+                        started = time.perf_counter()
+                        assert (await http.get("/api/version")).status_code == 200
+                        latencies.append(time.perf_counter() - started)
+                        await asyncio.sleep(0.05)
+                    return latencies
+
+                results = await asyncio.gather(unrelated(), *(limited() for _ in range(8)))
+            latencies, refused = results[0], results[1:]
+    finally:
+        blackhole.close()
+    print(f"\nblackholed redis: VB {[(s, round(t, 2)) for s, t in refused]}; unrelated GET max "
+          f"{max(latencies) * 1000:.0f} ms")
+    assert all(status == 503 and seconds < 5 for status, seconds in refused)
+    assert max(latencies) < 0.5
