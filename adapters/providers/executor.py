@@ -12,6 +12,10 @@ of queueing it without bound:
   whatever the request handler named with :func:`speech_caller` (a string such as
   ``"vb:tenant:user"``); work with no caller named is not limited per caller.
 
+The threads run at a lower CPU priority (``nice`` +10 by default, Linux per-thread; threads
+they start, such as CTranslate2's, inherit it): on a busy machine the event loop and database
+work get the CPU first, speech takes what is left.
+
 A job counts from submission until its thread finishes it (a cancelled awaiter does not free a
 place while the thread still runs), so the bounds hold for the CPU really in use.
 ``EngineBusy.retry_after`` (whole seconds, ≥ 1) estimates when a place frees: the mean run time
@@ -23,7 +27,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import logging
 import math
+import os
 import threading
 import time
 from collections import deque
@@ -35,6 +41,7 @@ from adapters.providers.base import ProviderError
 __all__ = ["EngineBusy", "EngineExecutor", "speech_caller"]
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 _caller: contextvars.ContextVar[str | None] = contextvars.ContextVar("speech_caller", default=None)
 
@@ -62,13 +69,14 @@ class EngineExecutor:
     """``workers`` threads running engine jobs, with ``queue_size`` waiting places and at most
     ``per_caller`` jobs per caller (see the module docstring). Thread-safe; one per server."""
 
-    def __init__(self, name: str, *, workers: int, queue_size: int, per_caller: int) -> None:
+    def __init__(self, name: str, *, workers: int, queue_size: int, per_caller: int, nice: int = 10) -> None:
         if workers < 1 or queue_size < 0 or per_caller < 1:
             raise ValueError("workers ≥ 1, queue_size ≥ 0 and per_caller ≥ 1 are required")
         self.name = name
         self.workers = workers
         self.queue_size = queue_size
         self.per_caller = per_caller
+        self.nice = nice
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._admitted = 0
@@ -146,8 +154,20 @@ class EngineExecutor:
         with self._lock:
             if self._pool is None:
                 self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=self.workers,
-                                                                   thread_name_prefix=self.name)
+                                                                   thread_name_prefix=self.name,
+                                                                   initializer=self._lower_priority)
             return self._pool
+
+    def _lower_priority(self) -> None:
+        """Runs first on each executor thread: raise its nice value by ``nice`` (Linux threads
+        have their own; elsewhere this is a no-op)."""
+        if self.nice <= 0 or not hasattr(os, "setpriority"):
+            return
+        try:
+            tid = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + self.nice))
+        except OSError as exc:  # not permitted here: run at normal priority
+            logger.debug("could not lower the priority of %s threads: %s", self.name, exc)
 
     def shutdown(self) -> None:
         """Release the threads: running jobs finish in the background, waiting ones are dropped.

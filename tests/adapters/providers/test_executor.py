@@ -85,3 +85,13 @@ async def test_shutdown_then_more_work_starts_new_threads() -> None:
     executor.shutdown()  # an app's lifespan ended; it may start again (schemathesis, TestClient)
     assert await executor.run(lambda: 2) == 2
     executor.shutdown()
+
+
+async def test_threads_run_at_a_lower_priority() -> None:
+    import os
+
+    executor = EngineExecutor("t", workers=1, queue_size=0, per_caller=1, nice=5)
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    theirs = await executor.run(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+    assert theirs == min(19, mine + 5)
+    executor.shutdown()
