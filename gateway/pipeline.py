@@ -25,10 +25,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from adapters.storage.database import StorageUnavailable
 from core.jsontext import JSONRejected
 from core.jsontext import loads as strict_json
 from gateway.errors import ErrorRenderer, Violation
 from gateway.operations import FORM, JSON, MULTIPART, BodyMedia, Operation
+from gateway.outage import outage_error
 from gateway.parameters import ParameterError, coerce, pythonic, read_parameters
 from gateway.routing import MethodNotAllowed, Router
 from handlers.errors import ApiError
@@ -77,6 +79,8 @@ class Pipeline:
                 response = await self._serve(operation, routed.path_params, scope, buffered)
             except ApiError as exc:
                 response = self.renderer.for_operation(operation, exc)
+            except StorageUnavailable as exc:  # 503 with Retry-After, never a 500 (gateway/outage.py)
+                response = self.renderer.for_operation(operation, outage_error(scope["method"], path, exc))
             except Violation as exc:
                 response = self.renderer.violation(operation, exc)
             except PayloadTooLarge:

@@ -39,6 +39,10 @@ class Services:
             providers=ProviderRegistry(
                 asr_model_dir=settings.asr_model_dir,
                 asr_threads=settings.asr_threads,
+                speech_workers=settings.speech_workers,
+                speech_queue=settings.speech_queue,
+                speech_per_caller=settings.speech_per_caller,
+                asr_max_compute_seconds=settings.asr_max_compute_seconds,
                 llm={"base_url": settings.llm_base_url, "api_key": settings.llm_api_key, "model": settings.llm_model},
                 credentials={
                     "ELEVENLABS_API_KEY": settings.elevenlabs_api_key,
@@ -73,7 +77,8 @@ class Services:
         await self.events.aclose()
 
     def close(self) -> None:
-        """Release the database engine."""
+        """Release the database engine and the speech executor."""
+        self.providers.shutdown()
         self.db.dispose()
 
 

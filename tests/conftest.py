@@ -68,9 +68,10 @@ def vb_auth(vb_jwt) -> Callable[..., dict[str, str]]:
 
 
 class LiveServer:
-    """A real uvicorn server for one app, in a background thread, on a free loopback port."""
+    """A real uvicorn server for one app, in a background thread, on a free loopback port;
+    ``options`` are further ``uvicorn.Config`` arguments (e.g. ``http=``)."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app, **options) -> None:
         import socket
         import threading
 
@@ -82,7 +83,7 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.app = app
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    lifespan="on"))
+                                                    lifespan="on", **options))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> LiveServer:

@@ -2,7 +2,7 @@
 
 Pipeline per API (configured in specs/merge.yaml): load with duplicate-key detection →
 repair the expected duplicates by merging their media-type maps (printed) → apply
-overlays → declare gateway responses (413/415 on bodies, 501 on pending operations) →
+overlays → declare gateway responses (431 and 503 everywhere, 413/415 on bodies, 501 on pending operations) →
 validate → write ``generated/apis/<api>.openapi.yaml``. Then down-convert to 3.0.3,
 namespace, merge, validate and write ``generated/openapi.yaml``, the routing metadata
 ``generated/apis.json``, and pydantic v2 models ``generated/models/<api>.py``.
@@ -116,6 +116,15 @@ def add_gateway_responses(document: dict[str, Any], api: dict[str, Any], specs: 
         raise ValueError(f"{api['name']}: pending lists unknown operationIds {sorted(unknown)}")
     for _, _, op in operations(document):
         responses = op.setdefault("responses", {})
+        responses.setdefault("431", {"description": "Request header fields too large: the request line and headers "
+                                                    "exceed the server's MAX_HEADER_BYTES.", **copy.deepcopy(body)})
+        responses.setdefault("503", {
+            "description": "A storage service (the database, or the shared rate-limit counters) is temporarily "
+                           "unavailable; nothing was done. Retry after Retry-After seconds.",
+            "headers": {"Retry-After": {"description": "Seconds to wait before retrying.",
+                                        "schema": {"type": "integer", "minimum": 1}}},
+            **copy.deepcopy(body),
+        })
         if "requestBody" in op:
             responses.setdefault("413", {"description": "Request body larger than the server accepts.", **body})
             responses.setdefault("415", {"description": "Content-Type not offered by this operation.", **body})

@@ -19,8 +19,11 @@ of milliseconds longer or shorter (≈ 1-2 %) depending on what was spoken befor
 sequence is deterministic; every guarantee below holds per call.
 
 The library is a process-wide singleton and not thread-safe: it is initialised once, lazily, and
-every call into it holds the module lock :data:`_LOCK`. Synthesis runs in a worker thread
-(``anyio.to_thread.run_sync``) so the event loop never blocks on it.
+every call into it holds the module lock :data:`_LOCK`. Synthesis runs on the threads of an
+:class:`~adapters.providers.executor.EngineExecutor` (the server's TTS executor, or a private
+one-thread executor), so neither the event loop nor the worker threads that database work needs
+ever wait on that lock; when the executor is full, :class:`~adapters.providers.executor.EngineBusy`
+(a ProviderError) is raised at once.
 
 Constants and the ``espeak_EVENT`` / ``espeak_VOICE`` layouts are those of ``speak_lib.h`` from
 ``libespeak-ng-dev`` 1.51 (API revision 12).
@@ -37,7 +40,6 @@ import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-import anyio
 import av
 import numpy as np
 
@@ -49,6 +51,7 @@ from adapters.providers.base import (
     VoiceSettings,
     WordTiming,
 )
+from adapters.providers.executor import EngineExecutor
 
 log = logging.getLogger(__name__)
 
@@ -533,9 +536,13 @@ class EspeakTTS:
     ``VoiceSettings`` used: ``voice_id`` (espeak voice or language code, see :func:`resolve_voice`),
     ``language`` (fallback when ``voice_id`` is not an espeak voice) and ``rate`` (speed factor,
     1.0 = 175 words per minute, clamped to 80..450 wpm). ElevenLabs-only fields are ignored.
+    ``executor``: where synthesis runs (default: a private one with one thread, 64 waiting places).
     """
 
     name = "espeak-ng"
+
+    def __init__(self, executor: EngineExecutor | None = None) -> None:
+        self.executor = executor or EngineExecutor("tts", workers=1, queue_size=64, per_caller=64)
 
     def available(self) -> bool:
         """True when the library loads and initialises (see module :func:`available`)."""
@@ -564,7 +571,7 @@ class EspeakTTS:
         cleaned = _clean(text)
         _check_rate(sample_rate)
         words_per_minute(voice.rate)  # validate before leaving the event loop
-        return await anyio.to_thread.run_sync(_synthesize_blocking, cleaned, voice, sample_rate)
+        return await self.executor.run(_synthesize_blocking, cleaned, voice, sample_rate)
 
     async def stream(self, text: str, voice: VoiceSettings, sample_rate: int) -> AsyncIterator[AudioChunk]:
         """Speak ``text`` sentence by sentence (:func:`split_sentences`), yielding one
@@ -585,6 +592,6 @@ class EspeakTTS:
         pieces = split_sentences(cleaned)
         for i, piece in enumerate(pieces):
             last = i == len(pieces) - 1
-            synthesis, _ = await anyio.to_thread.run_sync(_synthesize_blocking, piece, voice, sample_rate, not last)
+            synthesis, _ = await self.executor.run(_synthesize_blocking, piece, voice, sample_rate, not last)
             yield AudioChunk(synthesis.pcm, sample_rate, samples_so_far / sample_rate)
             samples_so_far += len(synthesis.pcm) // 2

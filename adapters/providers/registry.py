@@ -14,6 +14,7 @@ from typing import Any
 
 from adapters.providers.base import ProviderError, ProviderNotConfigured, SpeechToText, TextToSpeech
 from adapters.providers.cloud import CLOUD_PROVIDERS, AzureTTS, DeepgramASR, ElevenLabsTTS, GoogleASR
+from adapters.providers.executor import EngineExecutor
 
 MOCK_TTS_FEATURES = ["streaming", "visemes", "phoneme_timestamps", "multilingual", "offline"]
 MOCK_ASR_FEATURES = ["streaming", "word_timestamps", "word_confidence", "offline"]
@@ -26,13 +27,26 @@ class ProviderRegistry:
     (``ELEVENLABS_API_KEY``, ``AZURE_SPEECH_KEY``, ``AZURE_SPEECH_REGION``,
     ``DEEPGRAM_API_KEY``, ``GOOGLE_SPEECH_API_KEY``); missing ones make that provider
     raise :class:`ProviderNotConfigured`.
+
+    ``speech`` is the bounded executor of CPU-heavy speech work (Whisper inference and audio
+    decoding, :meth:`decode`): ``speech_workers`` threads, ``speech_queue`` waiting jobs,
+    ``speech_per_caller`` jobs per caller (see :mod:`adapters.providers.executor`);
+    ``asr_max_compute_seconds`` bounds one recognition (see :mod:`adapters.providers.whisper`).
     """
 
     def __init__(self, *, asr_model_dir: str | None = None, asr_threads: int = 2,
-                 credentials: dict[str, str | None] | None = None, llm: dict[str, str | None] | None = None) -> None:
+                 credentials: dict[str, str | None] | None = None, llm: dict[str, str | None] | None = None,
+                 speech_workers: int = 2, speech_queue: int = 8, speech_per_caller: int = 2,
+                 asr_max_compute_seconds: float = 30.0) -> None:
         self.llm_config = dict(llm or {})
         self.asr_model_dir = asr_model_dir
         self.asr_threads = asr_threads
+        self.asr_max_compute_seconds = asr_max_compute_seconds
+        self.speech = EngineExecutor("speech", workers=speech_workers, queue_size=speech_queue,
+                                     per_caller=speech_per_caller)
+        #: espeak-ng is one serialised C library: one thread, its own queue.
+        self.tts_executor = EngineExecutor("tts", workers=1, queue_size=max(speech_queue, 4 * speech_workers),
+                                           per_caller=speech_per_caller)
         self.credentials = dict(credentials or {})
         self._engines: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -45,12 +59,13 @@ class ProviderRegistry:
     def _make_espeak(self):
         from adapters.providers.espeak import EspeakTTS
 
-        return EspeakTTS()
+        return EspeakTTS(executor=self.tts_executor)
 
     def _make_whisper(self):
         from adapters.providers.whisper import WhisperASR
 
-        kwargs: dict[str, Any] = {"cpu_threads": self.asr_threads}
+        kwargs: dict[str, Any] = {"cpu_threads": self.asr_threads, "num_workers": self.speech.workers,
+                                  "executor": self.speech, "max_compute_seconds": self.asr_max_compute_seconds}
         if self.asr_model_dir:
             kwargs["model_dir"] = self.asr_model_dir
         return WhisperASR(**kwargs)
@@ -97,6 +112,21 @@ class ProviderRegistry:
         return self._engine("llm", lambda: language_model(self.llm_config.get("base_url"),
                                                           self.llm_config.get("api_key"),
                                                           self.llm_config.get("model")))
+
+    async def decode(self, data: bytes, sample_rate: int, max_seconds: float) -> bytes:
+        """Decode an audio file (WAV, MP3, OGG/Opus, WebM, FLAC …) to mono s16le PCM at
+        ``sample_rate`` Hz on the speech executor (:func:`adapters.providers.audio.decode`).
+
+        Raises AudioDecodeError (not audio, or longer than ``max_seconds`` seconds) or
+        EngineBusy (the speech executor or this caller's share of it is full)."""
+        from adapters.providers import audio
+
+        return await self.speech.run(lambda: audio.decode(data, sample_rate=sample_rate, max_seconds=max_seconds))
+
+    def shutdown(self) -> None:
+        """Stop the speech and TTS executors (running jobs finish in the background)."""
+        self.speech.shutdown()
+        self.tts_executor.shutdown()
 
     def configured(self, name: str) -> bool:
         """True when every setting the provider needs is present (always for ``mock``)."""

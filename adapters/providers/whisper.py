@@ -22,11 +22,20 @@ test_whisper.py``):
 * **Confidence**: the mean of the decoder's word probabilities (each word's probability is the
   mean softmax probability of its tokens), in [0, 1]; 0.0 when nothing was recognised.
   (faster-whisper's ``avg_logprob`` is one value per 30-s window, too coarse to be useful.)
-* **Concurrency**: inference runs in worker threads (``anyio.to_thread.run_sync``); the event
-  loop stays free. CTranslate2 runs up to ``num_workers`` ``generate`` calls truly in parallel
-  (one model replica each); a semaphore of that size gates callers. Two concurrent 45-s
-  transcriptions took ≈ 2.4 s with ``num_workers=2`` against ≈ 4.7 s with ``num_workers=1``
-  (cpu_threads=2 either way), so the default is 2 workers.
+* **Concurrency**: inference runs on the threads of an :class:`~adapters.providers.executor.
+  EngineExecutor` (the server's speech executor, or one of ``num_workers`` threads of its own):
+  never on the event loop, never on the worker threads database work needs. Its admission
+  check raises :class:`~adapters.providers.executor.EngineBusy` (a ProviderError) at once when
+  it is full, instead of queueing without bound. CTranslate2 runs up to ``num_workers``
+  ``generate`` calls truly in parallel (one model replica each); a semaphore of that size gates
+  them. Two concurrent 45-s transcriptions took ≈ 2.4 s with ``num_workers=2`` against ≈ 4.7 s
+  with ``num_workers=1`` (cpu_threads=2 either way), so the default is 2 workers.
+* **Compute budget**: one temperature (0.0; Whisper's fallback ladder re-decodes a window up
+  to six times when its output looks repetitive, which is exactly what a pure tone produces),
+  at most ``_max_new_tokens(duration)`` tokens per decoding pass (16 + 8 per second of audio,
+  capped at 256: ~3x the token rate of fast speech), and no new pass once ``max_compute_seconds``
+  have been spent on one request (the text decoded so far is the result). A 1-s 440 Hz sine
+  took 10-20 s of CPU with faster-whisper's defaults; bounded so, about 1 s.
 * **Streaming**: :meth:`WhisperASR.stream` iterates faster-whisper's lazy segment generator in a
   worker thread and passes each segment to the event loop through an ``asyncio.Queue`` as soon
   as it is decoded: one partial per segment, then one final result identical to what
@@ -41,14 +50,15 @@ import importlib.util
 import math
 import os
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import anyio.to_thread
 import numpy as np
 
 from adapters.providers.base import ProviderError, Transcript, WordTiming
+from adapters.providers.executor import EngineExecutor
 
 __all__ = ["SAMPLE_RATE", "MIN_SECONDS", "WhisperASR", "default_model_dir"]
 
@@ -81,7 +91,10 @@ class WhisperASR:
 
     ``model_dir``: a local CTranslate2 Whisper model directory (default: the bundled tiny.en);
     ``cpu_threads``: intra-op threads per inference; ``num_workers``: inferences that may run
-    in parallel (each holds a model replica); ``beam_size``: beam width.
+    in parallel (each holds a model replica); ``beam_size``: beam width; ``executor``: where
+    inference runs (default: a private one with ``num_workers`` threads, 64 waiting places and
+    no per-caller bound); ``max_compute_seconds``: no new decoding pass after this many seconds
+    of one request.
     """
 
     name = "faster-whisper"
@@ -93,6 +106,8 @@ class WhisperASR:
         cpu_threads: int = 2,
         num_workers: int = 2,
         beam_size: int = 5,
+        executor: EngineExecutor | None = None,
+        max_compute_seconds: float = 30.0,
     ) -> None:
         if cpu_threads < 1 or num_workers < 1 or beam_size < 1:
             raise ValueError("cpu_threads, num_workers and beam_size must be ≥ 1")
@@ -101,6 +116,8 @@ class WhisperASR:
         self.cpu_threads = cpu_threads
         self.num_workers = num_workers
         self.beam_size = beam_size
+        self.max_compute_seconds = max_compute_seconds
+        self.executor = executor or EngineExecutor("asr", workers=num_workers, queue_size=64, per_caller=64)
         #: How many times the model has been loaded (stays 1 after the first use).
         self.loads = 0
         self._model: Any = None
@@ -147,7 +164,7 @@ class WhisperASR:
 
     async def load(self) -> None:
         """Load the model now (off the event loop) instead of on first use."""
-        await anyio.to_thread.run_sync(self._load)
+        await self.executor.run(self._load)
 
     # ---------------------------------------------------------------- decoding (worker thread)
 
@@ -170,15 +187,18 @@ class WhisperASR:
                 vad_filter=False,
                 condition_on_previous_text=False,
                 word_timestamps=True,
+                temperature=0.0,
+                max_new_tokens=_max_new_tokens(len(audio) / SAMPLE_RATE),
             )
         except Exception as exc:
             raise ProviderError(f"speech recognition failed: {exc}") from exc
         return _guarded(segments), (info.language or _ENGLISH)
 
     def _transcribe_sync(self, pcm: bytes, language: str | None, include_words: bool) -> Transcript:
+        deadline = time.monotonic() + self.max_compute_seconds
         with self._slots:
             segments, used = self._segments(pcm, language)
-            collected = list(segments)
+            collected = list(_until(segments, deadline))
         return _result(collected, used, include_words, duration=len(pcm) / 2 / SAMPLE_RATE)
 
     # ---------------------------------------------------------------- SpeechToText
@@ -188,7 +208,7 @@ class WhisperASR:
         confidence and concurrency. Raises ProviderError if the engine fails or is unavailable."""
         if _too_short(pcm):
             return _empty(language_hint=_ENGLISH)
-        return await anyio.to_thread.run_sync(self._transcribe_sync, pcm, language, include_words)
+        return await self.executor.run(self._transcribe_sync, pcm, language, include_words)
 
     async def stream(self, pcm: bytes, language: str | None, include_words: bool) -> AsyncIterator[Transcript]:
         """Yield a partial transcript (``is_final=False``, text so far, words so far when
@@ -211,10 +231,11 @@ class WhisperASR:
 
         def work() -> None:
             try:
+                deadline = time.monotonic() + self.max_compute_seconds
                 with self._slots:
                     segments, used = self._segments(pcm, language)
                     put("language", used)
-                    for segment in segments:
+                    for segment in _until(segments, deadline):
                         if stop.is_set():
                             return
                         put("segment", segment)
@@ -222,7 +243,7 @@ class WhisperASR:
             except BaseException as exc:  # handed to the consumer, re-raised there
                 put("error", exc)
 
-        worker = asyncio.ensure_future(anyio.to_thread.run_sync(work))
+        worker = self.executor.submit(work)  # EngineBusy here: before anything was yielded
         worker.add_done_callback(_retrieve_exception)
         collected: list[Any] = []
         used = _ENGLISH
@@ -252,6 +273,19 @@ def _guarded(segments: Iterator[Any]) -> Iterator[Any]:
         yield from segments
     except Exception as exc:
         raise ProviderError(f"speech recognition failed: {exc}") from exc
+
+
+def _until(segments: Iterator[Any], deadline: float) -> Iterator[Any]:
+    """The segments decoded before ``deadline`` (``time.monotonic()``): past it, no new pass starts."""
+    for segment in segments:
+        yield segment
+        if time.monotonic() > deadline:
+            return
+
+
+def _max_new_tokens(seconds: float) -> int:
+    """Tokens one decoding pass may produce for ``seconds`` of audio (one pass sees ≤ 30 s)."""
+    return min(256, 16 + math.ceil(8 * min(seconds, 30.0)))
 
 
 def _retrieve_exception(future: asyncio.Future[Any]) -> None:

@@ -15,13 +15,21 @@ minutes old. Retries use exponential backoff (``base_delay * 2**attempt``, cappe
 bounded number of attempts; the log lives in the database, so a restart loses nothing.
 
 Modules: :mod:`.signing` (HMAC signatures and their verification), :mod:`.destinations` (which
-URLs may be called: the SSRF guard), :mod:`.dispatcher` (the background delivery worker over an
+URLs may be called, canonicalised once by the WHATWG rules; the SSRF guard; deliveries connect to
+the address that was checked), :mod:`.dispatcher` (the background delivery worker over an
 API's delivery log, a :class:`~adapters.webhooks.dispatcher.DeliveryStore`).
 """
 
-from adapters.webhooks.destinations import UnresolvableDestination, UnsafeDestination, check_destination
+from adapters.webhooks.destinations import (
+    Destination,
+    UnresolvableDestination,
+    UnsafeDestination,
+    UrlTooLong,
+    check_destination,
+    check_static,
+)
 from adapters.webhooks.dispatcher import DeliveryStore, WebhookDispatcher
 from adapters.webhooks.signing import signature, verify
 
-__all__ = ["DeliveryStore", "UnresolvableDestination", "UnsafeDestination", "WebhookDispatcher", "check_destination",
-           "signature", "verify"]
+__all__ = ["DeliveryStore", "Destination", "UnresolvableDestination", "UnsafeDestination", "UrlTooLong",
+           "WebhookDispatcher", "check_destination", "check_static", "signature", "verify"]

@@ -1,56 +1,171 @@
-"""Destination policy of outbound webhooks: http(s) to public addresses only (the SSRF guard)."""
+"""Destination policy of outbound calls: http(s) to public addresses only (the SSRF guard).
+
+One parser decides everything: :func:`canonical_url` parses with the WHATWG URL Standard
+(pydantic-core's ``Url``, i.e. the Rust ``url`` crate that browsers' rules are written for) and
+the canonical serialisation is what gets checked, stored and later called. Parser differentials
+(``http://1.1.1.1\\@127.0.0.1/``, decimal or hex IPv4 hosts, IDN, default ports, upper case) are
+resolved once, the same way for the check and for the call.
+
+:func:`check_destination` resolves the host and refuses any address that is not public (unless
+inside ``allowed_networks``); the :class:`Destination` it returns carries the addresses it
+checked, and :meth:`Destination.pinned` gives the request parts that connect to the first of
+them (``Host`` header and TLS SNI keep the name): there is no second DNS lookup between check
+and connect, hence no DNS-rebinding window.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import socket
 from collections.abc import Iterable
-from urllib.parse import urlsplit
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from pydantic_core import Url
+
+__all__ = ["MAX_URL_LENGTH", "Destination", "UnresolvableDestination", "UnsafeDestination", "UrlTooLong",
+           "canonical_url", "check_destination", "check_static"]
 
 
 class UnsafeDestination(ValueError):
-    """The webhook URL is not http(s) or resolves to a loopback/private/link-local/reserved address."""
+    """The URL is not http(s) with a host, carries credentials, or reaches a loopback, private,
+    link-local, reserved or multicast address."""
 
 
 class UnresolvableDestination(UnsafeDestination):
-    """The webhook host does not resolve (now)."""
+    """The host does not resolve (now)."""
 
 
-def _resolve(host: str, port: int) -> set[str]:
+class UrlTooLong(UnsafeDestination):
+    """The canonical form is longer than the limit (canonicalisation can lengthen a URL: a path
+    ``/`` is added, spaces become ``%20``), so it could not be stored as the contract promises."""
+
+
+#: Longest canonical URL accepted (the contracts' maxLength for URLs).
+MAX_URL_LENGTH = 2048
+
+
+@dataclass(frozen=True)
+class Destination:
+    """A checked destination: the canonical ``url``, its ``scheme``, ``host`` (ASCII; an IPv6
+    literal without brackets), ``port``, and the ``addresses`` that were checked (empty when the
+    host did not resolve and that was allowed)."""
+
+    url: str
+    scheme: str
+    host: str
+    port: int
+    addresses: tuple[str, ...] = ()
+
+    def pinned(self) -> tuple[str, dict[str, str], dict[str, Any]]:
+        """``(url, headers, extensions)`` for httpx that connect to the first checked address:
+        the URL with that address as its host, ``Host`` with the original name (and port when
+        not the scheme's default), and for https ``sni_hostname`` so TLS still verifies the name.
+        Raises UnresolvableDestination when no address was checked."""
+        if not self.addresses:
+            raise UnresolvableDestination(f"{self.host!r} was not resolved")
+        address = self.addresses[0]
+        url = httpx.URL(self.url).copy_with(host=address)
+        default = 443 if self.scheme == "https" else 80
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        headers = {"Host": host if self.port == default else f"{host}:{self.port}"}
+        extensions: dict[str, Any] = {"sni_hostname": self.host} if self.scheme == "https" else {}
+        return str(url), headers, extensions
+
+
+def canonical_url(raw: str) -> Url:
+    """Parse ``raw`` by the WHATWG URL Standard; the result's ``str()`` is the canonical URL.
+    Raises UnsafeDestination unless it is http(s) with a host and without credentials, and
+    UrlTooLong when the canonical form exceeds :data:`MAX_URL_LENGTH` characters."""
     try:
-        return {str(info[4][0]) for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)}
+        url = Url(str(raw).strip())
+    except ValueError as exc:
+        raise UnsafeDestination(f"not a valid URL: {exc}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise UnsafeDestination("the URL must be http(s) with a host")
+    if url.username or url.password:
+        raise UnsafeDestination("the URL must not carry credentials")
+    if len(str(url)) > MAX_URL_LENGTH:
+        raise UrlTooLong(f"the URL is longer than {MAX_URL_LENGTH} characters in its canonical form")
+    return url
+
+
+def _host(url: Url) -> str:
+    host = url.host or ""
+    return host[1:-1] if host.startswith("[") and host.endswith("]") else host
+
+
+def _resolve(host: str, port: int) -> tuple[str, ...]:
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
         raise UnresolvableDestination(f"cannot resolve {host!r}: {exc}") from None
+    return tuple(dict.fromkeys(str(info[4][0]).split("%", 1)[0] for info in infos))
 
 
-def check_destination(url: str, allowed_networks: Iterable[str] = (), *, require_resolvable: bool = True) -> None:
-    """Refuse a webhook URL that could reach the server's own network.
+def _check_address(host: str, address: str, allowed: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> None:
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if any(ip in net for net in allowed):
+        return
+    if not ip.is_global or ip.is_multicast:
+        raise UnsafeDestination(f"host {host!r} resolves to non-public address {ip}")
 
-    Raises :class:`UnsafeDestination` unless the scheme is http/https and every address the
-    host resolves to is public — or inside one of ``allowed_networks`` (CIDRs, e.g.
+
+def _literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_localhost(host: str) -> bool:
+    """RFC 6761: ``localhost`` and every name under it are loopback, whatever DNS says."""
+    name = host.rstrip(".")
+    return name == "localhost" or name.endswith(".localhost")
+
+
+def check_static(raw: str, allowed_networks: Iterable[str] = ()) -> Destination:
+    """The checks that need no DNS: :func:`canonical_url`, and an IP-literal host must be public
+    (or inside ``allowed_networks``). Returns the Destination (``addresses`` = the literal, or
+    empty for a name). Raises UnsafeDestination."""
+    url = canonical_url(raw)
+    host = _host(url)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    allowed = [ipaddress.ip_network(n, strict=False) for n in allowed_networks]
+    addresses: tuple[str, ...] = ()
+    if _literal(host):
+        _check_address(host, host, allowed)
+        addresses = (host,)
+    elif _is_localhost(host) and not any(ipaddress.ip_address("127.0.0.1") in net for net in allowed):
+        raise UnsafeDestination(f"host {host!r} is loopback")
+    return Destination(str(url), url.scheme, host, port, addresses)
+
+
+def check_destination(url: str, allowed_networks: Iterable[str] = (), *,
+                      require_resolvable: bool = True) -> Destination:
+    """Refuse a URL that could reach the server's own network; return what was checked.
+
+    Raises :class:`UnsafeDestination` unless the URL is http(s) (no credentials) and every
+    address its host resolves to is public — or inside one of ``allowed_networks`` (CIDRs, e.g.
     ``127.0.0.1/32`` in tests; setting ``WEBHOOK_ALLOWED_NETWORKS``). With
-    ``require_resolvable=False`` (at registration) a host that does not resolve yet passes;
-    every delivery checks again, so a later resolution to a private address is still refused.
+    ``require_resolvable=False`` (at registration) a host that does not resolve yet passes with
+    no addresses; every delivery checks again and connects only to the addresses it checked
+    (:meth:`Destination.pinned`). Blocking (DNS): call from a worker thread.
     """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UnsafeDestination("webhook URL must be http(s) with a host")
-    if parts.username or parts.password:
-        raise UnsafeDestination("webhook URL must not carry credentials")
+    destination = check_static(url, allowed_networks)
+    if destination.addresses:
+        return destination
     allowed = [ipaddress.ip_network(n, strict=False) for n in allowed_networks]
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        raise UnsafeDestination("webhook URL has an invalid port") from None
-    try:
-        addresses = _resolve(parts.hostname, port)
+        addresses = _resolve(destination.host, destination.port)
     except UnresolvableDestination:
         if require_resolvable:
             raise
-        return
+        return destination
     for address in addresses:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-        if any(ip in net for net in allowed):
-            continue
-        if not ip.is_global or ip.is_multicast:
-            raise UnsafeDestination(f"webhook host {parts.hostname!r} resolves to non-public address {ip}")
+        _check_address(destination.host, address, allowed)
+    return Destination(destination.url, destination.scheme, destination.host, destination.port, addresses)

@@ -109,8 +109,10 @@ class WebhookDispatcher:
             headers[f"{p}Signature"] = signature(delivery.secret, timestamp, body)
         status: int | None = None
         try:
-            await anyio.to_thread.run_sync(check_destination, delivery.url, self.allowed_networks)
-            response = await client.post(delivery.url, content=body, headers=headers)
+            destination = await anyio.to_thread.run_sync(check_destination, delivery.url, self.allowed_networks)
+            url, pinned_headers, extensions = destination.pinned()  # connect to the address just checked
+            response = await client.post(url, content=body, headers={**headers, **pinned_headers},
+                                         extensions=extensions)
             status = response.status_code
             if 200 <= status < 300:
                 await self.store.mark_delivered(delivery.delivery_id, status, utcnow())

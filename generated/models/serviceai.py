@@ -74,8 +74,8 @@ class Type1(StrEnum):
 
 
 class ChattyExecuteRequest(BaseModel):
-    function: Annotated[str | None, Field(min_length=1)] = None
-    name: Annotated[str | None, Field(min_length=1)] = None
+    function: Annotated[str | None, Field(max_length=200, min_length=1)] = None
+    name: Annotated[str | None, Field(max_length=200, min_length=1)] = None
     arguments: dict[str, Any] | None = None
 
 
@@ -121,7 +121,7 @@ class CsrfTokenResponse(BaseModel):
 
 
 class RealtimeWebrtcRequest(BaseModel):
-    sdp: Annotated[str, Field(min_length=1)]
+    sdp: Annotated[str, Field(max_length=65536, min_length=1)]
 
 
 class ChattyToolParameterProperty(BaseModel):

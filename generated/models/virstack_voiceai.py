@@ -24,7 +24,7 @@ class ErrorResponse(BaseModel):
 
 
 class Identity(BaseModel):
-    agent_name: str | None = None
+    agent_name: Annotated[str | None, Field(max_length=200)] = None
 
 
 class Type(StrEnum):
@@ -33,29 +33,29 @@ class Type(StrEnum):
 
 
 class VoiceSettings(BaseModel):
-    voice_id: str | None = None
+    voice_id: Annotated[str | None, Field(max_length=128)] = None
     speed: float | None = None
     temperature: float | None = None
-    language: str | None = None
+    language: Annotated[str | None, Field(max_length=35)] = None
 
 
 class Engine(BaseModel):
     type: Type | None = None
-    provider: str | None = None
-    model: str | None = None
+    provider: Annotated[str | None, Field(max_length=64)] = None
+    model: Annotated[str | None, Field(max_length=64)] = None
     include_thoughts: bool | None = None
-    thinking_level: str | None = None
+    thinking_level: Annotated[str | None, Field(max_length=64)] = None
     voice_settings: VoiceSettings | None = None
 
 
 class SystemPrompt(BaseModel):
-    persona: str | None = None
-    task: str | None = None
+    persona: Annotated[str | None, Field(max_length=32000)] = None
+    task: Annotated[str | None, Field(max_length=32000)] = None
 
 
 class Behavior(BaseModel):
     system_prompt: SystemPrompt | None = None
-    greeting_message: str | None = None
+    greeting_message: Annotated[str | None, Field(max_length=5000)] = None
     agent_speaks_first: bool | None = None
 
 
@@ -65,15 +65,19 @@ class CallHandling(BaseModel):
     is_ivr_handling: bool | None = None
 
 
+class KnowledgeBaseId(RootModel[str]):
+    root: Annotated[str, Field(max_length=128)]
+
+
 class KnowledgeBase(BaseModel):
-    knowledge_base_ids: list[str] | None = None
+    knowledge_base_ids: list[KnowledgeBaseId] | None = None
     chunks_to_retrieve: int | None = None
     similarity_threshold: float | None = None
 
 
 class PublishAgentBody(BaseModel):
     version_description: Annotated[
-        str | None, Field(examples=['Initial production release'])
+        str | None, Field(examples=['Initial production release'], max_length=2000)
     ] = None
 
 
@@ -88,6 +92,7 @@ class Entry(BaseModel):
         Field(
             description='Unique ID within this texts_or_prompts.entries object.',
             examples=['p1'],
+            max_length=128,
         ),
     ]
     content: Annotated[
@@ -97,6 +102,7 @@ class Entry(BaseModel):
             examples=[
                 'Generate ONE very short filler line to say while checking the knowledge base.'
             ],
+            max_length=5000,
         ),
     ]
     variants_count: Annotated[
@@ -134,6 +140,10 @@ class TextsOrPrompts(BaseModel):
     ] = None
 
 
+class GeneratedSpeechText(RootModel[str]):
+    root: Annotated[str, Field(max_length=5000)]
+
+
 class TalkWhileWaiting(BaseModel):
     enabled: bool = False
     mode: Mode | None = None
@@ -144,7 +154,7 @@ class TalkWhileWaiting(BaseModel):
         ),
     ] = None
     generated_speech_texts: Annotated[
-        list[str] | None,
+        list[GeneratedSpeechText] | None,
         Field(
             description='The final texts generated from prompts (mode=prompt) or the static texts used (mode=static).'
         ),
@@ -153,6 +163,10 @@ class TalkWhileWaiting(BaseModel):
 
 class Type1(StrEnum):
     built_in = 'built_in'
+
+
+class FillerAudioUrl(RootModel[AnyUrl]):
+    root: AnyUrl
 
 
 class BuiltInTool(BaseModel):
@@ -164,10 +178,12 @@ class BuiltInTool(BaseModel):
         Field(
             description='Name of the built-in tool (e.g. transfer_call, send_sms, end_call).',
             examples=['transfer_call'],
+            max_length=200,
         ),
     ]
     description: Annotated[
-        str | None, Field(examples=['Transfer the call to another number'])
+        str | None,
+        Field(examples=['Transfer the call to another number'], max_length=2000),
     ] = None
     parameters: Annotated[
         dict[str, Any] | None,
@@ -191,7 +207,7 @@ class BuiltInTool(BaseModel):
     ] = None
     talk_while_waiting: TalkWhileWaiting | None = None
     filler_audio_urls: Annotated[
-        list[AnyUrl] | None,
+        list[FillerAudioUrl] | None,
         Field(
             description='Array of S3/CloudFront URLs for the pre-generated filler audio variants.'
         ),
@@ -206,6 +222,10 @@ class Type3(StrEnum):
     object = 'object'
 
 
+class RequiredItem(RootModel[str]):
+    root: Annotated[str, Field(max_length=200)]
+
+
 class Schema1(BaseModel):
     model_config = ConfigDict(
         extra='allow',
@@ -216,13 +236,19 @@ class Schema1(BaseModel):
         Field(description='Map of parameter names to their JSON Schema definitions.'),
     ]
     required: Annotated[
-        list[str] | None, Field(description='List of required parameter names.')
+        list[RequiredItem] | None,
+        Field(description='List of required parameter names.'),
     ] = None
 
 
 class Schema(BaseModel):
     name: Annotated[
-        str, Field(description='Schema identifier name.', examples=['user_data'])
+        str,
+        Field(
+            description='Schema identifier name.',
+            examples=['user_data'],
+            max_length=200,
+        ),
     ]
     strict: Annotated[
         bool | None,
@@ -268,13 +294,15 @@ class CustomTool(BaseModel):
         Field(description='Identifies this as a custom function tool.'),
     ]
     tool_name: Annotated[
-        str, Field(description='Unique tool name.', examples=['user_data'])
+        str,
+        Field(description='Unique tool name.', examples=['user_data'], max_length=200),
     ]
     description: Annotated[
         str,
         Field(
             description='Human-readable description for the LLM.',
             examples=['Get user data'],
+            max_length=2000,
         ),
     ]
     webhook_url: Annotated[
@@ -289,7 +317,7 @@ class CustomTool(BaseModel):
     ]
     talk_while_waiting: TalkWhileWaiting | None = None
     filler_audio_urls: Annotated[
-        list[AnyUrl] | None,
+        list[FillerAudioUrl] | None,
         Field(
             description='Array of S3/CloudFront URLs for the pre-generated filler audio variants.'
         ),
@@ -324,15 +352,18 @@ class CreateProviderBody(BaseModel):
         Field(
             description='Unique slug (lowercase, alphanumeric, hyphens).',
             examples=['openai'],
+            max_length=128,
             pattern='^[a-z0-9]+(-[a-z0-9]+)*$',
         ),
     ]
-    display_name: Annotated[str, Field(examples=['OpenAI'])]
+    display_name: Annotated[str, Field(examples=['OpenAI'], max_length=200)]
     is_active: bool = True
 
 
 class UpdateProviderBody(BaseModel):
-    display_name: Annotated[str | None, Field(examples=['OpenAI GPT'])] = None
+    display_name: Annotated[
+        str | None, Field(examples=['OpenAI GPT'], max_length=200)
+    ] = None
     is_active: bool | None = None
 
 
@@ -340,7 +371,9 @@ class CreateApiKeyBody(BaseModel):
     name: Annotated[
         str | None,
         Field(
-            description='Optional human-readable label.', examples=['Production Key']
+            description='Optional human-readable label.',
+            examples=['Production Key'],
+            max_length=200,
         ),
     ] = None
 
@@ -361,13 +394,18 @@ class ApiKeyResponse(BaseModel):
 class InitiateWebCallBody(BaseModel):
     agent_id: Annotated[
         str,
-        Field(description='Agent to handle the call.', examples=['aBcDeFgHiJkLmNoP']),
+        Field(
+            description='Agent to handle the call.',
+            examples=['aBcDeFgHiJkLmNoP'],
+            max_length=128,
+        ),
     ]
     participant_identity: Annotated[
         str | None,
         Field(
             description='Unique caller identity. Auto-generated if not provided.',
             examples=['user-john-doe'],
+            max_length=128,
         ),
     ] = None
     metadata: Annotated[
@@ -403,6 +441,7 @@ class InitiateOutboundCallBody(BaseModel):
         Field(
             description='E.164 phone number making the call.',
             examples=['+14155551234'],
+            max_length=16,
             pattern='^\\+[1-9][0-9]{1,14}$',
         ),
     ]
@@ -411,6 +450,7 @@ class InitiateOutboundCallBody(BaseModel):
         Field(
             description='E.164 destination phone number.',
             examples=['+14155559876'],
+            max_length=16,
             pattern='^\\+[1-9][0-9]{1,14}$',
         ),
     ]
@@ -419,6 +459,7 @@ class InitiateOutboundCallBody(BaseModel):
         Field(
             description='Override the default agent for this call.',
             examples=['aBcDeFgHiJkLmNoP'],
+            max_length=128,
         ),
     ] = None
     metadata: Annotated[
@@ -468,11 +509,11 @@ class UpdateCallBody(BaseModel):
 
 
 class Number(RootModel[str]):
-    root: Annotated[str, Field(pattern='^\\+[1-9][0-9]{1,14}$')]
+    root: Annotated[str, Field(max_length=16, pattern='^\\+[1-9][0-9]{1,14}$')]
 
 
 class CreateTrunkBody(BaseModel):
-    name: Annotated[str | None, Field(examples=['Twilio Trunk'])] = None
+    name: Annotated[str | None, Field(examples=['Twilio Trunk'], max_length=200)] = None
     numbers: Annotated[
         list[Number] | None,
         Field(
@@ -480,18 +521,29 @@ class CreateTrunkBody(BaseModel):
             examples=[['+14155551234']],
         ),
     ] = None
-    auth_username: Annotated[str | None, Field(examples=['trunk_user'])] = None
-    auth_password: Annotated[str | None, Field(examples=['s3cret'])] = None
+    auth_username: Annotated[
+        str | None, Field(examples=['trunk_user'], max_length=256)
+    ] = None
+    auth_password: Annotated[str | None, Field(examples=['s3cret'], max_length=256)] = (
+        None
+    )
+
+
+class TrunkId(RootModel[str]):
+    root: Annotated[str, Field(max_length=128)]
 
 
 class CreateDispatchRuleBody(BaseModel):
-    name: Annotated[str | None, Field(examples=['Default Inbound Rule'])] = None
-    trunk_ids: Annotated[list[str] | None, Field(examples=[['ST_xxxx']])] = None
+    name: Annotated[
+        str | None, Field(examples=['Default Inbound Rule'], max_length=200)
+    ] = None
+    trunk_ids: Annotated[list[TrunkId] | None, Field(examples=[['ST_xxxx']])] = None
     room_prefix: Annotated[
         str | None,
         Field(
             description='Prefix for auto-generated LiveKit room names.',
             examples=['inbound-'],
+            max_length=200,
         ),
     ] = None
     metadata: Annotated[dict[str, Any] | None, Field(examples=[{}])] = None
@@ -503,18 +555,23 @@ class CreatePhoneNumberBody(BaseModel):
         Field(
             description='E.164 phone number.',
             examples=['+14155551234'],
+            max_length=16,
             pattern='^\\+[1-9][0-9]{1,14}$',
         ),
     ]
-    trunk_id: Annotated[str, Field(description='SIP trunk ID.', examples=['ST_xxxx'])]
+    trunk_id: Annotated[
+        str, Field(description='SIP trunk ID.', examples=['ST_xxxx'], max_length=128)
+    ]
     dispatch_rule_id: Annotated[
-        str, Field(description='Dispatch rule ID.', examples=['SDR_xxxx'])
+        str,
+        Field(description='Dispatch rule ID.', examples=['SDR_xxxx'], max_length=128),
     ]
     inbound_agent_id: Annotated[
         str,
         Field(
             description='Agent ObjectId to handle inbound calls.',
             examples=['665a1b2c3d4e5f6a7b8c9d0e'],
+            max_length=128,
         ),
     ]
     outbound_agent_id: Annotated[
@@ -522,15 +579,19 @@ class CreatePhoneNumberBody(BaseModel):
         Field(
             description='Agent ObjectId for outbound calls (optional).',
             examples=['665a1b2c3d4e5f6a7b8c9d0f'],
+            max_length=128,
         ),
     ] = None
     provider: Annotated[
-        str, Field(description='Telephony provider.', examples=['twilio'])
+        str,
+        Field(description='Telephony provider.', examples=['twilio'], max_length=64),
     ] = 'twilio'
     nickname: Annotated[
         str | None,
         Field(
-            description='Human-friendly label for this number.', examples=['Sales Line']
+            description='Human-friendly label for this number.',
+            examples=['Sales Line'],
+            max_length=200,
         ),
     ] = None
 
@@ -541,6 +602,7 @@ class UpdatePhoneNumberBody(BaseModel):
         Field(
             description='New inbound agent ObjectId.',
             examples=['665a1b2c3d4e5f6a7b8c9d0e'],
+            max_length=128,
         ),
     ] = None
     outbound_agent_id: Annotated[
@@ -548,11 +610,16 @@ class UpdatePhoneNumberBody(BaseModel):
         Field(
             description='New outbound agent ObjectId.',
             examples=['665a1b2c3d4e5f6a7b8c9d0f'],
+            max_length=128,
         ),
     ] = None
     nickname: Annotated[
         str | None,
-        Field(description='Human-friendly label.', examples=['Support Line']),
+        Field(
+            description='Human-friendly label.',
+            examples=['Support Line'],
+            max_length=200,
+        ),
     ] = None
     is_active: Annotated[bool | None, Field(examples=[True])] = None
 
@@ -607,9 +674,9 @@ class DispatchRuleResponse(BaseModel):
 
 
 class RegisterUserBody(BaseModel):
-    organization_name: Annotated[str, Field(examples=['Acme Corp'])]
-    first_name: Annotated[str, Field(examples=['John'])]
-    last_name: Annotated[str, Field(examples=['Doe'])]
+    organization_name: Annotated[str, Field(examples=['Acme Corp'], max_length=200)]
+    first_name: Annotated[str, Field(examples=['John'], max_length=100)]
+    last_name: Annotated[str, Field(examples=['Doe'], max_length=100)]
     email: Annotated[
         str,
         Field(
@@ -619,7 +686,9 @@ class RegisterUserBody(BaseModel):
             pattern='^[ \\t\\n\\r\\f\\v]*[^@ \\t\\n\\r\\f\\v]+@[^@ \\t\\n\\r\\f\\v]+[ \\t\\n\\r\\f\\v]*$',
         ),
     ]
-    password: Annotated[str, Field(examples=['password123'], min_length=6)]
+    password: Annotated[
+        str, Field(examples=['password123'], max_length=256, min_length=6)
+    ]
 
 
 class LoginBody(BaseModel):
@@ -632,7 +701,7 @@ class LoginBody(BaseModel):
             pattern='^[ \\t\\n\\r\\f\\v]*[^@ \\t\\n\\r\\f\\v]+@[^@ \\t\\n\\r\\f\\v]+[ \\t\\n\\r\\f\\v]*$',
         ),
     ]
-    password: Annotated[str, Field(examples=['password123'])]
+    password: Annotated[str, Field(examples=['password123'], max_length=256)]
 
 
 class Role(StrEnum):
@@ -641,8 +710,8 @@ class Role(StrEnum):
 
 
 class AddTeamMemberBody(BaseModel):
-    first_name: Annotated[str, Field(examples=['Jane'])]
-    last_name: Annotated[str, Field(examples=['Smith'])]
+    first_name: Annotated[str, Field(examples=['Jane'], max_length=100)]
+    last_name: Annotated[str, Field(examples=['Smith'], max_length=100)]
     email: Annotated[
         str,
         Field(
@@ -652,7 +721,9 @@ class AddTeamMemberBody(BaseModel):
             pattern='^[ \\t\\n\\r\\f\\v]*[^@ \\t\\n\\r\\f\\v]+@[^@ \\t\\n\\r\\f\\v]+[ \\t\\n\\r\\f\\v]*$',
         ),
     ]
-    password: Annotated[str, Field(examples=['password123'], min_length=6)]
+    password: Annotated[
+        str, Field(examples=['password123'], max_length=256, min_length=6)
+    ]
     role: Annotated[Role, Field(examples=['member'])] = 'member'
 
 
@@ -660,24 +731,34 @@ class ImportPhoneNumberBody(BaseModel):
     phone_number: Annotated[
         str,
         Field(
-            description='E.164 formatted phone number.', pattern='^\\+[1-9][0-9]{1,14}$'
+            description='E.164 formatted phone number.',
+            max_length=16,
+            pattern='^\\+[1-9][0-9]{1,14}$',
         ),
     ]
-    termination_uri: Annotated[str, Field(description='SIP termination URI.')]
+    termination_uri: Annotated[
+        str, Field(description='SIP termination URI.', max_length=2048)
+    ]
     sip_username: Annotated[
-        str | None, Field(description='Optional SIP auth username.')
+        str | None, Field(description='Optional SIP auth username.', max_length=256)
     ] = None
     sip_password: Annotated[
-        str | None, Field(description='Optional SIP auth password (stored encrypted).')
+        str | None,
+        Field(
+            description='Optional SIP auth password (stored encrypted).', max_length=256
+        ),
     ] = None
     inbound_agent_id: Annotated[
-        str, Field(description='Agent ObjectId for inbound calls.')
+        str, Field(description='Agent ObjectId for inbound calls.', max_length=128)
     ]
     outbound_agent_id: Annotated[
-        str | None, Field(description='Optional agent ObjectId for outbound calls.')
+        str | None,
+        Field(
+            description='Optional agent ObjectId for outbound calls.', max_length=128
+        ),
     ] = None
     nickname: Annotated[
-        str | None, Field(description='Optional human-friendly label.')
+        str | None, Field(description='Optional human-friendly label.', max_length=200)
     ] = None
 
 
@@ -687,12 +768,15 @@ class Provider(StrEnum):
 
 
 class GenerateTranscriptBody(BaseModel):
-    prompt: Annotated[str, Field(examples=['Acknowledge enthusiastically'])]
-    language_code: Annotated[str, Field(examples=['en'])]
-    agent_persona: Annotated[
-        str, Field(examples=['You are a helpful customer support agent.'])
+    prompt: Annotated[
+        str, Field(examples=['Acknowledge enthusiastically'], max_length=32000)
     ]
-    tool_name: Annotated[str, Field(examples=['transfer_call'])]
+    language_code: Annotated[str, Field(examples=['en'], max_length=35)]
+    agent_persona: Annotated[
+        str,
+        Field(examples=['You are a helpful customer support agent.'], max_length=32000),
+    ]
+    tool_name: Annotated[str, Field(examples=['transfer_call'], max_length=200)]
     provider: Annotated[
         Provider,
         Field(
@@ -702,13 +786,14 @@ class GenerateTranscriptBody(BaseModel):
 
 
 class GenerateAudioBody(BaseModel):
-    agent_name: Annotated[str, Field(examples=['Support Agent'])]
+    agent_name: Annotated[str, Field(examples=['Support Agent'], max_length=200)]
     system_prompt: Annotated[
-        str, Field(examples=['You are a helpful customer support agent.'])
+        str,
+        Field(examples=['You are a helpful customer support agent.'], max_length=32000),
     ]
-    voice_id: Annotated[str, Field(examples=['Aoede'])]
+    voice_id: Annotated[str, Field(examples=['Aoede'], max_length=128)]
     transcript: Annotated[
-        str, Field(examples=['Let me check that for you right away!'])
+        str, Field(examples=['Let me check that for you right away!'], max_length=5000)
     ]
     provider: Annotated[
         Provider,
@@ -719,18 +804,19 @@ class GenerateAudioBody(BaseModel):
 
 
 class GenerateAudioFullPromptBody(BaseModel):
-    audio_profile: Annotated[str, Field(examples=['Support Agent'])]
+    audio_profile: Annotated[str, Field(examples=['Support Agent'], max_length=32000)]
     the_scene: Annotated[
-        str, Field(examples=['You are a helpful customer support agent.'])
+        str,
+        Field(examples=['You are a helpful customer support agent.'], max_length=32000),
     ]
     directors_note: Annotated[
-        str, Field(examples=['The character is thinking out loud.'])
+        str, Field(examples=['The character is thinking out loud.'], max_length=32000)
     ]
-    pacing: Annotated[str, Field(examples=['Fast, energetic'])]
+    pacing: Annotated[str, Field(examples=['Fast, energetic'], max_length=32000)]
     transcript: Annotated[
-        str, Field(examples=['Let me check that for you right away!'])
+        str, Field(examples=['Let me check that for you right away!'], max_length=5000)
     ]
-    voice_id: Annotated[str, Field(examples=['Aoede'])]
+    voice_id: Annotated[str, Field(examples=['Aoede'], max_length=128)]
     provider: Annotated[
         Provider,
         Field(
@@ -746,13 +832,19 @@ class Provider3(StrEnum):
 
 class BuyPhoneNumberBody(BaseModel):
     area_code: Annotated[
-        str, Field(description='US area code to search (e.g. "415").', examples=['415'])
+        str,
+        Field(
+            description='US area code to search (e.g. "415").',
+            examples=['415'],
+            max_length=64,
+        ),
     ]
     inbound_agent_id: Annotated[
         str,
         Field(
             description='Agent ObjectId to handle inbound calls.',
             examples=['665a1b2c3d4e5f6a7b8c9d0e'],
+            max_length=128,
         ),
     ]
     provider: Annotated[
@@ -764,12 +856,15 @@ class BuyPhoneNumberBody(BaseModel):
         Field(
             description='Agent ObjectId for outbound calls (optional).',
             examples=['665a1b2c3d4e5f6a7b8c9d0f'],
+            max_length=128,
         ),
     ] = None
     nickname: Annotated[
         str | None,
         Field(
-            description='Human-friendly label for this number.', examples=['Sales Line']
+            description='Human-friendly label for this number.',
+            examples=['Sales Line'],
+            max_length=200,
         ),
     ] = None
 
@@ -801,9 +896,13 @@ class SessionReport(BaseModel):
     )
 
 
+class ThinkingLevel(RootModel[str]):
+    root: Annotated[str, Field(max_length=64)]
+
+
 class SupportedLanguage(BaseModel):
-    code: str | None = None
-    display_name: str | None = None
+    code: Annotated[str | None, Field(max_length=35)] = None
+    display_name: Annotated[str | None, Field(max_length=200)] = None
 
 
 class ProviderModelCapabilities(BaseModel):
@@ -812,7 +911,8 @@ class ProviderModelCapabilities(BaseModel):
     )
     supports_thinking: Annotated[bool | None, Field(examples=[True])] = None
     thinking_levels: Annotated[
-        list[str] | None, Field(examples=[['minimal', 'low', 'medium', 'high']])
+        list[ThinkingLevel] | None,
+        Field(examples=[['minimal', 'low', 'medium', 'high']]),
     ] = None
     supported_languages: Annotated[
         list[SupportedLanguage] | None,
@@ -830,29 +930,46 @@ class ProviderModelCapabilities(BaseModel):
     supports_tools: Annotated[bool | None, Field(examples=[True])] = None
 
 
+class RequiredField(RootModel[str]):
+    root: Annotated[str, Field(max_length=200)]
+
+
+class ExclusiveLanguage(RootModel[str]):
+    root: Annotated[str, Field(max_length=35)]
+
+
 class ProviderModelValidationRules(BaseModel):
     model_config = ConfigDict(
         extra='allow',
     )
     required_fields: Annotated[
-        list[str] | None, Field(examples=[['include_thoughts', 'thinking_level']])
+        list[RequiredField] | None,
+        Field(examples=[['include_thoughts', 'thinking_level']]),
     ] = None
-    exclusive_languages: Annotated[list[str] | None, Field(examples=[['si']])] = None
+    exclusive_languages: Annotated[
+        list[ExclusiveLanguage] | None, Field(examples=[['si']])
+    ] = None
 
 
 class ProviderVoice(BaseModel):
     model_config = ConfigDict(
         extra='allow',
     )
-    voice_id: Annotated[str | None, Field(examples=['Zephyr'])] = None
-    display_name: Annotated[str | None, Field(examples=['Zephyr'])] = None
-    gender: Annotated[str | None, Field(examples=['female'])] = None
-    description: Annotated[str | None, Field(examples=['Bright'])] = None
+    voice_id: Annotated[str | None, Field(examples=['Zephyr'], max_length=128)] = None
+    display_name: Annotated[str | None, Field(examples=['Zephyr'], max_length=200)] = (
+        None
+    )
+    gender: Annotated[str | None, Field(examples=['female'], max_length=64)] = None
+    description: Annotated[str | None, Field(examples=['Bright'], max_length=2000)] = (
+        None
+    )
     is_active: Annotated[bool | None, Field(examples=[True])] = None
 
 
 class Identity1(BaseModel):
-    agent_name: Annotated[str, Field(examples=['Customer Support Agent'])]
+    agent_name: Annotated[
+        str, Field(examples=['Customer Support Agent'], max_length=200)
+    ]
 
 
 class Type4(StrEnum):
@@ -861,31 +978,38 @@ class Type4(StrEnum):
 
 
 class VoiceSettings1(BaseModel):
-    voice_id: Annotated[str, Field(examples=['Ara'])]
+    voice_id: Annotated[str, Field(examples=['Ara'], max_length=128)]
     speed: float = 1
     temperature: float = 1
-    language: Annotated[str, Field(examples=['en'])] = 'en'
+    language: Annotated[str, Field(examples=['en'], max_length=35)] = 'en'
 
 
 class Engine1(BaseModel):
     type: Type4 = 'realtime'
-    provider: Annotated[str, Field(examples=['gemini'])]
-    model: Annotated[str | None, Field(examples=['gemini-2.0-flash-live'])] = None
+    provider: Annotated[str, Field(examples=['gemini'], max_length=64)]
+    model: Annotated[
+        str | None, Field(examples=['gemini-2.0-flash-live'], max_length=64)
+    ] = None
     include_thoughts: bool = False
-    thinking_level: Annotated[str | None, Field(examples=['minimal'])] = None
+    thinking_level: Annotated[
+        str | None, Field(examples=['minimal'], max_length=64)
+    ] = None
     voice_settings: VoiceSettings1 | None = None
 
 
 class SystemPrompt1(BaseModel):
     persona: Annotated[
-        str, Field(examples=['You are a helpful customer support agent.'])
+        str,
+        Field(examples=['You are a helpful customer support agent.'], max_length=32000),
     ]
-    task: Annotated[str, Field(examples=['Help users with their orders.'])]
+    task: Annotated[
+        str, Field(examples=['Help users with their orders.'], max_length=32000)
+    ]
 
 
 class Behavior1(BaseModel):
     system_prompt: SystemPrompt1
-    greeting_message: str = ''
+    greeting_message: Annotated[str, Field(max_length=5000)] = ''
     agent_speaks_first: bool = True
 
 
@@ -896,9 +1020,9 @@ class CallHandling1(BaseModel):
 
 
 class KnowledgeBase1(BaseModel):
-    knowledge_base_ids: Annotated[list[str] | None, Field(examples=[['kb-12345']])] = (
-        None
-    )
+    knowledge_base_ids: Annotated[
+        list[KnowledgeBaseId] | None, Field(examples=[['kb-12345']])
+    ] = None
     chunks_to_retrieve: int = 4
     similarity_threshold: float = 0.3
 
@@ -1240,8 +1364,8 @@ class ProviderModelResponse(BaseModel):
 
 
 class CreateProviderModelBody(BaseModel):
-    model_id: Annotated[str, Field(examples=['gpt-4o-realtime'])]
-    display_name: Annotated[str, Field(examples=['GPT-4o Realtime'])]
+    model_id: Annotated[str, Field(examples=['gpt-4o-realtime'], max_length=128)]
+    display_name: Annotated[str, Field(examples=['GPT-4o Realtime'], max_length=200)]
     is_active: bool = True
     is_default: bool = False
     capabilities: ProviderModelCapabilities | None = None
@@ -1250,7 +1374,7 @@ class CreateProviderModelBody(BaseModel):
 
 
 class UpdateProviderModelBody(BaseModel):
-    display_name: str | None = None
+    display_name: Annotated[str | None, Field(max_length=200)] = None
     is_active: bool | None = None
     is_default: bool | None = None
     capabilities: ProviderModelCapabilities | None = None

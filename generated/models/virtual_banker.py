@@ -10,17 +10,27 @@ from pydantic import AnyUrl, AwareDatetime, Base64Str, BaseModel, Field
 
 
 class PortalContext(BaseModel):
-    route: Annotated[str | None, Field(examples=['/account'])] = None
-    account_id: Annotated[str | None, Field(examples=['acc-789'])] = None
+    route: Annotated[str | None, Field(examples=['/account'], max_length=2048)] = None
+    account_id: Annotated[str | None, Field(examples=['acc-789'], max_length=128)] = (
+        None
+    )
 
 
 class CreateSessionRequest(BaseModel):
     tenant_id: Annotated[
-        str, Field(description='Tenant identifier', examples=['tenant-123'])
+        str,
+        Field(description='Tenant identifier', examples=['tenant-123'], max_length=128),
     ]
-    user_id: Annotated[str, Field(description='User identifier', examples=['user-456'])]
+    user_id: Annotated[
+        str, Field(description='User identifier', examples=['user-456'], max_length=128)
+    ]
     auth_assertion: Annotated[
-        str, Field(description='JWT authentication token', examples=['jwt-token'])
+        str,
+        Field(
+            description='JWT authentication token',
+            examples=['jwt-token'],
+            max_length=8192,
+        ),
     ]
     portal_context: Annotated[
         PortalContext | None, Field(description='Portal context for session')
@@ -50,6 +60,7 @@ class VoiceConfig(BaseModel):
         Field(
             description='Voice ID (provider-specific)',
             examples=['21m00Tcm4TlvDq8ikWAM'],
+            max_length=128,
         ),
     ] = None
     model_id: Annotated[
@@ -57,6 +68,7 @@ class VoiceConfig(BaseModel):
         Field(
             description='Model ID (provider-specific)',
             examples=['eleven_multilingual_v2'],
+            max_length=128,
         ),
     ] = None
     stability: Annotated[
@@ -101,6 +113,7 @@ class SynthesizeRequest(BaseModel):
         Field(
             description='Text to synthesize',
             examples=['Hello, how can I help you today?'],
+            max_length=5000,
         ),
     ]
     voice_config: VoiceConfig | None = None
@@ -137,6 +150,7 @@ class RegisterWebhookRequest(BaseModel):
         Field(
             description='Webhook secret for signature verification',
             examples=['webhook_secret_token'],
+            max_length=256,
         ),
     ] = None
     active: bool = True
@@ -373,6 +387,7 @@ class TranscribeUpload(BaseModel):
         Field(
             description='Language code (optional, auto-detect if not provided)',
             examples=['en-US'],
+            max_length=35,
         ),
     ] = None
     format: Format1 = 'wav'
@@ -383,22 +398,27 @@ class TranscribeUpload(BaseModel):
 
 class TranscribeRequest(BaseModel):
     audio_data: Annotated[Base64Str, Field(description='Base64-encoded audio data')]
-    language: Annotated[str | None, Field(examples=['en-US'])] = None
+    language: Annotated[str | None, Field(examples=['en-US'], max_length=35)] = None
     include_words: bool = False
 
 
 class TranscribeStreamUpload(BaseModel):
     audio_stream: Annotated[bytes, Field(description='Audio stream')]
-    language: Annotated[str | None, Field(examples=['en-US'])] = None
+    language: Annotated[str | None, Field(examples=['en-US'], max_length=35)] = None
 
 
 class VisemeRequest(BaseModel):
-    text: Annotated[str, Field(examples=['Hello, how can I help you today?'])]
+    text: Annotated[
+        str, Field(examples=['Hello, how can I help you today?'], max_length=5000)
+    ]
 
 
 class CreateVoiceSessionRequest(BaseModel):
     session_id: Annotated[
-        str, Field(description='Parent session ID', examples=['sess-abc123'])
+        str,
+        Field(
+            description='Parent session ID', examples=['sess-abc123'], max_length=128
+        ),
     ]
     provider: Provider | None = None
     voice_config: VoiceConfig | None = None

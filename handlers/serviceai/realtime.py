@@ -52,9 +52,9 @@ SERVER_PROXIED = ("Server-proxied WebRTC: send your SDP offer to POST /api/realt
                   "X-CSRF-Token from GET /api/csrf-token.")
 
 
-def _charge_mint(user_id: str) -> None:
+async def _charge_mint(user_id: str) -> None:
     per_minute = bundle().settings.serviceai_realtime_mint_per_minute
-    decision = bundle().limiter.hit(f"serviceai:realtime-token:{user_id}", per_minute)
+    decision = await bundle().limiter.hit(f"serviceai:realtime-token:{user_id}", per_minute)
     if not decision.allowed:
         retry = min(60, max(1, math.ceil(decision.reset - time.time())))  # the window is one minute
         raise ApiError(429, "RATE_LIMITED",
@@ -107,7 +107,7 @@ async def create_realtime_token(token_info: dict[str, Any],
     failure: ``Reply(RealtimeTokenResponse{fallback: true, …}, 500)``).
     """
     direct = bool(body and body.directWebRTC)
-    _charge_mint(token_info["sub"])
+    await _charge_mint(token_info["sub"])
     metadata = Metadata(organizationId=token_info["organization_id"])
     backend = bundle().realtime
     if backend is None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from adapters.storage.database import StorageUnavailable
 from generated.models.serviceai import ChattyExecuteRequest, ChattyExecuteResponse
 from handlers.results import Reply
 from handlers.serviceai.permissions import effective_permissions
@@ -59,8 +60,8 @@ async def execute_chatty_voice_tool(token_info: dict[str, Any],
         ``INVALID_ARGUMENTS`` or ``NOT_FOUND`` (a record id that is not the caller's
         organisation's).
     500 ``Reply(ChattyExecuteResponse{success: false, code: "EXECUTOR_ERROR", error}, 500)`` only
-    when a tool fails unexpectedly (e.g. the database is unreachable). Gate errors: 401, 400,
-    426, 403.
+    when a tool fails unexpectedly; the database unreachable is the gateway's 503 with
+    ``Retry-After`` (``StorageUnavailable``). Gate errors: 401, 400, 426, 403.
     """
     request = body or ChattyExecuteRequest()
     name = request.function or request.name
@@ -83,6 +84,8 @@ async def execute_chatty_voice_tool(token_info: dict[str, Any],
         result = await tool.run(caller, arguments)
     except ToolFailure as failure:
         return _failure(failure.code, failure.error)
+    except StorageUnavailable:
+        raise  # the gateway's declared 503 with Retry-After: an outage, not a tool fault
     except Exception:  # noqa: BLE001 - a true executor fault: the documented 500 envelope
         logger.exception("tool %s failed for user %s", name, caller.user_id)
         return Reply(_failure("EXECUTOR_ERROR", f"The {name} tool failed unexpectedly; try again later."), 500)

@@ -18,7 +18,7 @@ per client IP, ``SERVICEAI_WEBRTC_PER_IP_PER_MINUTE``) → 403 CSRF → 400 SDP.
 
 The client IP is the ASGI connection's peer (``scope["client"]``); no forwarding header is read
 here. Behind a reverse proxy, the server (uvicorn's proxy-headers handling, trusted peers from
-``FORWARDED_ALLOW_IPS``, loopback by default) is what may replace it with the forwarded client.
+``FORWARDED_ALLOW_IPS``, none by default) is what may replace it with the forwarded client.
 """
 
 from __future__ import annotations
@@ -53,13 +53,13 @@ def client_ip() -> str:
     return str(client[0]) if client else "unknown"
 
 
-def _charge_ip() -> None:
+async def _charge_ip() -> None:
     s = bundle()
     limit = s.settings.serviceai_webrtc_per_ip_per_minute
-    decision = s.limiter.hit(f"serviceai:webrtc:{client_ip()}", limit)
+    decision = await s.limiter.hit(f"serviceai:webrtc:{client_ip()}", limit)
     if not decision.allowed:
         raise ApiError(429, "RATE_LIMITED", f"At most {limit} SDP exchanges per minute per client IP.",
-                       details={"limit": decision.limit})
+                       details={"limit": decision.limit}, headers={"Retry-After": str(decision.retry_after())})
 
 
 async def _no_op(_event: dict[str, Any]) -> None:
@@ -114,7 +114,7 @@ async def exchange_realtime_webrtc_sdp(token_info: dict[str, Any], body: Realtim
     (``Reply(UpgradeRequiredEnvelope, 426)`` from the gate), 429 (3/min/IP or the server's peer
     limit), 502 (``Reply(RealtimeWebrtcMintError, 502)``), upstream statuses verbatim.
     """
-    _charge_ip()
+    await _charge_ip()
     if not await consume_csrf_token(token_info["sub"], request.headers.get("x-csrf-token")):
         raise ApiError(403, "CSRF_INVALID", "X-CSRF-Token is missing, expired, already used or not yours")
     if not body.sdp.startswith("v=0"):

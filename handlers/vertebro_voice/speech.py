@@ -24,6 +24,7 @@ from starlette.responses import Response
 
 from adapters.providers import audio as codec
 from adapters.providers.base import AudioDecodeError, ProviderError, VoiceSettings
+from adapters.providers.executor import EngineBusy, speech_caller
 from adapters.storage.vertebro_voice.files import FileNotStored
 from adapters.storage.vertebro_voice.sessions import AudioRecord, VoiceSessionRecord
 from generated.models.vertebro_voice import RecognitionRequest, RecognitionResult, SynthesisRequest
@@ -69,6 +70,15 @@ def _decode_base64(raw: str | None) -> bytes | None:
         raise ApiError(400, "invalid_audio_payload", "audio_base64 is not valid base64") from None
 
 
+def _recognizer_busy(exc: EngineBusy) -> ApiError:
+    """The speech executor refused the job: 429 ``too_many_requests`` (this caller's share is
+    full) or 503 ``stt_busy`` (the executor is), both with ``Retry-After`` seconds."""
+    headers = {"Retry-After": str(exc.retry_after)}
+    if exc.per_caller:
+        return ApiError(429, "too_many_requests", str(exc), headers=headers)
+    return ApiError(503, "stt_busy", str(exc), headers=headers)
+
+
 @guarded
 async def recognize_speech(body: RecognitionRequest, user: str | None = None) -> RecognitionResult:
     """``POST /recognize`` (recognizeSpeech) → 200 ``RecognitionResult``.
@@ -81,7 +91,9 @@ async def recognize_speech(body: RecognitionRequest, user: str | None = None) ->
     bundled English-only model). Without audio (absent, null or empty) and without a hint nothing
     is heard: ``text`` is empty and ``confidence`` 0. Errors: 400 ``invalid_audio_payload`` (not
     base64), 415 ``unsupported_audio_format`` (not decodable audio), 404 ``voice_session_not_found``
-    (``session_id`` given but not live or not the caller's), 503 ``stt_unavailable`` / ``mongo_unavailable``.
+    (``session_id`` given but not live or not the caller's), 503 ``stt_unavailable`` / ``mongo_unavailable``; 503
+    ``stt_busy`` / 429 ``too_many_requests`` with ``Retry-After`` when the speech executor, or this
+    user's share of it (``SPEECH_PER_CALLER``), is full.
     With ``session_id`` (or ``sessionId``) the result is recorded in that session's history.
     """
     language = body.language or "ru-RU"
@@ -90,13 +102,14 @@ async def recognize_speech(body: RecognitionRequest, user: str | None = None) ->
     data = _decode_base64(either(body.audio_base64, body.audioBase64))
     started = time.perf_counter()
     pcm = None
+    speech_caller(f"vertebro:{user}" if user else None)
     if hint is None and data:  # decoded before anything is recorded: a 415 changes no state
-        audio = data
         try:
-            pcm = await anyio.to_thread.run_sync(
-                lambda: codec.decode(audio, sample_rate=ASR_RATE, max_seconds=MAX_AUDIO_SECONDS))
+            pcm = await bundle().providers.decode(data, ASR_RATE, MAX_AUDIO_SECONDS)
         except AudioDecodeError as exc:
             raise ApiError(415, "unsupported_audio_format", str(exc)) from None
+        except EngineBusy as exc:
+            raise _recognizer_busy(exc) from None
     spent = time.perf_counter() - started
     session = await touch(session_id, await bundle().scope(user)) if session_id else None
     started = time.perf_counter()
@@ -108,6 +121,8 @@ async def recognize_speech(body: RecognitionRequest, user: str | None = None) ->
         try:
             engine = bundle().providers.asr(bundle().settings.voice_asr_provider)
             transcript = await engine.transcribe(pcm, language, False)
+        except EngineBusy as exc:
+            raise _recognizer_busy(exc) from None
         except ProviderError as exc:
             raise ApiError(503, "stt_unavailable", f"speech recogniser failed: {exc}") from None
         text = transcript.text

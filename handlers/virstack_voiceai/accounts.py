@@ -72,11 +72,17 @@ async def login(body: LoginBody) -> Reply:
     """``POST /v1/users/login`` (login, open) → 200 ``LoginEnvelope`` (``data: {token, token_type,
     expires_at, expires_in (seconds), user, organization}``). The token is an HS256 JWT valid
     ``VIRSTACK_JWT_TTL_MINUTES`` (default 1440) to use as ``Authorization: Bearer``. 401 wrong email
-    or password (or the user's organization no longer exists)."""
+    or password (or the user's organization no longer exists). 429 ``TOO_MANY_REQUESTS`` with
+    ``Retry-After`` (seconds) once the account has had ``VIRSTACK_LOGIN_FAILURES_PER_ACCOUNT``
+    failed logins, or the client IP ``VIRSTACK_LOGIN_FAILURES_PER_IP``, within
+    ``VIRSTACK_LOGIN_WINDOW_SECONDS``: checked before the password, so a throttled guess is never
+    verified."""
     v = bundle()
     email = check_email(body.email)
+    throttle = await _login_throttle(email)
     user = await v.accounts.authenticate(email, body.password)
     if user is None:
+        await throttle.failed()
         raise ApiError(401, "UNAUTHORIZED", "Invalid email or password")
     org = await v.accounts.get_organization(user.org_id)
     if org is None:
@@ -88,6 +94,41 @@ async def login(body: LoginBody) -> Reply:
                        expires_in=v.settings.virstack_jwt_ttl_minutes * 60, user=user_response(user),
                        organization=organization_response(org))
     return ok(LoginEnvelope, data, 200, "Login successful")
+
+
+class _LoginThrottle:
+    """The failed-login budgets of one login attempt: per account (the normalised email) and per
+    client IP (the connection's peer; see ``FORWARDED_ALLOW_IPS``), moving windows of the
+    ``limits`` library (shared through Redis when ``REDIS_URL`` is set)."""
+
+    def __init__(self, email: str, ip: str) -> None:
+        settings = bundle().settings
+        self.window = settings.virstack_login_window_seconds
+        self.budgets = [(f"virstack:login:account:{email}", settings.virstack_login_failures_per_account),
+                        (f"virstack:login:ip:{ip}", settings.virstack_login_failures_per_ip)]
+
+    async def check(self) -> None:
+        """Raise 429 ``TOO_MANY_REQUESTS`` (``Retry-After``) if either budget is spent."""
+        limiter = bundle().limiter
+        decisions = [await limiter.test_window(key, amount, self.window) for key, amount in self.budgets]
+        waits = [decision.retry_after() for decision in decisions if not decision.allowed]
+        if waits:
+            wait = max(waits)
+            raise ApiError(429, "TOO_MANY_REQUESTS", f"Too many failed logins; retry in {wait} seconds",
+                           headers={"Retry-After": str(wait)})
+
+    async def failed(self) -> None:
+        """Charge one failed login to both budgets."""
+        limiter = bundle().limiter
+        for key, amount in self.budgets:
+            await limiter.hit_window(key, amount, self.window)
+
+
+async def _login_throttle(email: str) -> _LoginThrottle:
+    client = request.scope.get("client")
+    throttle = _LoginThrottle(email, str(client[0]) if client else "unknown")
+    await throttle.check()
+    return throttle
 
 
 async def logout() -> Reply:

@@ -12,14 +12,17 @@ echoed). Enabled ``talk_while_waiting`` blocks get their
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
+import anyio.to_thread
 from pydantic import BaseModel
 
 from adapters.providers.base import ProviderError
 from adapters.providers.llm import ChatMessage
 from adapters.storage.virstack_voiceai.agents import AgentRecord, AgentVersionRecord
 from adapters.telephony.base import TelephonyError
+from adapters.webhooks import UnsafeDestination, check_destination
 from core.clock import utcnow
 from core.mapping import deep_merge
 from generated.models.virstack_voiceai import (
@@ -80,6 +83,32 @@ def validated_settings(raw: dict[str, Any]) -> dict[str, Any]:
                                  warnings=False)["agent_settings"]  # generated enum defaults are plain strings
     settings = deep_merge(normalized, raw)
     _check_tools(settings)
+    return settings
+
+
+async def _public_url(url: Any, where: str) -> str:
+    """``url`` in its canonical (WHATWG) form if it is http(s) to a public address, else 400."""
+    allowed = bundle().settings.webhook_allowed_networks
+    try:
+        destination = await anyio.to_thread.run_sync(
+            partial(check_destination, str(url), allowed, require_resolvable=False))
+    except UnsafeDestination as exc:
+        raise ApiError(400, "VALIDATION_ERROR", f"{where}: {exc}") from None
+    return destination.url
+
+
+async def checked_urls(settings: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` with every tool's ``webhook_url`` and ``filler_audio_urls`` checked and
+    canonicalised: only http(s) URLs whose host is (or resolves to) public addresses — or inside
+    ``WEBHOOK_ALLOWED_NETWORKS`` — are accepted (``file:``, ``gopher:``, ``169.254.169.254``,
+    loopback and private hosts → 400 ``VALIDATION_ERROR``); the canonical form is stored."""
+    for index, tool in enumerate((settings.get("capabilities") or {}).get("tools") or []):
+        where = f"agent_settings.capabilities.tools.{index}"
+        if tool.get("webhook_url") is not None:
+            tool["webhook_url"] = await _public_url(tool["webhook_url"], f"{where}.webhook_url")
+        if tool.get("filler_audio_urls"):
+            tool["filler_audio_urls"] = [await _public_url(u, f"{where}.filler_audio_urls.{i}")
+                                         for i, u in enumerate(tool["filler_audio_urls"])]
     return settings
 
 
@@ -177,8 +206,9 @@ async def owned_agent(agent_id: str, token_info: dict[str, Any]) -> AgentRecord:
 async def create_agent(body: CreateAgentBody, token_info: dict[str, Any]) -> Reply:
     """``POST /v1/agent`` (createAgent) → 201 ``AgentEnvelope`` (``agent_id``: 16-character nanoid,
     ``version`` 0, ``is_published`` false). 400 when ``agent_settings`` breaks the contract or the
-    rules it states in prose (unique custom tool names, at most 5 filler variants)."""
-    settings = await fill_speech_texts(validated_settings(sent(body.agent_settings)))
+    rules it states in prose (unique custom tool names, at most 5 filler variants); tool
+    ``webhook_url`` / ``filler_audio_urls`` only http(s) to public addresses (canonicalised)."""
+    settings = await fill_speech_texts(await checked_urls(validated_settings(sent(body.agent_settings))))
     agent = await bundle().agents.create(token_info["org_id"], settings, utcnow())
     return ok(AgentEnvelope, agent_response(agent), 201, "Agent created successfully")
 
@@ -204,7 +234,7 @@ async def update_agent(agent_id: str, body: UpdateAgentBody, token_info: dict[st
     stored). ``version`` + 1, ``is_published`` false. 404 unknown agent."""
     agent = await owned_agent(agent_id, token_info)
     merged = deep_merge(agent.settings, sent(body.agent_settings))
-    settings = await fill_speech_texts(validated_settings(merged), agent.settings)
+    settings = await fill_speech_texts(await checked_urls(validated_settings(merged)), agent.settings)
     updated = await bundle().agents.replace_settings(token_info["org_id"], agent_id, settings, utcnow())
     if updated is None:
         raise not_found("Agent", agent_id)

@@ -170,7 +170,7 @@ async def create_dispatch_rule(body: CreateDispatchRuleBody, token_info: dict[st
     the same trunks already exists; 503 telephony backend unreachable."""
     org_id = token_info["org_id"]
     v = bundle()
-    trunk_ids = list(dict.fromkeys(body.trunk_ids or []))
+    trunk_ids = list(dict.fromkeys(t.root for t in body.trunk_ids or []))
     for trunk_id in trunk_ids:
         trunk = await v.sip.get_trunk(org_id, trunk_id)
         if trunk is None or trunk.kind != "inbound":

@@ -20,6 +20,7 @@ from starlette.responses import Response
 from adapters.providers import audio as codec
 from adapters.providers.base import ProviderError, ProviderNotConfigured, VoiceSettings
 from adapters.providers.cloud.prompted_tts import GeminiTTS, XaiTTS
+from adapters.providers.executor import EngineBusy
 from adapters.providers.llm import ChatMessage, LLMError, OpenAICompatibleLanguageModel
 from generated.models.virstack_voiceai import (
     FillerTranscript,
@@ -160,6 +161,9 @@ async def _speak(provider: str, prompt: str, transcript: str, voice_id: str, rat
         try:
             synthesis = await bundle().providers.tts("mock").synthesize(transcript, VoiceSettings(rate=rate),
                                                                           OFFLINE_RATE)
+        except EngineBusy as exc:  # the speech executor is full: nothing else waits behind it
+            raise ApiError(503, "PROVIDER_UNAVAILABLE", f"offline speech engine busy: {exc}",
+                           headers={"Retry-After": str(exc.retry_after)}) from None
         except (ProviderError, ValueError) as exc:
             raise ApiError(503, "PROVIDER_UNAVAILABLE", f"offline speech engine failed: {exc}") from None
         pcm, rate_hz, name = synthesis.pcm, synthesis.sample_rate, "espeak-ng"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from typing import Any
@@ -119,12 +120,18 @@ async def store_call_transcript(room_name: str, body: SessionReport, token_info:
     ``body`` is the LiveKit SessionReport the agent posts at shutdown; it is parsed into
     ``transcript`` (text), ``transcript_object`` and ``transcript_with_tool_calls``
     (adapters/telephony/session_report.py), which are stored on the call with the raw report.
-    Sending it again replaces them. 404 no call of the organization uses that room."""
+    Sending it again replaces them. 404 no call of the organization uses that room; 413 when the
+    report, as compact JSON, is larger than ``VIRSTACK_TRANSCRIPT_MAX_BYTES`` (its strings are
+    free-form, so no maxLength can bound it: issue 13 item 6 stored 10 MB transcripts as sent)."""
     v = bundle()
+    report = body.model_dump(mode="json")  # the free-form report, every key as sent
+    size = len(json.dumps(report, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > v.settings.virstack_transcript_max_bytes:
+        raise ApiError(413, "PAYLOAD_TOO_LARGE", f"The session report is {size} bytes; at most "
+                                                 f"{v.settings.virstack_transcript_max_bytes} are stored")
     call = await v.calls.get_by_room(room_name)
     if call is None or call.org_id != token_info["org_id"]:
         raise not_found("Call for room", room_name)
-    report = body.model_dump(mode="json")  # the free-form report, every key as sent
     transcripts = parse_session_report(report)
     await v.calls.store_transcripts(call.call_id, transcripts, report, utcnow())
     tool_calls = sum(1 for t in transcripts["transcript_with_tool_calls"] if t["role"] == "tool_call_invocation")

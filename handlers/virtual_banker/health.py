@@ -29,7 +29,7 @@ async def get_health() -> HealthResponse:
     llm = EngineHealth(provider="mock", status="not_configured")
     redis = "not_configured"
     if s.settings.redis_url:
-        redis = "connected" if await anyio.to_thread.run_sync(s.limiter.ping) else "disconnected"
+        redis = "connected" if await s.limiter.ping() else "disconnected"
     status = "healthy"
     if not (asr_ok and tts_ok) or redis == "disconnected":
         status = "degraded"

@@ -59,7 +59,8 @@ def rate_limited(handler: Callable[P, Awaitable[Result]]) -> Callable[P, Awaitab
     budget → :class:`~handlers.errors.ApiError` 429 ``RATE_LIMITED`` with the three
     ``X-RateLimit-*`` headers and ``Retry-After`` (seconds), and the handler does not run.
     Otherwise the handler's result — a generated model, a :class:`Reply` or a Starlette
-    ``Response`` — gets the three ``X-RateLimit-*`` headers. The handler must take
+    ``Response`` — gets the three ``X-RateLimit-*`` headers, and so does a 429 the handler
+    raises itself (a caller's speech jobs over their share). The handler must take
     ``token_info`` (``{sub, tenant_id, …}`` from :func:`~handlers.virtual_banker.security.bearer_info`)
     as a keyword argument, as connexion passes it.
     """
@@ -70,12 +71,18 @@ def rate_limited(handler: Callable[P, Awaitable[Result]]) -> Callable[P, Awaitab
         assert isinstance(info, dict), "rate_limited handlers receive token_info from BearerAuth"
         config = await tenant_config(info["tenant_id"])
         per_minute = int(config.get("policy", {}).get("rate_limit_per_minute") or 1)
-        decision = bundle().limiter.hit(f"vb:{info['tenant_id']}:{info['sub']}", per_minute)
+        decision = await bundle().limiter.hit(f"vb:{info['tenant_id']}:{info['sub']}", per_minute)
         headers = headers_of(decision)
         if not decision.allowed:
             raise ApiError(429, "RATE_LIMITED", f"Rate limit of {decision.limit} requests per minute exceeded",
                            details={"limit": decision.limit, "reset": decision.reset},
                            headers={**headers, "Retry-After": str(retry_after(decision))})
-        return with_headers(await handler(*args, **kwargs), headers)
+        try:
+            result = await handler(*args, **kwargs)
+        except ApiError as exc:
+            if exc.status == 429:  # the contract's 429 carries the budget headers too
+                exc.headers = {**headers, **exc.headers}
+            raise
+        return with_headers(result, headers)
 
     return wrapper

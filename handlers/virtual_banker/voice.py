@@ -30,6 +30,7 @@ from adapters.providers.base import (
     Transcript,
     VoiceSettings,
 )
+from adapters.providers.executor import EngineBusy, speech_caller
 from adapters.providers.visemes import Viseme, visemes_from_phonemes
 from adapters.storage.virtual_banker.voice import VoiceSessionRecord
 from core.clock import utcnow
@@ -107,10 +108,29 @@ def _chosen_config(requested: VoiceConfig | None, voice: VoiceSessionRecord) -> 
 
 
 def _provider_error(exc: ProviderError) -> ApiError:
+    if isinstance(exc, EngineBusy):
+        return _busy(exc)
     if isinstance(exc, ProviderNotConfigured):
         return ApiError(400, "PROVIDER_NOT_CONFIGURED", str(exc), details={"provider": exc.provider,
                                                                             "setting": exc.setting})
     return ApiError(503, "PROVIDER_UNAVAILABLE", f"Speech provider failed: {exc}")
+
+
+def _busy(exc: EngineBusy) -> ApiError:
+    """A refused speech job: 429 ``RATE_LIMITED`` when the caller's own share of the speech
+    executor is full (``SPEECH_PER_CALLER`` jobs), 503 ``SPEECH_BUSY`` when the server's is
+    (``SPEECH_WORKERS`` running + ``SPEECH_QUEUE`` waiting); ``Retry-After`` in seconds either way."""
+    headers = {"Retry-After": str(exc.retry_after)}
+    if exc.per_caller:
+        return ApiError(429, "RATE_LIMITED", "Too many speech requests of this caller are in progress",
+                        details={"retry_after": exc.retry_after}, headers=headers)
+    return ApiError(503, "SPEECH_BUSY", "Speech processing is saturated; retry later",
+                    details={"retry_after": exc.retry_after}, headers=headers)
+
+
+def _charge_caller(token_info: dict[str, Any]) -> None:
+    """Name the caller (tenant + user) whose share of the speech executor this request uses."""
+    speech_caller(f"vb:{token_info['tenant_id']}:{token_info['sub']}")
 
 
 def _tts(name: str) -> TextToSpeech:
@@ -185,12 +205,17 @@ def _base64_audio(encoded: str) -> bytes:
     return data
 
 
-def _decode(data: bytes) -> bytes:
+async def _decode(data: bytes) -> bytes:
+    """Decode an upload to 16 kHz PCM on the speech executor, at most ``SPEECH_MAX_AUDIO_SECONDS``
+    long: 400 ``INVALID_AUDIO`` when it is not audio or too long; 503/429 when the executor is full."""
+    s = bundle()
     try:
-        return codec.decode(data, sample_rate=ASR_RATE)
+        return await s.providers.decode(data, ASR_RATE, s.settings.speech_max_audio_seconds)
     except AudioDecodeError as exc:
         raise ApiError(400, "INVALID_AUDIO", f"Audio could not be decoded: {exc}",
                        details={"accepted": ["wav", "mp3", "ogg", "webm"]}) from None
+    except EngineBusy as exc:
+        raise _busy(exc) from None
 
 
 def _form(body: dict[str, Any] | None, file_field: str) -> dict[str, Any]:
@@ -227,9 +252,11 @@ async def transcribe_audio(session_id: str, token_info: dict[str, Any], body: di
     container is detected, ``format`` is a hint only) or JSON ``TranscribeRequest``
     (``audio_data`` base64). ``body`` stays untyped for the gateway because it is either form;
     each is parsed here with its generated model. Undecodable, empty or non-base64 audio → 400
-    ``INVALID_AUDIO``; engine failure → 503 ``PROVIDER_UNAVAILABLE``.
+    ``INVALID_AUDIO``; engine failure → 503 ``PROVIDER_UNAVAILABLE``; the speech executor full →
+    503 ``SPEECH_BUSY``, or this caller's share of it → 429 (both with ``Retry-After``).
     """
     voice = await owned_voice_session(session_id, token_info)
+    _charge_caller(token_info)
     if _is_multipart():
         if audio is None:
             raise ApiError(400, "VALIDATION_ERROR", "audio is required")
@@ -239,7 +266,7 @@ async def transcribe_audio(session_id: str, token_info: dict[str, Any], body: di
         request_json = parse_request(TranscribeJson, body or {})
         data = _base64_audio(request_json.audio_data)
         language, include_words = request_json.language, request_json.include_words
-    pcm = _decode(data)
+    pcm = await _decode(data)
     engine = _asr(voice.asr_provider)
     async with activity.activity(session_id, voice.tenant_id, "listening"):
         try:
@@ -266,21 +293,37 @@ async def transcribe_audio_stream(session_id: str, token_info: dict[str, Any], b
     mid-stream ends the stream with an ``error`` event ``{type, code, message}``.
 
     Input: multipart ``TranscribeStreamUpload`` (``audio_stream`` file, ``language``). Missing
-    or undecodable audio → 400; a provider that cannot be used → 400/503 before the stream.
+    or undecodable audio → 400; a provider that cannot be used → 400/503 before the stream, and
+    so is a full speech executor (503 ``SPEECH_BUSY`` / 429, with ``Retry-After``): the stream
+    starts only once its first result is decoded.
     """
     voice = await owned_voice_session(session_id, token_info)
+    _charge_caller(token_info)
     if audio_stream is None:
         raise ApiError(400, "VALIDATION_ERROR", "audio_stream is required")
     upload = parse_request(TranscribeStreamUpload,
                            {**_form(body, "audio_stream"), "audio_stream": await _read(audio_stream)})
-    pcm = _decode(upload.audio_stream)
+    pcm = await _decode(upload.audio_stream)
     engine = _asr(voice.asr_provider)
     language = upload.language
+    results = engine.stream(pcm, language, True)
+    try:  # admitted (or refused with a status) before the 200 goes out
+        first = await anext(results)
+    except EngineBusy as exc:
+        raise _busy(exc) from None
+    except ProviderError as exc:
+        activity.set_error(session_id, "asr", True)
+        raise _provider_error(exc) from None
+
+    async def transcripts() -> AsyncIterator[Transcript]:
+        yield first
+        async for transcript in results:
+            yield transcript
 
     async def events() -> AsyncIterator[bytes]:
         async with activity.activity(session_id, voice.tenant_id, "listening"):
             try:
-                async for transcript in engine.stream(pcm, language, True):
+                async for transcript in transcripts():
                     event = dump(transcription_event(transcript, transcript.is_final))
                     if transcript.is_final:
                         yield _sse("final", event)
@@ -372,9 +415,11 @@ async def synthesize_speech(session_id: str, body: SynthesizeRequest,
     or ``audio/wav`` the body is the audio itself in that container (``X-Audio-Duration``
     seconds). Emits ``synthesis.complete``. The JSON body is a ``SynthesisEnvelope``, the
     generated ``SynthesisResponse`` with ``audio_data`` as base64 text (see
-    :mod:`handlers.virtual_banker.models`). Text over 5000 characters → 400; engine failure → 503.
+    :mod:`handlers.virtual_banker.models`). Text over 5000 characters → 400; engine failure → 503;
+    the TTS executor full → 503 ``SPEECH_BUSY`` / 429 (``Retry-After``).
     """
     voice = await owned_voice_session(session_id, token_info)
+    _charge_caller(token_info)
     text = _text(body.text)
     rate = int(SampleRate(body.sample_rate))
     fmt = Format(body.format)
@@ -390,7 +435,10 @@ async def synthesize_speech(session_id: str, body: SynthesizeRequest,
     if raw == "audio/wav":
         return Response(codec.encode_wav(synthesis.pcm, rate), media_type="audio/wav",
                         headers={"X-Audio-Duration": f"{synthesis.duration:.4f}"})
-    visemes = await _visemes_for(text, synthesis, config)
+    try:
+        visemes = await _visemes_for(text, synthesis, config)
+    except ProviderError as exc:
+        raise _provider_error(exc) from None
     data = SynthesisAudio(
         audio_data=base64.b64encode(_encode(synthesis.pcm, rate, fmt)).decode("ascii"),
         format=fmt.value,
@@ -416,6 +464,7 @@ async def synthesize_speech_stream(session_id: str, body: SynthesizeRequest,
     follows the last. A failure mid-stream ends the stream early (the headers are sent).
     """
     voice = await owned_voice_session(session_id, token_info)
+    _charge_caller(token_info)
     text = _text(body.text)
     rate = int(SampleRate(body.sample_rate))
     fmt = Format(body.format)
@@ -455,8 +504,10 @@ async def get_visemes(session_id: str, body: VisemeRequest, token_info: dict[str
     """``POST /v1/voice/sessions/{sessionId}/visemes`` (getVisemes) → 200 ``VisemeResponse``:
     the 15 Oculus/Microsoft visemes (incl. ``sil``) with start/end seconds from espeak-ng's
     phoneme timing for ``text`` in the session's voice; contiguous from 0 to ``duration``
-    (seconds). Text over 5000 characters → 400; engine failure → 503."""
+    (seconds). Text over 5000 characters → 400; engine failure → 503; the TTS executor full →
+    503 ``SPEECH_BUSY`` / 429 (``Retry-After``)."""
     voice = await owned_voice_session(session_id, token_info)
+    _charge_caller(token_info)
     text = _text(body.text)
     espeak = bundle().providers.espeak
     synthesis = Synthesis(b"", 16000, [])

@@ -8,7 +8,7 @@ from typing import Any
 import anyio
 
 from adapters.storage.virtual_banker.voice import WebhookRecord
-from adapters.webhooks import UnsafeDestination, check_destination
+from adapters.webhooks import UnsafeDestination, UrlTooLong, check_destination
 from core.clock import utcnow
 from generated.models.virtual_banker import RegisterWebhookRequest, Webhook, WebhookResponse
 from handlers.errors import ApiError
@@ -32,18 +32,23 @@ async def register_voice_webhook(body: RegisterWebhookRequest, token_info: dict[
     ``secret`` is stored encrypted and used only to sign deliveries (``X-VB-Signature``).
     A session-scoped ephemeral token may not register tenant-wide webhooks → 403 ``FORBIDDEN``.
     URLs that resolve to loopback, private, link-local or reserved addresses → 403
-    ``UNSAFE_WEBHOOK_URL`` (unless the network is listed in ``WEBHOOK_ALLOWED_NETWORKS``).
+    ``UNSAFE_WEBHOOK_URL`` (unless the network is listed in ``WEBHOOK_ALLOWED_NETWORKS``). The
+    URL as sent is parsed once by the WHATWG rules; that canonical form is checked, stored,
+    returned and called (each delivery connects to the address its own check resolved).
     """
     if token_info.get("kind") != "jwt":
         raise ApiError(403, "FORBIDDEN", "Webhooks are registered with a user JWT, not a session's ephemeral token")
     s = bundle()
-    url = str(body.url)
     try:
-        await anyio.to_thread.run_sync(
-            partial(check_destination, url, s.settings.webhook_allowed_networks, require_resolvable=False)
+        destination = await anyio.to_thread.run_sync(
+            partial(check_destination, str(body.url), s.settings.webhook_allowed_networks,
+                    require_resolvable=False)
         )
+    except UrlTooLong as exc:
+        raise ApiError(400, "VALIDATION_ERROR", f"url: {exc}") from None
     except UnsafeDestination as exc:
         raise ApiError(403, "UNSAFE_WEBHOOK_URL", str(exc)) from None
+    url = destination.url  # the canonical form that was checked is what is stored and called
     record = await s.webhooks.create(tenant_id=token_info["tenant_id"], url=url,
                                      events=[event.value for event in body.events], secret=body.secret,
                                      active=body.active, now=utcnow())

@@ -1,50 +1,44 @@
-"""The in-process moving window: the same decisions as limits' moving window, on a fake clock."""
+"""adapters.ratelimit: moving-window budgets on the ``limits`` library's asyncio API, in process
+memory and in Redis (one budget shared by two limiters, i.e. two processes)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import pytest
 
-import adapters.ratelimit as ratelimit
-from adapters.ratelimit import RateLimiter
+from adapters.ratelimit import CountersUnavailable, RateLimiter
 
 
-@pytest.fixture
-def clock(monkeypatch):
-    now = {"t": 1_700_000_000.25}
-    monkeypatch.setattr(ratelimit.time, "time", lambda: now["t"])
-    return now
-
-
-def test_budget_remaining_and_reset_follow_the_oldest_hit(clock):
+async def test_budget_remaining_and_refusals_in_memory() -> None:
     limiter = RateLimiter()
-    decisions = [limiter.hit("k", 3) for _ in range(3)]
-    assert [d.allowed for d in decisions] == [True, True, True]
-    assert [d.remaining for d in decisions] == [2, 1, 0]
-    assert all(d.limit == 3 and d.reset == 1_700_000_061 for d in decisions)  # first hit + 60 s, rounded up
-    clock["t"] += 30
-    refused = limiter.hit("k", 3)
-    assert not refused.allowed and refused.remaining == 0 and refused.reset == 1_700_000_061
-    assert limiter.hit("other", 3).allowed  # keys are independent
-    clock["t"] += 30.0  # the first three hits leave the window
-    again = limiter.hit("k", 3)
-    assert again.allowed and again.remaining == 2
+    decisions = [await limiter.hit("k", 3) for _ in range(5)]
+    assert [d.allowed for d in decisions] == [True, True, True, False, False]
+    assert [d.remaining for d in decisions[:3]] == [2, 1, 0]
+    assert decisions[-1].limit == 3 and decisions[-1].reset >= time.time()
+    assert 1 <= decisions[-1].retry_after() <= 60
+    assert (await limiter.hit("other", 3)).allowed  # budgets are per key
 
 
-def test_a_refused_hit_does_not_consume_budget(clock):
+async def test_window_test_does_not_consume() -> None:
     limiter = RateLimiter()
-    assert limiter.hit("k", 1).allowed
-    for _ in range(5):
-        clock["t"] += 10
-        assert not limiter.hit("k", 1).allowed
-    clock["t"] += 10.1  # 60.1 s after the only allowed hit
-    assert limiter.hit("k", 1).allowed
+    for _ in range(3):
+        assert (await limiter.test_window("w", 2, 10)).allowed
+    assert (await limiter.hit_window("w", 2, 10)).allowed
+    assert (await limiter.hit_window("w", 2, 10)).allowed
+    assert not (await limiter.test_window("w", 2, 10)).allowed
 
 
-def test_idle_keys_are_swept(clock):
-    limiter = RateLimiter()
-    for i in range(100):
-        limiter.hit(f"k{i}", 5)
-    clock["t"] += 61
-    limiter.hit("fresh", 5)
-    windows = limiter._memory
-    assert windows is not None and set(windows._hits) == {"fresh"}
+async def test_two_limiters_on_one_redis_share_the_budget(redis_url: str) -> None:
+    limiters = [RateLimiter(redis_url), RateLimiter(redis_url)]
+    decisions = await asyncio.gather(*(limiters[i % 2].hit("shared-key", 7) for i in range(20)))
+    assert sum(d.allowed for d in decisions) == 7
+    assert await limiters[0].ping()
+
+
+async def test_unreachable_redis_is_counters_unavailable() -> None:
+    limiter = RateLimiter("redis://127.0.0.1:1/0")
+    with pytest.raises(CountersUnavailable):
+        await limiter.hit("k", 5)
+    assert not await limiter.ping()

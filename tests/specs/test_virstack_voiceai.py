@@ -393,7 +393,9 @@ def test_phone_number_purchase_keeps_both_parts(seed: dict[str, Any], result: di
     branches = resolve(result, body)["anyOf"]
     assert branches[0] == {"$ref": seed_body["$ref"]}
     bought = resolve(result, branches[1])
-    assert {k: bought["properties"][k] for k in inline["properties"]} == inline["properties"]
+    unbounded = {k: {key: v for key, v in bought["properties"][k].items() if key != "maxLength"}  # (x) adds them
+                 for k in inline["properties"]}
+    assert unbounded == inline["properties"]
     assert set(bought["required"]) == set(inline["required"])  # optional fields may be added, nothing required
 
     seed_data = response_schema(seed, "post", "/sip/phone-numbers", "201")["allOf"][1]["properties"]["data"]
@@ -460,9 +462,15 @@ def test_added_statuses_use_the_error_envelope(seed: dict[str, Any], result: dic
                 if status.startswith("4"):  # existing error responses are left exactly as they were
                     assert response == before[status], (method, path, status)
                 continue
-            assert status in {"400", "401", "403", "404", "409", "503"}, (method, path, status)
+            assert status in {"400", "401", "403", "404", "409", "429", "503"}, (method, path, status)
             assert response["description"]
             assert response["content"] == {"application/json": {"schema": {"$ref": ERROR_REF}}}
+
+
+def test_login_declares_its_throttle(result: dict[str, Any]) -> None:
+    """(y) Failed logins are throttled: 429 with a required Retry-After (issue 13 item 9)."""
+    throttled = result["paths"]["/users/login"]["post"]["responses"]["429"]
+    assert throttled["headers"]["Retry-After"]["required"] is True
 
 
 def test_public_operations_need_no_401(result: dict[str, Any]) -> None:

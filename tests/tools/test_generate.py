@@ -181,7 +181,7 @@ def _tiny(op_extra=None):
     }
 
 
-def test_add_gateway_responses_declares_413_415_and_501():
+def test_add_gateway_responses_declares_431_503_413_415_and_501():
     document = _tiny({"requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}}})
     add_gateway_responses(document, {"name": "t", "error_schema": "Err", "pending": ["op"]})
     post = document["paths"]["/a"]["post"]
@@ -189,9 +189,11 @@ def test_add_gateway_responses_declares_413_415_and_501():
     assert post["responses"]["413"]["content"] == err
     assert post["responses"]["415"]["content"] == err
     assert post["responses"]["501"]["content"] == err
+    assert post["responses"]["431"]["content"] == err
     assert post["x-gateway-pending"] is True
     get = document["paths"]["/b"]["get"]
-    assert set(get["responses"]) == {"200"}
+    assert set(get["responses"]) == {"200", "431", "503"}  # head limit and storage outage: every request
+    assert get["responses"]["503"]["headers"]["Retry-After"]["schema"] == {"type": "integer", "minimum": 1}
     assert "x-gateway-pending" not in get
     validate(document)
 

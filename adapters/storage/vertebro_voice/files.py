@@ -15,13 +15,20 @@ from pathlib import Path
 
 import anyio.to_thread
 
-__all__ = ["FileNotStored", "LocalFileStore"]
+from adapters.storage.database import StorageUnavailable
+
+__all__ = ["FileNotStored", "FileStoreUnavailable", "LocalFileStore"]
 
 _ID = re.compile(r"^[a-z0-9_-]{1,40}/[0-9a-f]{32}$")
 
 
 class FileNotStored(LookupError):
     """No file with that id (never stored, or deleted)."""
+
+
+class FileStoreUnavailable(StorageUnavailable):
+    """The file store cannot write (disk full, read-only, I/O error): a storage outage, answered
+    with the operation's declared 503 like a database outage; nothing was stored."""
 
 
 class LocalFileStore:
@@ -39,17 +46,22 @@ class LocalFileStore:
     def _put(self, namespace: str, data: bytes) -> str:
         file_id = f"{namespace}/{secrets.token_hex(16)}"
         path = self._path(file_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except OSError as exc:  # ENOSPC, EROFS, EIO …: nothing half-written stays behind
+            tmp.unlink(missing_ok=True)
+            raise FileStoreUnavailable(f"the file store cannot write: {exc.strerror or exc}") from exc
         return file_id
 
     async def put(self, namespace: str, data: bytes) -> str:
-        """Store ``data``; returns its new id ``<namespace>/<hex>``."""
+        """Store ``data``; returns its new id ``<namespace>/<hex>``. Raises
+        :class:`FileStoreUnavailable` when the disk refuses the write."""
         return await anyio.to_thread.run_sync(self._put, namespace, data)
 
     async def get(self, file_id: str) -> bytes:
