@@ -152,7 +152,9 @@ def test_vertebro_scenario(clients, server):
     get = _module(clients, pkg, "api.voice_assistant.get_session")
     intent = _module(clients, pkg, "api.voice_assistant.detect_intent")
     models = _module(clients, pkg, "models")
-    asyncio.run(server.app.bundles["vertebro-voice"].users.put("sdk", hash_password("sdk-password-1"), utcnow()))
+    vertebro = server.app.bundles["vertebro-voice"]
+    asyncio.run(vertebro.users.put("sdk", hash_password("sdk-password-1"), utcnow()))
+    asyncio.run(vertebro.access.grant("demo", "sdk", utcnow()))  # an operator's `manage grant sdk demo`
     basic = "Basic " + base64.b64encode(b"sdk:sdk-password-1").decode()
     client = client_mod.Client(base_url=f"{server.url}/api/v1/voice", headers={"Authorization": basic})
     started = start.sync(client=client, body=models.VoiceSessionRequest(project="demo", language="en-US"))
