@@ -32,6 +32,9 @@ import asyncio
 import concurrent.futures
 import hashlib
 import logging
+import os
+import secrets
+import socket
 import threading
 from collections.abc import Callable, Coroutine
 from datetime import datetime
@@ -66,6 +69,12 @@ class _EmbeddedConsumer(Consumer):
 
     def _set_signal_handlers(self) -> None:
         """The server (uvicorn) owns SIGINT/SIGTERM; :meth:`JobQueue.stop` stops the consumer."""
+
+
+def worker_name() -> str:
+    """A name for one worker of this process, unique across hosts and restarts: host:pid:random
+    (what claims on rows record, so an operator can tell which process holds what)."""
+    return f"{socket.gethostname()[:64]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 class RunLock:
@@ -138,7 +147,8 @@ def huey_for(database_url: str, name: str) -> Huey:
 
 
 class Job(Generic[P]):
-    """One kind of job: ``await job.enqueue(*args, delay=seconds)`` (arguments are pickled)."""
+    """One kind of job: ``await job.enqueue(*args)`` or ``await job.enqueue_after(seconds, *args)``
+    (arguments are pickled)."""
 
     def __init__(self, queue: JobQueue, wrapper: Any, name: str) -> None:
         self._queue = queue
@@ -146,13 +156,14 @@ class Job(Generic[P]):
         self.name = name
 
     async def enqueue(self, *args: P.args, **kwargs: P.kwargs) -> None:
-        """Put one call on the queue; ``delay`` (seconds, keyword, popped) schedules it later.
-        Raises the storage's error when the queue cannot be written."""
-        delay = kwargs.pop("delay", None)
-        if delay:
-            await anyio.to_thread.run_sync(lambda: self._wrapper.schedule(args, kwargs, delay=float(delay)))  # type: ignore[arg-type]
-        else:
-            await anyio.to_thread.run_sync(lambda: self._wrapper(*args, **kwargs))
+        """Put one call on the queue now. Raises the storage's error when the queue cannot be
+        written."""
+        await anyio.to_thread.run_sync(lambda: self._wrapper(*args, **kwargs))
+
+    async def enqueue_after(self, seconds: float, *args: P.args, **kwargs: P.kwargs) -> None:
+        """Put one call on the queue to run ``seconds`` from now (huey's schedule, checked every
+        second). Raises the storage's error when the queue cannot be written."""
+        await anyio.to_thread.run_sync(lambda: self._wrapper.schedule(args, kwargs, delay=max(0.0, float(seconds))))
 
 
 class JobQueue:

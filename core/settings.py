@@ -126,6 +126,9 @@ class Settings(BaseSettings):
     )
     webhook_base_delay: float = Field(1.0, description="First webhook retry delay in seconds (doubles per attempt).")
     webhook_max_attempts: int = Field(6, description="Webhook delivery attempts before a delivery is marked failed.")
+    webhook_timeout_seconds: float = Field(
+        10.0, gt=0, description="Timeout of one webhook POST, in seconds; a sender's claim on a delivery lapses "
+                                "after three times this (another process then sends it).")
 
     realtime_max_peers: int = Field(20, description="Concurrent WebRTC peers (all realtime entry points together).")
     realtime_idle_timeout: float = Field(

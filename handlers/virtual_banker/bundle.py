@@ -16,7 +16,7 @@ API = "virtual-banker"
 
 @dataclass
 class VirtualBanker(ApiBundle):
-    """Sessions, tenant overrides, voice sessions, webhooks and their delivery worker."""
+    """Sessions, tenant overrides, voice sessions, webhooks and their dispatcher (queue jobs)."""
 
     sessions: VbSessionStore
     tenants: VbTenantStore
@@ -37,22 +37,25 @@ def build(services: Services) -> VirtualBanker:
         webhooks=webhooks,
         dispatcher=WebhookDispatcher(
             webhooks,
+            services.jobs,
+            name="vb.webhooks",
             header_prefix="X-VB-",
             allowed_networks=settings.webhook_allowed_networks,
             base_delay=settings.webhook_base_delay,
             max_attempts=settings.webhook_max_attempts,
+            timeout=settings.webhook_timeout_seconds,
         ),
     )
 
 
 async def on_startup(bank: VirtualBanker) -> None:
-    """Start the webhook delivery worker (it resumes deliveries left due by a restart)."""
-    bank.dispatcher.start()
+    """Nothing to start: deliveries are jobs of the shared queue (its sweep resumes those a
+    restart or a dead process left)."""
 
 
 async def on_shutdown(bank: VirtualBanker) -> None:
-    """Stop the webhook delivery worker (pending deliveries stay in the database)."""
-    await bank.dispatcher.stop()
+    """Close the delivery HTTP client (pending deliveries stay in the database)."""
+    await bank.dispatcher.aclose()
 
 
 bundle: BundleSlot[VirtualBanker] = BundleSlot(API)

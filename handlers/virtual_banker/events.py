@@ -30,5 +30,4 @@ async def emit(tenant_id: str, event: str, data: dict[str, Any]) -> None:
     s = bundle()
     now = utcnow()
     body = json.dumps({"event": event, "timestamp": isoformat(now), "data": data}, separators=(",", ":"))
-    if await s.webhooks.enqueue(tenant_id, event, body, now):
-        s.dispatcher.wake()
+    await s.dispatcher.dispatch(await s.webhooks.enqueue(tenant_id, event, body, now))

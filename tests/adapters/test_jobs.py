@@ -39,7 +39,7 @@ async def test_a_job_runs_on_the_event_loop_with_its_arguments(tmp_path: Path) -
     await queue.start()
     try:
         await record.enqueue("hello", 3)
-        await record.enqueue("later", 4, delay=1)
+        await record.enqueue_after(1, "later", 4)
         await _until(lambda: len(seen) == 2)
     finally:
         await queue.stop()

@@ -26,14 +26,12 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
-import secrets
-import socket
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import anyio.to_thread
 
+from adapters.jobs import worker_name
 from adapters.providers import voice_profile
 from adapters.providers.base import AudioDecodeError
 from adapters.storage.vertebro_voice.files import FileNotStored, LocalFileStore
@@ -73,11 +71,6 @@ class AudioCacheCleaner:
                 return removed
 
 
-def worker_id() -> str:
-    """A name for this process's worker, unique across hosts and restarts: host:pid:random."""
-    return f"{socket.gethostname()[:64]}:{os.getpid()}:{secrets.token_hex(4)}"
-
-
 class TrainingWorker:
     """Runs training jobs, one claimed job at a time per call of :meth:`run`.
 
@@ -91,7 +84,7 @@ class TrainingWorker:
         self.min_samples = max(1, min_samples)
         self.epochs, self.step_delay, self.clock = max(1, epochs), max(0.0, step_delay), clock
         self.stale_after = max(1.0, stale_after)
-        self.id = worker_id()
+        self.id = worker_name()
         self.stopped = False
         self._running: dict[str, asyncio.Task] = {}
 

@@ -68,7 +68,8 @@ class VbWebhook(SQLModel, table=True):
 
 
 class VbWebhookDelivery(SQLModel, table=True):
-    """One event to one webhook: the durable delivery log the worker drains."""
+    """One event to one webhook: the durable delivery log. ``claimed_by`` is the worker sending it
+    (None: nobody) until ``lease_until``."""
 
     __tablename__ = "vb_webhook_delivery"
 
@@ -84,3 +85,5 @@ class VbWebhookDelivery(SQLModel, table=True):
     next_attempt_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     delivered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    claimed_by: str | None = Field(default=None, max_length=128)
+    lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

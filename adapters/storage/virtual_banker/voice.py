@@ -5,9 +5,10 @@ from __future__ import annotations
 import copy
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from adapters.secretbox import SecretBox
@@ -139,37 +140,44 @@ class VbWebhookStore:
 
         return await self.db.run(work)
 
-    async def due(self, now: datetime, limit: int = 20) -> list[DeliveryRecord]:
-        """Pending deliveries whose next attempt time has come, oldest first."""
+    async def claim(self, delivery_id: str, worker: str, now: datetime, lease_seconds: float,
+                    ) -> DeliveryRecord | None:
+        """Claim a pending delivery that is due at ``now`` for ``worker`` until ``now`` +
+        ``lease_seconds``, unless another worker's claim is still running. One conditional
+        UPDATE: of two processes claiming at once exactly one gets it. None otherwise (delivered,
+        given up, not due yet, or being sent elsewhere)."""
 
-        def work(s: Session) -> list[DeliveryRecord]:
-            rows = s.exec(
-                select(VbWebhookDelivery, VbWebhook)
-                .join(VbWebhook, col(VbWebhook.webhook_id) == col(VbWebhookDelivery.webhook_id))
-                .where(VbWebhookDelivery.status == "pending", col(VbWebhookDelivery.next_attempt_at) <= now)
-                .order_by(col(VbWebhookDelivery.next_attempt_at), col(VbWebhookDelivery.created_at))
-                .limit(limit)
-            ).all()
-            return [
-                DeliveryRecord(d.delivery_id, d.webhook_id, h.url,
-                               self.box.open(h.secret_encrypted) if h.secret_encrypted else None,
-                               d.event, d.body, d.attempts)
-                for d, h in rows
-            ]
+        def work(s: Session) -> DeliveryRecord | None:
+            t = VbWebhookDelivery
+            claimed = s.exec(update(t).where(
+                col(t.delivery_id) == delivery_id, col(t.status) == "pending", col(t.next_attempt_at) <= now,
+                or_(col(t.claimed_by).is_(None), col(t.lease_until) < now),
+            ).values(claimed_by=worker, lease_until=now + timedelta(seconds=lease_seconds)))
+            if claimed.rowcount != 1:
+                return None
+            row = s.exec(select(VbWebhookDelivery, VbWebhook)
+                         .join(VbWebhook, col(VbWebhook.webhook_id) == col(VbWebhookDelivery.webhook_id))
+                         .where(col(VbWebhookDelivery.delivery_id) == delivery_id)).first()
+            if row is None:
+                return None
+            d, h = row
+            return DeliveryRecord(d.delivery_id, d.webhook_id, h.url,
+                                  self.box.open(h.secret_encrypted) if h.secret_encrypted else None,
+                                  d.event, d.body, d.attempts)
 
         return await self.db.run(work)
 
-    async def next_due_at(self) -> datetime | None:
-        """When the earliest pending delivery is due (None when nothing is pending)."""
+    async def stranded(self, now: datetime, grace_seconds: float, limit: int = 100) -> list[str]:
+        """Pending deliveries due for ``grace_seconds`` already that nobody holds (never picked
+        up, or their sender's claim lapsed: it died), oldest first."""
 
-        def work(s: Session) -> datetime | None:
-            row = s.exec(
-                select(VbWebhookDelivery.next_attempt_at)
-                .where(VbWebhookDelivery.status == "pending")
-                .order_by(col(VbWebhookDelivery.next_attempt_at))
-                .limit(1)
-            ).first()
-            return row
+        def work(s: Session) -> list[str]:
+            t = VbWebhookDelivery
+            rows = s.exec(select(t.delivery_id).where(
+                col(t.status) == "pending", col(t.next_attempt_at) <= now - timedelta(seconds=grace_seconds),
+                or_(col(t.claimed_by).is_(None), col(t.lease_until) < now),
+            ).order_by(col(t.next_attempt_at)).limit(limit)).all()
+            return list(rows)
 
         return await self.db.run(work)
 
@@ -183,6 +191,7 @@ class VbWebhookStore:
                 return
             row.status, row.attempts, row.last_status, row.delivered_at = "delivered", row.attempts + 1, status, now
             row.last_error = None
+            row.claimed_by, row.lease_until = None, None
             s.add(row)
 
         await self.db.run(work)
@@ -199,6 +208,7 @@ class VbWebhookStore:
                 return
             row.attempts += 1
             row.last_status, row.last_error = status, error[:500]
+            row.claimed_by, row.lease_until = None, None
             if retry_at is None:
                 row.status = "failed"
             else:

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from adapters.storage.database import MIGRATIONS, Database
 from adapters.storage.tables import register_all, table_modules
 
-HEAD = "0006_vertebro_training_lease"
+HEAD = "0007_vb_webhook_lease"
 BRANCH_HEADS = ("0003_serviceai", "0003_vertebro", "0003_virstack")
 
 
