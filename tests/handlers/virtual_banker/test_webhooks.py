@@ -45,7 +45,8 @@ def test_signed_delivery_of_voice_events(hook_settings, vb_jwt, receiver):
         c.delete(f"/v1/sessions/{sid}", headers=headers)
         receiver.wait(lambda: "session.ended" in receiver.events())
     events = receiver.events()
-    assert events[0] == "session.created" and "synthesis.complete" in events
+    # deliveries are jobs run in parallel: unordered (each carries its event's timestamp)
+    assert {"session.created", "synthesis.complete", "session.ended"} <= set(events)
     changes = [json.loads(r["body"])["data"] for r in receiver.accepted
                if json.loads(r["body"])["event"] == "session.state_changed"]
     assert {"session_id": sid, "from": "idle", "to": "speaking"} in changes
