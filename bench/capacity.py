@@ -192,8 +192,8 @@ def plan(tts: float, asr: float, media: float, rest_ms: float, sessions: int, rp
     ]
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Print the measured unit costs and the capacity model as Markdown."""
+def main(argv: list[str] | None = None) -> int:
+    """Print the measured unit costs and the capacity model as Markdown; exit status 0."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=10_000)
     parser.add_argument("--rps", type=int, default=2_000)
@@ -212,7 +212,8 @@ def main(argv: list[str] | None = None) -> None:
     print("\n| capacity model | |\n|---|---|")
     for line in plan(tts, asr, media, max(rest.values()), args.sessions, args.rps):
         print(line)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -34,9 +34,10 @@ start to a healthy ``/health`` is printed (wall and CPU seconds).
 All servers log at ``warning`` (no per-request access log). The VB rate limit is set far above
 anything reachable here, in the gateway and the twin alike.
 
-After the throughput tables the same run prints the speech benchmark (bench/speech.py) and the
-realtime benchmark (bench/realtime.py). ``--only http``, ``--only speech`` or ``--only
-realtime`` runs one part alone.
+After the throughput tables the same run prints the speech benchmark (bench/speech.py), the
+realtime benchmark (bench/realtime.py), one worker process against two (bench/workers.py) and the
+CPU cost per unit of work with the capacity model of docs/deploy.md (bench/capacity.py).
+``--only http|speech|realtime|workers|capacity`` runs one part alone.
 
 Usage: ``python -m bench.run [--only http|speech|realtime] [--quick] [--connections N]
 [--loadgen auto|wrk|python|httpx] [--rounds N] [--ops NAME,…] [--cold-starts N]``;
@@ -48,6 +49,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import importlib
 import json
 import os
 import platform
@@ -398,10 +400,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--only",
-        choices=("http", "speech", "realtime"),
+        choices=("http", "speech", "realtime", "workers", "capacity"),
         default=None,
-        help="run only the throughput table (http), the speech benchmark (speech) or the realtime "
-        "conversation latency (realtime); default all three, in that order",
+        help="run only the throughput table (http), the speech benchmark (speech), the realtime "
+        "conversation latency (realtime), 1 vs 2 worker processes (workers) or the CPU cost per unit "
+        "of work and the capacity model (capacity); default all five, in that order",
     )
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_SECONDS:g} s per target")
     parser.add_argument("--connections", type=int, default=32, help="concurrent connections (default 32)")
@@ -470,6 +473,18 @@ def main(argv: list[str] | None = None) -> int:
         if part == 130:
             return part
         status = max(status, part)
+    for name in ("workers", "capacity"):
+        if args.only not in (None, name):
+            continue
+        if args.only is None:
+            print()
+        try:
+            module = importlib.import_module(f"bench.{name}")
+            part = module.main([])
+        except KeyboardInterrupt:
+            print("bench: interrupted", file=sys.stderr)
+            return 130
+        status = max(status, part or 0)
     return status
 
 
