@@ -52,6 +52,8 @@ from sqlalchemy.engine import make_url
 logger = logging.getLogger("adapters.jobs")
 P = ParamSpec("P")
 #: An ``async def`` job body taking no arguments.
+#: pg_advisory_lock key serializing the creation of huey's tables ("voicegwq")
+SCHEMA_LOCK_KEY = int.from_bytes(b"voicegwq", "big") & 0x7FFF_FFFF_FFFF_FFFF
 PeriodicBody = Callable[[], Coroutine[Any, Any, Any]]
 
 
@@ -136,7 +138,16 @@ def huey_for(database_url: str, name: str) -> Huey:
     backend = url.get_backend_name()
     if backend == "postgresql":
         dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        return PostgresHuey(name, dsn=dsn, results=False)
+        huey = PostgresHuey(name, dsn=dsn, results=False, create_tables=False)
+        # huey's CREATE TABLE IF NOT EXISTS races when processes start together (duplicate pg_type
+        # rows): create its tables once, under an advisory lock every process takes
+        with psycopg.connect(dsn, autocommit=True) as connection:
+            connection.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
+            try:
+                huey.storage.initialize_schema()
+            finally:
+                connection.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))
+        return huey
     if backend == "sqlite":
         database = url.database
         if not database or database == ":memory:":

@@ -45,6 +45,10 @@ MODEL_ARGS = [
     "--use-standard-collections",
     "--use-union-operator",
     "--disable-timestamp",
+    # `format: uri` stays the string the client sent (validated against the contract by the
+    # gateway): pydantic's AnyUrl would re-serialize it (adding a root "/"), so a URL valid at
+    # maxLength could not be checked and stored in its own canonical form (adapters/webhooks).
+    "--type-mappings", "string+uri=string",
     "--formatters", "black", "isort",
 ]
 

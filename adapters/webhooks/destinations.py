@@ -75,9 +75,9 @@ class Destination:
 
 
 def canonical_url(raw: str) -> Url:
-    """Parse ``raw`` by the WHATWG URL Standard; the result's ``str()`` is the canonical URL.
-    Raises UnsafeDestination unless it is http(s) with a host and without credentials, and
-    UrlTooLong when the canonical form exceeds :data:`MAX_URL_LENGTH` characters."""
+    """Parse ``raw`` by the WHATWG URL Standard; :func:`canonical_text` of the result is the
+    canonical URL. Raises UnsafeDestination unless it is http(s) with a host and without
+    credentials, and UrlTooLong when the canonical form exceeds :data:`MAX_URL_LENGTH` characters."""
     try:
         url = Url(str(raw).strip())
     except ValueError as exc:
@@ -86,9 +86,27 @@ def canonical_url(raw: str) -> Url:
         raise UnsafeDestination("the URL must be http(s) with a host")
     if url.username or url.password:
         raise UnsafeDestination("the URL must not carry credentials")
-    if len(str(url)) > MAX_URL_LENGTH:
+    if len(canonical_text(url, raw)) > MAX_URL_LENGTH:
         raise UrlTooLong(f"the URL is longer than {MAX_URL_LENGTH} characters in its canonical form")
     return url
+
+
+def canonical_text(url: Url, raw: str) -> str:
+    """The canonical text of ``url`` (parsed from ``raw``): the WHATWG serialization, except that
+    an empty path stays empty (``https://host`` and ``https://host/`` are the same resource,
+    RFC 3986 §6.2.3). So a URL valid by the contract (``format: uri``, RFC 3986) never grows: the
+    canonical form is at most as long as what the client sent, and fits the contract's
+    ``maxLength`` wherever the URL is answered back."""
+    text = str(url)
+    rest = str(raw).strip().split("://", 1)[-1]
+    authority = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    if url.path == "/" and not rest[len(authority):].startswith("/"):
+        suffix = (f"?{url.query}" if url.query is not None else "") + (
+            f"#{url.fragment}" if url.fragment is not None else "")
+        base = text[: len(text) - len(suffix)]
+        if base.endswith("/"):
+            text = base[:-1] + suffix
+    return text
 
 
 def _host(url: Url) -> str:
@@ -142,7 +160,7 @@ def check_static(raw: str, allowed_networks: Iterable[str] = ()) -> Destination:
         addresses = (host,)
     elif _is_localhost(host) and not any(ipaddress.ip_address("127.0.0.1") in net for net in allowed):
         raise UnsafeDestination(f"host {host!r} is loopback")
-    return Destination(str(url), url.scheme, host, port, addresses)
+    return Destination(canonical_text(url, raw), url.scheme, host, port, addresses)
 
 
 def check_destination(url: str, allowed_networks: Iterable[str] = (), *,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, Field, RootModel
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 
 
 class SuccessResponse(BaseModel):
@@ -165,8 +165,8 @@ class Type1(StrEnum):
     built_in = 'built_in'
 
 
-class FillerAudioUrl(RootModel[AnyUrl]):
-    root: AnyUrl
+class FillerAudioUrl(RootModel[str]):
+    root: Annotated[str, Field(max_length=2048)]
 
 
 class BuiltInTool(BaseModel):
@@ -306,10 +306,11 @@ class CustomTool(BaseModel):
         ),
     ]
     webhook_url: Annotated[
-        AnyUrl,
+        str,
         Field(
             description='URL to call when the tool is invoked.',
             examples=['https://example.com/webhook'],
+            max_length=2048,
         ),
     ]
     schema_: Annotated[
@@ -1392,7 +1393,7 @@ class CallResponse(BaseModel):
     metadata: Annotated[dict[str, Any], Field(examples=[{'source': 'web_widget'}])]
     transcripts: Transcripts | None = None
     session_report_url: Annotated[
-        AnyUrl | None,
+        str | None,
         Field(
             description='CloudFront URL for downloading the raw session report JSON.'
         ),

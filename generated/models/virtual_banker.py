@@ -6,7 +6,7 @@ from __future__ import annotations
 from enum import IntEnum, StrEnum
 from typing import Annotated, Any
 
-from pydantic import AnyUrl, AwareDatetime, Base64Str, BaseModel, Field
+from pydantic import AwareDatetime, Base64Str, BaseModel, Field
 
 
 class PortalContext(BaseModel):
@@ -132,10 +132,11 @@ class Event(StrEnum):
 
 class RegisterWebhookRequest(BaseModel):
     url: Annotated[
-        AnyUrl,
+        str,
         Field(
             description='Webhook URL',
             examples=['https://api.example.com/webhooks/voice'],
+            max_length=2048,
         ),
     ]
     events: Annotated[

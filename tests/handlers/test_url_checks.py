@@ -35,15 +35,17 @@ def test_virtual_banker_refuses_and_stores_nothing(http, vb_auth, app):
 
 
 def test_virtual_banker_stores_the_canonical_url_it_checked(http, vb_auth, app):
-    # The backslash makes 1.1.1.1 the host by the WHATWG rules; the canonical form says so plainly,
-    # so a later reader cannot take 127.0.0.1 for the host.
+    # A backslash is no URI character (the contract's `format: uri`): refused before any parsing,
+    # so nobody can read 127.0.0.1 as the host of what WHATWG parses as 1.1.1.1.
     r = http.post("/v1/voice/webhooks", json={"url": "http://1.1.1.1\\@127.0.0.1/", "events": ["session.created"]},
                   headers=vb_auth())
-    assert r.status_code == 201, r.text
-    assert r.json()["data"]["url"] == "http://1.1.1.1/@127.0.0.1/"
-    r = http.post("/v1/voice/webhooks", json={"url": "HTTPS://Example.COM:443/a b", "events": ["session.created"]},
+    assert r.status_code == 400, r.text
+    r = http.post("/v1/voice/webhooks", json={"url": "HTTPS://Example.COM:443/a/./b%7e", "events": ["session.created"]},
                   headers=vb_auth())
-    assert r.status_code == 201 and r.json()["data"]["url"] == "https://example.com/a%20b"
+    assert r.status_code == 201 and r.json()["data"]["url"] == "https://example.com/a/b%7e", r.text
+    r = http.post("/v1/voice/webhooks", json={"url": "https://Example.com", "events": ["session.created"]},
+                  headers=vb_auth())  # an empty path stays empty: the canonical form never grows
+    assert r.status_code == 201 and r.json()["data"]["url"] == "https://example.com", r.text
 
 
 def _virstack(http: httpx.Client) -> dict[str, str]:
@@ -72,12 +74,12 @@ def test_virstack_tool_urls(http):
                                  headers=auth).status_code)
     assert set(refused) == {400}, refused
     assert http.get("/v1/agent/list", headers=auth).json()["data"] == []
-    r = http.post("/v1/agent", json=_with_tool_urls("HTTPS://Example.COM/hook", ["https://cdn.example.com/a b.mp3"]),
+    r = http.post("/v1/agent", json=_with_tool_urls("HTTPS://Example.COM/hook", ["HTTPS://CDN.Example.com:443/a/./b.mp3"]),
                   headers=auth)
     assert r.status_code == 201, r.text
     tools = r.json()["data"]["agent_settings"]["capabilities"]["tools"]
     assert tools[1]["webhook_url"] == "https://example.com/hook"
-    assert tools[1]["filler_audio_urls"] == ["https://cdn.example.com/a%20b.mp3"]
+    assert tools[1]["filler_audio_urls"] == ["https://cdn.example.com/a/b.mp3"]
     agent_id = r.json()["data"]["agent_id"]
     r = http.patch(f"/v1/agent/{agent_id}", json={"agent_settings": {"capabilities": {"tools": [
         {**AGENT_SETTINGS["capabilities"]["tools"][1], "webhook_url": "http://169.254.169.254/"}]}}}, headers=auth)
