@@ -1255,20 +1255,12 @@ class SipTrunkEnvelope(SuccessResponseBase):
     data: SipTrunkResponse
 
 
-class SipTrunkListEnvelope(SuccessResponseBase):
-    data: list[SipTrunkResponse]
-
-
 class TrunkDeletedEnvelope(SuccessResponseBase):
     data: TrunkDeleted
 
 
 class DispatchRuleEnvelope(SuccessResponseBase):
     data: DispatchRuleResponse
-
-
-class DispatchRuleListEnvelope(SuccessResponseBase):
-    data: list[DispatchRuleResponse]
 
 
 class DispatchRuleDeletedEnvelope(SuccessResponseBase):
@@ -1305,6 +1297,14 @@ class UserListEnvelope(SuccessResponseBase):
 
 class WebhookEnvelope(SuccessResponseBase):
     data: WebhookResponse
+
+
+class SipTrunkListEnvelope(SuccessResponseBase):
+    data: list[SipTrunkResponse]
+
+
+class DispatchRuleListEnvelope(SuccessResponseBase):
+    data: list[DispatchRuleResponse]
 
 
 class CreateAgentBody(BaseModel):
