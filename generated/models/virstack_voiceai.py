@@ -737,7 +737,13 @@ class ImportPhoneNumberBody(BaseModel):
         ),
     ]
     termination_uri: Annotated[
-        str, Field(description='SIP termination URI.', max_length=2048)
+        str,
+        Field(
+            description='SIP termination URI.',
+            max_length=2048,
+            min_length=1,
+            pattern='[^ \\t\\n\\r\\f\\v]',
+        ),
     ]
     sip_username: Annotated[
         str | None, Field(description='Optional SIP auth username.', max_length=256)
