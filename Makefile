@@ -19,10 +19,11 @@ bootstrap:
 serve: bootstrap
 	$(PY) -m gateway
 
-## Run the whole test suite (contract drift, lint and types, layering, behaviour, schemathesis).
+## Run the whole test suite (contract drift, breaking-change gate, lint and types, layering, behaviour, schemathesis).
 test:
 	@APT_PACKAGES="$(SERVE_APT) $(TEST_APT)" scripts/bootstrap
 	$(PY) -m tools.generate --check
+	$(PY) -m tools.apidiff
 	@scripts/node-tools
 	$(PY) -m ruff check .
 	$(PY) -m mypy

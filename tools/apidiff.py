@@ -15,8 +15,14 @@ change breaks a client of the baseline when it
 - drops a server URL.
 
 A finding is accepted only when the overlay action that makes it says why: an ``x-breaking``
-reason on the action (a non-empty string). The action covers every finding at or below a node its
-``target`` selects (in the baseline or in the result). Everything else fails the gate.
+reason on the action (a non-empty string). An action makes a finding when it wrote the node the
+finding is at — each finding is located at the changed keyword (``…/name/maxLength``, ``…/security``,
+``…/requestBody/required``, a removed ``…/properties/x``): its target (selected in the baseline or
+in the result) plus a key path of its ``update``, or anything inside a value it replaced or a node
+it removed. A broad target (``$``,
+``$.components.schemas``) acknowledges only what its update writes, never everything below it; a
+change of the global ``security`` is found at ``/security``. Everything else fails the gate, and
+the refusal names the action(s) that made it.
 
 Optic (``@useoptic/optic``, installed by scripts/node-tools) runs beside these checks when
 present; its verdicts are printed for the record (it misses pattern narrowing and security
@@ -162,7 +168,7 @@ class Comparer:
             if name in head_schemes:
                 for key in ("type", "scheme", "in", "name"):
                     if scheme.get(key) != head_schemes[name].get(key):
-                        self.add(where, f"security scheme {name}: {key} {scheme.get(key)!r} → "
+                        self.add(_join(where, key), f"security scheme {name}: {key} {scheme.get(key)!r} → "
                                         f"{head_schemes[name].get(key)!r}")
         for path, method, op, pointer in _operations(self.base):
             label = f"{method.upper()} {path}"
@@ -176,7 +182,9 @@ class Comparer:
             old_sec = op.get("security", self.base.document.get("security"))
             new_sec = new.get("security", self.head.document.get("security"))
             if _security_key(old_sec, base_lookup) != _security_key(new_sec, head_schemes):
-                self.add(_join(new_ptr, "security"), f"{label}: security {old_sec} → {new_sec}")
+                # Where the effective requirement now comes from: the operation's own, or the global one.
+                where = _join(new_ptr, "security") if "security" in new else "/security"
+                self.add(where, f"{label}: security {old_sec} → {new_sec}")
             self._parameters(path, op, pointer, new, new_ptr, label)
             self._request(op, pointer, new, new_ptr, label)
             self._responses(op, pointer, new, new_ptr, label)
@@ -195,7 +203,7 @@ class Comparer:
         for key, (param, where) in new_params.items():
             old = old_params.get(key)
             if param.get("required") and (old is None or not old[0].get("required")):
-                self.add(where, f"{label}: parameter {key[1]} ({key[0]}) is now required")
+                self.add(_join(where, "required"), f"{label}: parameter {key[1]} ({key[0]}) is now required")
             if old is not None and "schema" in param and "schema" in old[0]:
                 self._schema(old[0]["schema"], _join(old[1], "schema"), param["schema"], _join(where, "schema"),
                              f"{label} parameter {key[1]}", request=True)
@@ -206,7 +214,7 @@ class Comparer:
             if "requestBody" in new:
                 body, where = self.head.resolve(new["requestBody"], _join(new_ptr, "requestBody"))
                 if body.get("required"):
-                    self.add(where, f"{label}: a request body is now required")
+                    self.add(_join(where, "required"), f"{label}: a request body is now required")
             return
         old_body, old_where = self.base.resolve(op["requestBody"], _join(pointer, "requestBody"))
         if "requestBody" not in new:
@@ -214,11 +222,11 @@ class Comparer:
             return
         new_body, new_where = self.head.resolve(new["requestBody"], _join(new_ptr, "requestBody"))
         if new_body.get("required") and not old_body.get("required"):
-            self.add(new_where, f"{label}: the request body is now required")
+            self.add(_join(new_where, "required"), f"{label}: the request body is now required")
         new_content = new_body.get("content") or {}
         for media, old_media in (old_body.get("content") or {}).items():
             if media not in new_content:
-                self.add(_join(new_where, "content"), f"{label}: request media type {media} removed")
+                self.add(_join(new_where, "content", media), f"{label}: request media type {media} removed")
                 continue
             old_schema = old_media.get("schema") if isinstance(old_media, Mapping) else None
             new_schema = new_content[media].get("schema") if isinstance(new_content[media], Mapping) else None
@@ -231,14 +239,14 @@ class Comparer:
         new_responses = new.get("responses") or {}
         for status, raw in (op.get("responses") or {}).items():
             if status not in new_responses:
-                self.add(_join(new_ptr, "responses"), f"{label}: response {status} removed")
+                self.add(_join(new_ptr, "responses", status), f"{label}: response {status} removed")
                 continue
             old_resp, old_where = self.base.resolve(raw, _join(pointer, "responses", status))
             new_resp, new_where = self.head.resolve(new_responses[status], _join(new_ptr, "responses", status))
             new_content = new_resp.get("content") or {}
             for media, old_media in (old_resp.get("content") or {}).items():
                 if media not in new_content:
-                    self.add(_join(new_where, "content"), f"{label}: {status} media type {media} removed")
+                    self.add(_join(new_where, "content", media), f"{label}: {status} media type {media} removed")
                     continue
                 old_schema = old_media.get("schema") if isinstance(old_media, Mapping) else None
                 new_schema = new_content[media].get("schema") if isinstance(new_content[media], Mapping) else None
@@ -274,25 +282,26 @@ class Comparer:
         old_types, new_types = _types(old), _types(new)
         if old_types is not None and new_types is not None and old_types != new_types:
             if request and not _widened(old_types, new_types):
-                self.add(new_ptr, f"{label}: type {sorted(old_types)} → {sorted(new_types)} (narrowed)")
+                self.add(_join(new_ptr, "type"), f"{label}: type {sorted(old_types)} → {sorted(new_types)} (narrowed)")
             if not request and not _widened(new_types, old_types):
-                self.add(new_ptr, f"{label}: response type {sorted(old_types)} → {sorted(new_types)}")
+                self.add(_join(new_ptr, "type"), f"{label}: response type {sorted(old_types)} → {sorted(new_types)}")
         elif request and old_types is None and new_types is not None and not (
                 "properties" in old or "items" in old or "allOf" in old or "anyOf" in old or "oneOf" in old):
-            self.add(new_ptr, f"{label}: type {sorted(new_types)} added (narrowed)")
+            self.add(_join(new_ptr, "type"), f"{label}: type {sorted(new_types)} added (narrowed)")
         if request:
             self._narrowing(old, new, new_ptr, label)
         old_props, new_props = self._properties(self.base, old, old_ptr), self._properties(self.head, new, new_ptr)
         if request:
             newly_required = self._required(self.head, new) - self._required(self.base, old)
             for name in sorted(newly_required):
-                self.add(new_ptr, f"{label}: property {name!r} is now required")
+                self.add(_join(new_ptr, "required"), f"{label}: property {name!r} is now required")
             if new.get("additionalProperties") is False and old.get("additionalProperties") is not False:
-                self.add(new_ptr, f"{label}: additionalProperties: false (unknown properties now refused)")
+                self.add(_join(new_ptr, "additionalProperties"),
+                         f"{label}: additionalProperties: false (unknown properties now refused)")
         else:
             for name in old_props:
                 if name not in new_props and new.get("additionalProperties") in (None, False) and new_props:
-                    self.add(new_ptr, f"{label}: response property {name!r} removed")
+                    self.add(old_props[name][1], f"{label}: response property {name!r} removed")
         for name, (prop, where) in old_props.items():
             if name in new_props:
                 self._schema(prop, where, new_props[name][0], new_props[name][1], f"{label}.{name}",
@@ -304,22 +313,22 @@ class Comparer:
     def _narrowing(self, old: Mapping[str, Any], new: Mapping[str, Any], where: str, label: str) -> None:
         for word in ("format", "pattern"):
             if new.get(word) is not None and new.get(word) != old.get(word):
-                self.add(where, f"{label}: {word} {old.get(word)!r} → {new.get(word)!r} (narrowed)")
+                self.add(_join(where, word), f"{label}: {word} {old.get(word)!r} → {new.get(word)!r} (narrowed)")
         if "enum" in new:
             if "enum" not in old:
-                self.add(where, f"{label}: enum {new['enum']} added (narrowed)")
+                self.add(_join(where, "enum"), f"{label}: enum {new['enum']} added (narrowed)")
             else:
                 dropped = [v for v in old["enum"] if v not in new["enum"]]
                 if dropped:
-                    self.add(where, f"{label}: enum values {dropped} removed (narrowed)")
+                    self.add(_join(where, "enum"), f"{label}: enum values {dropped} removed (narrowed)")
         for word in LOWER_BOUNDS:
             if isinstance(new.get(word), (int, float)) and not isinstance(new.get(word), bool) and (
                     not isinstance(old.get(word), (int, float)) or new[word] > old[word]):
-                self.add(where, f"{label}: {word} {old.get(word)} → {new[word]} (narrowed)")
+                self.add(_join(where, word), f"{label}: {word} {old.get(word)} → {new[word]} (narrowed)")
         for word in UPPER_BOUNDS:
             if isinstance(new.get(word), (int, float)) and not isinstance(new.get(word), bool) and (
                     not isinstance(old.get(word), (int, float)) or new[word] < old[word]):
-                self.add(where, f"{label}: {word} {old.get(word)} → {new[word]} (narrowed)")
+                self.add(_join(where, word), f"{label}: {word} {old.get(word)} → {new[word]} (narrowed)")
 
 
 def _security_key(requirements: Any, schemes: Mapping[str, Any]) -> Any:
@@ -347,37 +356,73 @@ def _pointer(parts: tuple[Any, ...]) -> str:
     return "".join("/" + _escape(str(p)) for p in parts)
 
 
-def acknowledged(overlays: list[tuple[str, Mapping[str, Any]]], documents: list[Mapping[str, Any]]) -> list[
-        tuple[str, str, str]]:
-    """``(pointer, reason, overlay name)`` of every node an ``x-breaking`` action's target selects
-    in any of ``documents``."""
+@dataclass(frozen=True)
+class Action:
+    """One overlay action as the gate sees it: where it is, its reason (``x-breaking``, or ``""``)
+    and the nodes it writes, as ``(pointer, whole)`` pairs (``whole``: the action replaced or
+    removed everything below the pointer; otherwise it merged into an object there)."""
+
+    overlay: str
+    index: int
+    target: str
+    reason: str
+    writes: tuple[tuple[str, bool], ...]
+
+    @property
+    def name(self) -> str:
+        """``overlay#index`` (the action's position in its overlay's ``actions``)."""
+        return f"{self.overlay}#{self.index}"
+
+    def makes(self, pointer: str) -> bool:
+        """Whether this action wrote the node at ``pointer`` (a finding's location, the changed
+        keyword itself, e.g. ``…/name/maxLength``): the node itself, or a node inside a value it
+        replaced or a subtree it removed."""
+        return any(pointer == written or (whole and pointer.startswith(written + "/"))
+                   for written, whole in self.writes)
+
+
+def _written(pointer: str, update: Any) -> Iterator[tuple[str, bool]]:
+    if isinstance(update, Mapping):
+        yield pointer, False
+        for key, value in update.items():
+            yield from _written(_join(pointer, str(key)), value)
+    else:
+        yield pointer, True
+
+
+def actions(overlays: list[tuple[str, Mapping[str, Any]]], documents: list[Mapping[str, Any]]) -> list[Action]:
+    """Every action of ``overlays`` with the nodes it writes, its target evaluated in each of
+    ``documents`` (the baseline, where removed nodes still are, and the result)."""
     out = []
     for name, overlay in overlays:
-        for action in overlay.get("actions") or []:
-            reason = action.get("x-breaking")
-            if not (isinstance(reason, str) and reason.strip()):
-                continue
+        for index, action in enumerate(overlay.get("actions") or []):
+            writes: list[tuple[str, bool]] = []
             for document in documents:
                 for match in jsonpath.finditer(str(action["target"]), document):
-                    out.append((_pointer(tuple(match.parts)), reason.strip(), name))
+                    where = _pointer(tuple(match.parts))
+                    if action.get("remove"):
+                        writes.append((where, True))
+                    else:
+                        writes.extend(_written(where, action.get("update")))
+            reason = action.get("x-breaking")
+            out.append(Action(name, index, str(action["target"]),
+                              reason.strip() if isinstance(reason, str) else "", tuple(dict.fromkeys(writes))))
     return out
-
-
-def _covers(ack: str, pointer: str) -> bool:
-    return pointer == ack or pointer.startswith(ack + "/") or ack.startswith(pointer + "/")
 
 
 @dataclass
 class Gate:
-    """One API's verdict: every finding, and which are acknowledged (with their reason)."""
+    """One API's verdict: every finding, which are acknowledged (with their reason), and the
+    actions that make each finding."""
 
     api: str
     findings: list[Finding]
     accepted: dict[Finding, str]
+    makers: dict[Finding, list[Action]]
 
     @property
     def refused(self) -> list[Finding]:
-        """Findings no overlay action states a reason for."""
+        """Findings no overlay action that makes them states a reason for."""
         return [f for f in self.findings if f not in self.accepted]
 
 
@@ -394,19 +439,20 @@ def baseline(api: Mapping[str, Any], specs: Path = SPECS) -> dict[str, Any]:
 
 
 def gate(api: Mapping[str, Any], specs: Path = SPECS, generated: Path = GENERATED) -> Gate:
-    """Compare one API's served document with its baseline; acknowledge findings by ``x-breaking``."""
+    """Compare one API's served document with its baseline; a finding is accepted when an overlay
+    action that makes it (:meth:`Action.makes`) carries an ``x-breaking`` reason."""
     base = baseline(api, specs)
     head = yaml.safe_load((generated / f"{api['name']}.openapi.yaml").read_text(encoding="utf-8"))
     findings = compare(base, head)
     overlays = [(str(p), load_file(specs / str(p)).document) for p in api.get("overlays", [])]
-    acks = acknowledged(overlays, [base, head])
-    accepted = {}
+    every = actions(overlays, [base, head])
+    accepted, makers = {}, {}
     for finding in findings:
-        for pointer, reason, name in acks:
-            if _covers(pointer, finding.pointer):
-                accepted[finding] = f"{name}: {reason}"
-                break
-    return Gate(str(api["name"]), findings, accepted)
+        makers[finding] = [a for a in every if a.makes(finding.pointer)]
+        reasons = [a for a in makers[finding] if a.reason]
+        if reasons:
+            accepted[finding] = f"{reasons[-1].overlay}: {reasons[-1].reason}"
+    return Gate(str(api["name"]), findings, accepted, makers)
 
 
 def optic(base: Mapping[str, Any], head: Mapping[str, Any], scratch: Path) -> str | None:
@@ -443,16 +489,17 @@ def main(argv: list[str] | None = None) -> int:
     for api in config["apis"]:
         if args.api and api["name"] not in args.api:
             continue
-        result = gate(api)
+        result = gate(api, SPECS, GENERATED)
         print(f"== {result.api}: {len(result.findings)} breaking changes, {len(result.accepted)} with a stated "
               f"reason, {len(result.refused)} refused")
         for finding, reason in result.accepted.items():
             print(f"  accepted {finding}\n           because {reason}")
         for finding in result.refused:
-            print(f"  BREAKING {finding}")
+            made = ", ".join(f"{a.name} ({a.target})" for a in result.makers[finding][-2:]) or "no overlay action"
+            print(f"  BREAKING {finding}\n           made by {made}")
         failed = failed or bool(result.refused)
         if args.optic:
-            verdict = optic(baseline(api), yaml.safe_load(
+            verdict = optic(baseline(api, SPECS), yaml.safe_load(
                 (GENERATED / f"{api['name']}.openapi.yaml").read_text(encoding="utf-8")),
                 ROOT / "var" / "apidiff" / str(api["name"]))
             print("  optic:", "not installed (scripts/node-tools)" if verdict is None else "")

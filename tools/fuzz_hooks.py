@@ -15,6 +15,15 @@
   schemathesis re-classifies a case edited here (positive or negative), so its checks stay right.
 - ``filter_failure`` also drops failures ``FUZZ_IGNORED`` (``{operationId: [failure codes]}``,
   written by :mod:`tools.fuzz` from its table of reasons) names.
+- Identifiers of the caller's own resources (``POOLS``): ``after_call`` keeps the ids a 2xx of a
+  producing operation returned, per caller (``Authorization``); ``before_call`` puts one of them,
+  on every other call, where a consuming operation needs an existing resource of the caller's
+  (Virstack: the agent a number is answered by, the number a call is made from, a number's id,
+  the trunk and rule a number is registered on; Vertebro: the audio id inside ``audio_url``). The
+  documents' OpenAPI links say the same, but schemathesis' stateful phase follows only a few of
+  them per run (about 20 of Virstack's 41 links in 40 scenarios) and never the three-step chains
+  (agent → number → call); the other call keeps the generated value, so unknown ids are still
+  sent.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import binascii
 import hashlib
 import json
 import os
+import re
 from typing import Any
 
 import schemathesis
@@ -33,6 +43,34 @@ ASSERTION_OPERATIONS = frozenset({"createSession"})
 LIVEKIT_OPERATIONS = frozenset({"receiveLivekitWebhook"})
 # Identifiers a successful DELETE, or POST …/end, removed during this run (see filter_failure).
 ENDED: set[str] = set()
+# Producers: operationId -> [(pool, {key: JSON pointer into the 2xx body}, regex whose group 1 is the id)].
+PRODUCERS: dict[str, list[tuple[str, dict[str, str], str | None]]] = {
+    "createAgent": [("agent", {"id": "/data/agent_id"}, None)],
+    "createSipTrunk": [("trunk", {"id": "/data/trunk_id"}, None)],
+    "createDispatchRule": [("rule", {"id": "/data/dispatch_rule_id"}, None)],
+    "importPhoneNumber": [("number", {"id": "/data/_id"}, None), ("own_number", {"id": "/data/number"}, None)],
+    "purchasePhoneNumber": [("number", {"id": "/data/_id"}, None), ("own_number", {"id": "/data/number"}, None)],
+    "adminCreateProviderModel": [("model", {"provider_id": "/data/provider_id", "model_id": "/data/model_id"}, None)],
+    "synthesizeSpeech": [("audio", {"id": "/audio_url"}, r"/audio/([^/?#]+)$")],
+}
+# Consumers: operationId -> [(where: "body" or "path", field, pool, key)]; a body field is filled
+# only when the generated body has it, so optional fields stay optional.
+CONSUMERS: dict[str, list[tuple[str, str, str, str]]] = {
+    "importPhoneNumber": [("body", "inbound_agent_id", "agent", "id"), ("body", "outbound_agent_id", "agent", "id")],
+    "purchasePhoneNumber": [("body", "inbound_agent_id", "agent", "id"), ("body", "outbound_agent_id", "agent", "id"),
+                            ("body", "trunk_id", "trunk", "id"), ("body", "dispatch_rule_id", "rule", "id")],
+    "updatePhoneNumber": [("path", "id", "number", "id"), ("body", "inbound_agent_id", "agent", "id"),
+                          ("body", "outbound_agent_id", "agent", "id")],
+    "getPhoneNumber": [("path", "id", "number", "id")],
+    "deletePhoneNumber": [("path", "id", "number", "id")],
+    "initiatePhoneCall": [("body", "from_number", "own_number", "id"), ("body", "override_agent_id", "agent", "id")],
+    "createDispatchRule": [("body", "trunk_ids", "trunk", "id")],
+    "getProviderModel": [("path", "provider_id", "model", "provider_id"), ("path", "model_id", "model", "model_id")],
+    "getAudio": [("path", "audio_id", "audio", "id")],
+}
+# caller (Authorization) -> pool -> ids, newest last
+POOLS: dict[str, dict[str, list[dict[str, str]]]] = {}
+CALLS: dict[str, int] = {}
 
 
 def _jwt_claims(token: str) -> dict[str, Any] | None:
@@ -78,9 +116,67 @@ def _sign_livekit(case: Any, kwargs: Any) -> None:
     kwargs["data"] = raw
 
 
+def _pointer(document: Any, pointer: str) -> Any:
+    for part in pointer.strip("/").split("/"):
+        if not isinstance(document, dict):
+            return None
+        document = document.get(part)
+    return document
+
+
+def _record_ids(case: Any, response: Any) -> None:
+    """Keep the ids a producing operation's 2xx answered, in the caller's pools."""
+    producers = PRODUCERS.get(_operation_id(case))
+    caller = _authorization(case)
+    if not producers or caller is None or not 200 <= response.status_code < 300:
+        return
+    try:
+        body = response.json()
+    except ValueError:
+        return
+    for pool, pointers, pattern in producers:
+        entry = {}
+        for key, pointer in pointers.items():
+            value = _pointer(body, pointer)
+            if isinstance(value, str) and pattern is not None:
+                match = re.search(pattern, value)
+                value = match.group(1) if match else None
+            if isinstance(value, str) and value:
+                entry[key] = value
+        if len(entry) == len(pointers):
+            POOLS.setdefault(caller, {}).setdefault(pool, []).append(entry)
+
+
+def _use_own_ids(case: Any) -> None:
+    """On every other request of a consuming operation by a fuzzing user, with the operation's own
+    method, put the caller's own ids where it needs them."""
+    operation = _operation_id(case)
+    consumers = CONSUMERS.get(operation)
+    caller = _authorization(case)
+    # Only requests a fuzzing user sends with the operation's own method count (not 401/405 probes).
+    if (not consumers or caller is None or caller not in json.loads(os.environ.get("FUZZ_USER_AUTH", "[]"))
+            or str(case.method).lower() != str(case.operation.method).lower()):
+        return
+    CALLS[operation] = CALLS.get(operation, 0) + 1
+    if CALLS[operation] % 2:
+        return
+    pools = POOLS.get(caller, {})
+    for where, field, pool, key in consumers:
+        entries = [entry for entry in pools.get(pool, []) if not ENDED.intersection(entry.values())]
+        if not entries:
+            continue
+        value = entries[-1][key]
+        if where == "path" and field in (case.path_parameters or {}):
+            case.path_parameters[field] = value
+        elif where == "body" and isinstance(case.body, dict) and field in case.body:
+            case.body[field] = [value] if isinstance(case.body[field], list) else value
+
+
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: Any) -> None:  # noqa: ARG001
-    """Fill ``auth_assertion`` (and the tenant and user it names) from the bearer JWT; sign LiveKit webhooks."""
+    """Fill ``auth_assertion`` (and the tenant and user it names) from the bearer JWT; sign LiveKit
+    webhooks; use the caller's own resource ids where an operation needs them (``CONSUMERS``)."""
+    _use_own_ids(case)
     if _operation_id(case) in LIVEKIT_OPERATIONS:
         _sign_livekit(case, kwargs)
         return
@@ -101,7 +197,8 @@ def before_call(context: Any, case: Any, kwargs: Any) -> None:  # noqa: ARG001
 
 @schemathesis.hook
 def after_call(context: Any, case: Any, response: Any) -> None:  # noqa: ARG001
-    """Append ``{"operation", "status"}`` to ``$FUZZ_RECORD`` (when set)."""
+    """Append ``{"operation", "status"}`` to ``$FUZZ_RECORD`` (when set); keep produced ids (``PRODUCERS``)."""
+    _record_ids(case, response)
     method = str(case.method).upper()
     if 200 <= response.status_code < 300 and (method == "DELETE" or str(case.path).endswith("/end")):
         ENDED.update(str(v) for v in (case.path_parameters or {}).values())

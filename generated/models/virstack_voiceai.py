@@ -738,7 +738,13 @@ class ImportPhoneNumberBody(BaseModel):
         ),
     ]
     termination_uri: Annotated[
-        str, Field(description='SIP termination URI.', max_length=2048)
+        str,
+        Field(
+            description='SIP termination URI.',
+            max_length=2048,
+            min_length=1,
+            pattern='[^ \\t\\n\\r\\f\\v]',
+        ),
     ]
     sip_username: Annotated[
         str | None, Field(description='Optional SIP auth username.', max_length=256)
@@ -1256,20 +1262,12 @@ class SipTrunkEnvelope(SuccessResponseBase):
     data: SipTrunkResponse
 
 
-class SipTrunkListEnvelope(SuccessResponseBase):
-    data: list[SipTrunkResponse]
-
-
 class TrunkDeletedEnvelope(SuccessResponseBase):
     data: TrunkDeleted
 
 
 class DispatchRuleEnvelope(SuccessResponseBase):
     data: DispatchRuleResponse
-
-
-class DispatchRuleListEnvelope(SuccessResponseBase):
-    data: list[DispatchRuleResponse]
 
 
 class DispatchRuleDeletedEnvelope(SuccessResponseBase):
@@ -1306,6 +1304,14 @@ class UserListEnvelope(SuccessResponseBase):
 
 class WebhookEnvelope(SuccessResponseBase):
     data: WebhookResponse
+
+
+class SipTrunkListEnvelope(SuccessResponseBase):
+    data: list[SipTrunkResponse]
+
+
+class DispatchRuleListEnvelope(SuccessResponseBase):
+    data: list[DispatchRuleResponse]
 
 
 class CreateAgentBody(BaseModel):

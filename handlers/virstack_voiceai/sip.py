@@ -287,7 +287,7 @@ async def import_phone_number(body: ImportPhoneNumberBody, token_info: dict[str,
     number = body.phone_number
     await _agent_exists(org_id, body.inbound_agent_id)
     await _agent_exists(org_id, body.outbound_agent_id)
-    termination = body.termination_uri.strip()
+    termination = body.termination_uri.strip(" \t\n\r\f\v")  # the contract's pattern: ASCII whitespace
     if not termination:
         raise ApiError(400, "VALIDATION_ERROR", "termination_uri: must not be empty")
     if await v.sip.number_taken(number):
