@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,12 +25,15 @@ import httpx
 from pydantic_core import Url
 
 __all__ = ["MAX_URL_LENGTH", "Destination", "UnresolvableDestination", "UnsafeDestination", "UrlTooLong",
-           "canonical_url", "check_destination", "check_static"]
+           "canonical_url", "check_destination", "check_destinations", "check_static"]
 
 
 class UnsafeDestination(ValueError):
     """The URL is not http(s) with a host, carries credentials, or reaches a loopback, private,
-    link-local, reserved or multicast address."""
+    link-local, reserved or multicast address. ``index``: the refused URL's position when
+    :func:`check_destinations` checked several (else None)."""
+
+    index: int | None = None
 
 
 class UnresolvableDestination(UnsafeDestination):
@@ -156,16 +159,45 @@ def check_destination(url: str, allowed_networks: Iterable[str] = (), *,
     no addresses; every delivery checks again and connects only to the addresses it checked
     (:meth:`Destination.pinned`). Blocking (DNS): call from a worker thread.
     """
-    destination = check_static(url, allowed_networks)
-    if destination.addresses:
-        return destination
-    allowed = [ipaddress.ip_network(n, strict=False) for n in allowed_networks]
-    try:
-        addresses = _resolve(destination.host, destination.port)
-    except UnresolvableDestination:
-        if require_resolvable:
+    return check_destinations([url], allowed_networks, require_resolvable=require_resolvable)[0]
+
+
+def check_destinations(urls: Sequence[str], allowed_networks: Iterable[str] = (), *,
+                       require_resolvable: bool = True) -> list[Destination]:
+    """:func:`check_destination` for each of ``urls`` (in order), resolving each distinct host
+    and port once: the static checks of all of them first, then DNS only for host names. Raises
+    :class:`UnsafeDestination` for the first refused URL, its ``index`` set to that URL's
+    position. Blocking (DNS) when a host is a name: call from a worker thread (or check with
+    :func:`check_static` first and call this only for the names)."""
+    allowed_list = list(allowed_networks)
+    allowed = [ipaddress.ip_network(n, strict=False) for n in allowed_list]
+    checked: list[Destination] = []
+    for index, url in enumerate(urls):
+        try:
+            checked.append(check_static(url, allowed_list))
+        except UnsafeDestination as exc:
+            exc.index = index
             raise
-        return destination
-    for address in addresses:
-        _check_address(destination.host, address, allowed)
-    return Destination(destination.url, destination.scheme, destination.host, destination.port, addresses)
+    resolved: dict[tuple[str, int], tuple[str, ...] | UnsafeDestination] = {}
+    for index, destination in enumerate(checked):
+        if destination.addresses:
+            continue
+        where = (destination.host, destination.port)
+        if where not in resolved:
+            try:
+                addresses = _resolve(destination.host, destination.port)
+                for address in addresses:
+                    _check_address(destination.host, address, allowed)
+                resolved[where] = addresses
+            except UnsafeDestination as exc:
+                resolved[where] = exc
+        outcome = resolved[where]
+        if isinstance(outcome, UnresolvableDestination) and not require_resolvable:
+            continue
+        if isinstance(outcome, UnsafeDestination):
+            refused = type(outcome)(*outcome.args)
+            refused.index = index
+            raise refused
+        checked[index] = Destination(destination.url, destination.scheme, destination.host, destination.port,
+                                     outcome)
+    return checked
