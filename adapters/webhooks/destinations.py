@@ -15,6 +15,7 @@ and connect, hence no DNS-rebinding window.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from collections.abc import Iterable, Sequence
@@ -107,16 +108,28 @@ def _resolve(host: str, port: int) -> tuple[str, ...]:
     return tuple(dict.fromkeys(str(info[4][0]).split("%", 1)[0] for info in infos))
 
 
-def _check_address(host: str, address: str, allowed: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> None:
+def _check_address(host: str, address: str, allowed_networks: tuple[str, ...]) -> None:
+    refused = _refused_address(address, allowed_networks)
+    if refused is not None:
+        raise UnsafeDestination(f"host {host!r} resolves to non-public address {refused}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _refused_address(address: str, allowed_networks: tuple[str, ...]) -> str | None:
+    """``address`` (an IPv4-mapped IPv6 address as its IPv4 form) when it is neither public nor
+    inside ``allowed_networks``, else None. Cached: the answer depends only on the arguments, and
+    ``ipaddress``'s checks cost microseconds per call."""
     ip = ipaddress.ip_address(address)
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    if any(ip in net for net in allowed):
-        return
+    if any(ip in ipaddress.ip_network(n, strict=False) for n in allowed_networks):
+        return None
     if not ip.is_global or ip.is_multicast:
-        raise UnsafeDestination(f"host {host!r} resolves to non-public address {ip}")
+        return str(ip)
+    return None
 
 
+@functools.lru_cache(maxsize=4096)
 def _literal(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
@@ -138,12 +151,12 @@ def check_static(raw: str, allowed_networks: Iterable[str] = ()) -> Destination:
     url = canonical_url(raw)
     host = _host(url)
     port = url.port or (443 if url.scheme == "https" else 80)
-    allowed = [ipaddress.ip_network(n, strict=False) for n in allowed_networks]
+    allowed = tuple(allowed_networks)
     addresses: tuple[str, ...] = ()
     if _literal(host):
         _check_address(host, host, allowed)
         addresses = (host,)
-    elif _is_localhost(host) and not any(ipaddress.ip_address("127.0.0.1") in net for net in allowed):
+    elif _is_localhost(host) and _refused_address("127.0.0.1", allowed) is not None:
         raise UnsafeDestination(f"host {host!r} is loopback")
     return Destination(str(url), url.scheme, host, port, addresses)
 
@@ -169,12 +182,11 @@ def check_destinations(urls: Sequence[str], allowed_networks: Iterable[str] = ()
     :class:`UnsafeDestination` for the first refused URL, its ``index`` set to that URL's
     position. Blocking (DNS) when a host is a name: call from a worker thread (or check with
     :func:`check_static` first and call this only for the names)."""
-    allowed_list = list(allowed_networks)
-    allowed = [ipaddress.ip_network(n, strict=False) for n in allowed_list]
+    allowed = tuple(allowed_networks)
     checked: list[Destination] = []
     for index, url in enumerate(urls):
         try:
-            checked.append(check_static(url, allowed_list))
+            checked.append(check_static(url, allowed))
         except UnsafeDestination as exc:
             exc.index = index
             raise
