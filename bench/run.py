@@ -151,6 +151,7 @@ def gateway_target(workdir: Path, jwt_secret: str, extra_env: dict[str, str] | N
         "VB_DEFAULT_RATE_LIMIT_PER_MINUTE": "100000000",
         "VIRTUAL_BANKER_JWT_SECRET": jwt_secret,
         "VERTEBRO_BASIC_USERS": json.dumps({BASIC_USER: BASIC_HASH}),
+        "VERTEBRO_ADMIN_USERS": json.dumps([BASIC_USER]),  # may start a session in any project (issue 13)
         "LOG_LEVEL": "warning",
         **(extra_env or {}),
     }
@@ -543,11 +544,17 @@ def operations(token: str, session_body: bytes) -> list[Operation]:
     ]
 
 
+#: A public IPv4 literal for the tools' webhook URLs: the server checks them without DNS, so the
+#: run does not measure this machine's resolver (a host name costs one lookup per request).
+PUBLIC_ADDRESS = "93.184.215.14"
+
+
 def agent_settings(tools: int = 12, fields: int = 16) -> dict[str, object]:
     """A large, valid Virstack ``agent_settings`` (≈ 10 kB of JSON): ``tools`` custom tools with
-    their JSON schemas and ``fields`` post-call analysis fields."""
+    their JSON schemas (webhook URLs on :data:`PUBLIC_ADDRESS`) and ``fields`` post-call analysis
+    fields."""
     custom = [{"type": "custom", "tool_name": f"lookup_{i}", "description": f"Look up record kind {i} by id",
-               "webhook_url": f"https://example.com/hooks/{i}",
+               "webhook_url": f"https://{PUBLIC_ADDRESS}/hooks/{i}",
                "schema": {"name": f"lookup_{i}", "strict": True,
                           "schema": {"type": "object", "additionalProperties": False, "required": ["id"],
                                      "properties": {"id": {"type": "string"}, "limit": {"type": "integer"},

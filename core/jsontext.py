@@ -75,6 +75,21 @@ def _check(value: Any, max_depth: int, surrogates: bool) -> None:
             raise JSONRejected("a string contains a lone UTF-16 surrogate (not valid Unicode)")
 
 
+_CONTAINERS = (dict, list)
+
+
+def _too_deep(node: Any, budget: int) -> bool:
+    """True when container ``node`` (itself ``budget`` levels from the limit) nests deeper than the
+    limit. Recursive over containers only (the recursion stops at the limit): about twice as fast
+    as :func:`_check`, which also looks at every string."""
+    if budget <= 0:
+        return True
+    for item in (node.values() if type(node) is dict else node):
+        if type(item) in _CONTAINERS and _too_deep(item, budget - 1):
+            return True
+    return False
+
+
 def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
     """Parse strict JSON ``data`` (UTF-8 bytes or text) into Python values.
 
@@ -82,7 +97,8 @@ def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
     is not finite or a ``NaN``/``Infinity`` literal, a string holds a lone surrogate, or arrays
     and objects nest deeper than ``max_depth``.
     """
-    if isinstance(data, (bytes, bytearray, memoryview)):
+    decoded = not isinstance(data, str)
+    if not isinstance(data, str):
         try:
             text = bytes(data).decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -97,6 +113,12 @@ def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
         raise JSONRejected(f"nesting is deeper than {max_depth} levels") from None
     except ValueError as exc:
         raise JSONRejected(f"not valid JSON: {exc}") from None
-    surrogates = _SURROGATE_ESCAPE.search(text) is not None or _SURROGATE.search(text) is not None
-    _check(value, max_depth, surrogates)
+    # a surrogate can only come from a \\u escape, or from text handed over as str (the UTF-8
+    # decoder refuses encoded surrogates); the substring test spares the regex scans
+    surrogates = ("\\u" in text and _SURROGATE_ESCAPE.search(text) is not None) or \
+        (not decoded and _SURROGATE.search(text) is not None)
+    if surrogates:
+        _check(value, max_depth, surrogates)
+    elif type(value) in _CONTAINERS and _too_deep(value, max_depth):
+        raise JSONRejected(f"nesting is deeper than {max_depth} levels")
     return value

@@ -26,10 +26,11 @@ from adapters.webhooks.destinations import (
     UnsafeDestination,
     UrlTooLong,
     check_destination,
+    check_destinations,
     check_static,
 )
 from adapters.webhooks.dispatcher import DeliveryStore, WebhookDispatcher
 from adapters.webhooks.signing import signature, verify
 
 __all__ = ["DeliveryStore", "Destination", "UnresolvableDestination", "UnsafeDestination", "UrlTooLong",
-           "WebhookDispatcher", "check_destination", "check_static", "signature", "verify"]
+           "WebhookDispatcher", "check_destination", "check_destinations", "check_static", "signature", "verify"]

@@ -15,9 +15,10 @@ and connect, hence no DNS-rebinding window.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,12 +26,15 @@ import httpx
 from pydantic_core import Url
 
 __all__ = ["MAX_URL_LENGTH", "Destination", "UnresolvableDestination", "UnsafeDestination", "UrlTooLong",
-           "canonical_url", "check_destination", "check_static"]
+           "canonical_url", "check_destination", "check_destinations", "check_static"]
 
 
 class UnsafeDestination(ValueError):
     """The URL is not http(s) with a host, carries credentials, or reaches a loopback, private,
-    link-local, reserved or multicast address."""
+    link-local, reserved or multicast address. ``index``: the refused URL's position when
+    :func:`check_destinations` checked several (else None)."""
+
+    index: int | None = None
 
 
 class UnresolvableDestination(UnsafeDestination):
@@ -122,16 +126,28 @@ def _resolve(host: str, port: int) -> tuple[str, ...]:
     return tuple(dict.fromkeys(str(info[4][0]).split("%", 1)[0] for info in infos))
 
 
-def _check_address(host: str, address: str, allowed: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> None:
+def _check_address(host: str, address: str, allowed_networks: tuple[str, ...]) -> None:
+    refused = _refused_address(address, allowed_networks)
+    if refused is not None:
+        raise UnsafeDestination(f"host {host!r} resolves to non-public address {refused}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _refused_address(address: str, allowed_networks: tuple[str, ...]) -> str | None:
+    """``address`` (an IPv4-mapped IPv6 address as its IPv4 form) when it is neither public nor
+    inside ``allowed_networks``, else None. Cached: the answer depends only on the arguments, and
+    ``ipaddress``'s checks cost microseconds per call."""
     ip = ipaddress.ip_address(address)
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    if any(ip in net for net in allowed):
-        return
+    if any(ip in ipaddress.ip_network(n, strict=False) for n in allowed_networks):
+        return None
     if not ip.is_global or ip.is_multicast:
-        raise UnsafeDestination(f"host {host!r} resolves to non-public address {ip}")
+        return str(ip)
+    return None
 
 
+@functools.lru_cache(maxsize=4096)
 def _literal(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
@@ -153,12 +169,12 @@ def check_static(raw: str, allowed_networks: Iterable[str] = ()) -> Destination:
     url = canonical_url(raw)
     host = _host(url)
     port = url.port or (443 if url.scheme == "https" else 80)
-    allowed = [ipaddress.ip_network(n, strict=False) for n in allowed_networks]
+    allowed = tuple(allowed_networks)
     addresses: tuple[str, ...] = ()
     if _literal(host):
         _check_address(host, host, allowed)
         addresses = (host,)
-    elif _is_localhost(host) and not any(ipaddress.ip_address("127.0.0.1") in net for net in allowed):
+    elif _is_localhost(host) and _refused_address("127.0.0.1", allowed) is not None:
         raise UnsafeDestination(f"host {host!r} is loopback")
     return Destination(canonical_text(url, raw), url.scheme, host, port, addresses)
 
@@ -174,16 +190,44 @@ def check_destination(url: str, allowed_networks: Iterable[str] = (), *,
     no addresses; every delivery checks again and connects only to the addresses it checked
     (:meth:`Destination.pinned`). Blocking (DNS): call from a worker thread.
     """
-    destination = check_static(url, allowed_networks)
-    if destination.addresses:
-        return destination
-    allowed = [ipaddress.ip_network(n, strict=False) for n in allowed_networks]
-    try:
-        addresses = _resolve(destination.host, destination.port)
-    except UnresolvableDestination:
-        if require_resolvable:
+    return check_destinations([url], allowed_networks, require_resolvable=require_resolvable)[0]
+
+
+def check_destinations(urls: Sequence[str], allowed_networks: Iterable[str] = (), *,
+                       require_resolvable: bool = True) -> list[Destination]:
+    """:func:`check_destination` for each of ``urls`` (in order), resolving each distinct host
+    and port once: the static checks of all of them first, then DNS only for host names. Raises
+    :class:`UnsafeDestination` for the first refused URL, its ``index`` set to that URL's
+    position. Blocking (DNS) when a host is a name: call from a worker thread (or check with
+    :func:`check_static` first and call this only for the names)."""
+    allowed = tuple(allowed_networks)
+    checked: list[Destination] = []
+    for index, url in enumerate(urls):
+        try:
+            checked.append(check_static(url, allowed))
+        except UnsafeDestination as exc:
+            exc.index = index
             raise
-        return destination
-    for address in addresses:
-        _check_address(destination.host, address, allowed)
-    return Destination(destination.url, destination.scheme, destination.host, destination.port, addresses)
+    resolved: dict[tuple[str, int], tuple[str, ...] | UnsafeDestination] = {}
+    for index, destination in enumerate(checked):
+        if destination.addresses:
+            continue
+        where = (destination.host, destination.port)
+        if where not in resolved:
+            try:
+                addresses = _resolve(destination.host, destination.port)
+                for address in addresses:
+                    _check_address(destination.host, address, allowed)
+                resolved[where] = addresses
+            except UnsafeDestination as exc:
+                resolved[where] = exc
+        outcome = resolved[where]
+        if isinstance(outcome, UnresolvableDestination) and not require_resolvable:
+            continue
+        if isinstance(outcome, UnsafeDestination):
+            refused = type(outcome)(*outcome.args)
+            refused.index = index
+            raise refused
+        checked[index] = Destination(destination.url, destination.scheme, destination.host, destination.port,
+                                     outcome)
+    return checked

@@ -22,7 +22,7 @@ from adapters.providers.base import ProviderError
 from adapters.providers.llm import ChatMessage
 from adapters.storage.virstack_voiceai.agents import AgentRecord, AgentVersionRecord
 from adapters.telephony.base import TelephonyError
-from adapters.webhooks import UnsafeDestination, check_destination
+from adapters.webhooks import UnsafeDestination, check_destinations, check_static
 from core.clock import utcnow
 from core.mapping import deep_merge
 from generated.models.virstack_voiceai import (
@@ -75,40 +75,76 @@ def sent(settings: BaseModel) -> dict[str, Any]:
     return settings.model_dump(mode="json", by_alias=True, exclude_unset=True, warnings=False)
 
 
-def validated_settings(raw: dict[str, Any]) -> dict[str, Any]:
-    """``agent_settings`` checked against CreateAgentBody → the stored form (defaults filled in,
-    everything the caller sent kept as sent). 400 on a violation."""
-    model = parse_request(CreateAgentBody, {"agent_settings": raw})
+def _overlay(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``changes`` merged in place, as :func:`core.mapping.deep_merge` merges (objects
+    recursively, anything else replaced; new keys after ``base``'s) but without copying: both
+    are fresh dumps that nothing else holds. Returns ``base``."""
+    for key, change in changes.items():
+        value = base.get(key)
+        if isinstance(change, dict) and isinstance(value, dict):
+            _overlay(value, change)
+        else:
+            base[key] = change
+    return base
+
+
+def stored_settings(model: BaseModel, given: dict[str, Any]) -> dict[str, Any]:
+    """The stored form of an ``agent_settings`` that satisfies CreateAgentBody: ``model`` (the
+    parsed settings) with the contract's defaults filled in, everything in ``given`` (the fields
+    sent, as JSON data: :func:`sent`) kept as given. 400 when the rules the contract states only in
+    prose are broken (:func:`_check_tools`)."""
     normalized = model.model_dump(mode="json", by_alias=True, exclude_none=True,
-                                 warnings=False)["agent_settings"]  # generated enum defaults are plain strings
-    settings = deep_merge(normalized, raw)
+                                  warnings=False)  # generated enum defaults are plain strings
+    settings = _overlay(normalized, given)
     _check_tools(settings)
     return settings
 
 
-async def _public_url(url: Any, where: str) -> str:
-    """``url`` in its canonical (WHATWG) form if it is http(s) to a public address, else 400."""
-    allowed = bundle().settings.webhook_allowed_networks
-    try:
-        destination = await anyio.to_thread.run_sync(
-            partial(check_destination, str(url), allowed, require_resolvable=False))
-    except UnsafeDestination as exc:
-        raise ApiError(400, "VALIDATION_ERROR", f"{where}: {exc}") from None
-    return destination.url
+def validated_settings(raw: dict[str, Any]) -> dict[str, Any]:
+    """``agent_settings`` data not parsed yet (a merge of stored and sent settings) checked against
+    CreateAgentBody → :func:`stored_settings`. 400 on a violation. ``raw`` becomes part of the
+    result (not copied)."""
+    model = parse_request(CreateAgentBody, {"agent_settings": raw})
+    return stored_settings(model.agent_settings, raw)
 
 
 async def checked_urls(settings: dict[str, Any]) -> dict[str, Any]:
     """``settings`` with every tool's ``webhook_url`` and ``filler_audio_urls`` checked and
     canonicalised: only http(s) URLs whose host is (or resolves to) public addresses — or inside
     ``WEBHOOK_ALLOWED_NETWORKS`` — are accepted (``file:``, ``gopher:``, ``169.254.169.254``,
-    loopback and private hosts → 400 ``VALIDATION_ERROR``); the canonical form is stored."""
-    for index, tool in enumerate((settings.get("capabilities") or {}).get("tools") or []):
+    loopback and private hosts → 400 ``VALIDATION_ERROR`` naming the first refused field); the
+    canonical form is stored. The checks that need no DNS run here; host names are resolved in
+    one worker-thread call (each distinct name once), only when there are any."""
+    tools = (settings.get("capabilities") or {}).get("tools") or []
+    places: list[tuple[str, dict[str, Any], str, int | None]] = []  # (where, holder, key, list index)
+    for index, tool in enumerate(tools):
         where = f"agent_settings.capabilities.tools.{index}"
         if tool.get("webhook_url") is not None:
-            tool["webhook_url"] = await _public_url(tool["webhook_url"], f"{where}.webhook_url")
-        if tool.get("filler_audio_urls"):
-            tool["filler_audio_urls"] = [await _public_url(u, f"{where}.filler_audio_urls.{i}")
-                                         for i, u in enumerate(tool["filler_audio_urls"])]
+            places.append((f"{where}.webhook_url", tool, "webhook_url", None))
+        for n, _ in enumerate(tool.get("filler_audio_urls") or ()):
+            places.append((f"{where}.filler_audio_urls.{n}", tool, "filler_audio_urls", n))
+    if not places:
+        return settings
+    urls = [str(holder[key] if item is None else holder[key][item]) for _, holder, key, item in places]
+    allowed = bundle().settings.webhook_allowed_networks
+    checked = []
+    for n, url in enumerate(urls):
+        try:
+            checked.append(check_static(url, allowed))
+        except UnsafeDestination as exc:
+            raise ApiError(400, "VALIDATION_ERROR", f"{places[n][0]}: {exc}") from None
+    names = [n for n, destination in enumerate(checked) if not destination.addresses]
+    if names:
+        try:
+            await anyio.to_thread.run_sync(
+                partial(check_destinations, [checked[n].url for n in names], allowed, require_resolvable=False))
+        except UnsafeDestination as exc:
+            raise ApiError(400, "VALIDATION_ERROR", f"{places[names[exc.index or 0]][0]}: {exc}") from None
+    for (_, holder, key, item), destination in zip(places, checked, strict=True):
+        if item is None:
+            holder[key] = destination.url
+        else:
+            holder[key][item] = destination.url
     return settings
 
 
@@ -208,7 +244,9 @@ async def create_agent(body: CreateAgentBody, token_info: dict[str, Any]) -> Rep
     ``version`` 0, ``is_published`` false). 400 when ``agent_settings`` breaks the contract or the
     rules it states in prose (unique custom tool names, at most 5 filler variants); tool
     ``webhook_url`` / ``filler_audio_urls`` only http(s) to public addresses (canonicalised)."""
-    settings = await fill_speech_texts(await checked_urls(validated_settings(sent(body.agent_settings))))
+    # the pipeline validated the body against the contract and bound parsed it: no second parse
+    settings = await fill_speech_texts(await checked_urls(stored_settings(body.agent_settings,
+                                                                          sent(body.agent_settings))))
     agent = await bundle().agents.create(token_info["org_id"], settings, utcnow())
     return ok(AgentEnvelope, agent_response(agent), 201, "Agent created successfully")
 

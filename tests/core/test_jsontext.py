@@ -50,6 +50,23 @@ def test_depth_limit_is_inclusive():
         loads("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1))
 
 
+@pytest.mark.parametrize("as_bytes", [False, True])
+def test_depth_limit_holds_for_objects_and_mixed_nesting(as_bytes):
+    def nest(depth: int) -> str:
+        text = '"\\u0041"'  # an escape, but no surrogate
+        for level in range(depth):  # each level one container: a list or an object
+            text = f'[1, {text}, {{}}]' if level % 2 else f'{{"a": "b", "k{level}": {text}}}'
+        return text
+
+    for depth, accepted in ((MAX_DEPTH, True), (MAX_DEPTH + 1, False)):
+        data = nest(depth).encode() if as_bytes else nest(depth)
+        if accepted:
+            assert loads(data) is not None
+        else:
+            with pytest.raises(JSONRejected, match="nesting"):
+                loads(data)
+
+
 def test_invalid_utf8_bytes():
     with pytest.raises(JSONRejected, match="UTF-8"):
         loads(b'"\xc3\x28"')

@@ -84,3 +84,30 @@ def test_virstack_tool_urls(http):
     r = http.patch(f"/v1/agent/{agent_id}", json={"agent_settings": {"capabilities": {"tools": [
         {**AGENT_SETTINGS["capabilities"]["tools"][1], "webhook_url": "http://169.254.169.254/"}]}}}, headers=auth)
     assert r.status_code == 400, r.text
+
+
+def _private_name() -> str | None:
+    """A host name this machine resolves to a non-public address (its own name, usually), else None."""
+    import ipaddress
+    import socket
+
+    name = socket.gethostname()
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(name, 443, proto=socket.IPPROTO_TCP)}
+    except (OSError, UnicodeError):
+        return None
+    return name if addresses and not any(ipaddress.ip_address(a).is_global for a in addresses) else None
+
+
+def test_virstack_tool_url_whose_name_resolves_inside_is_refused_naming_the_field(http):
+    name = _private_name()
+    if name is None or name.endswith("localhost"):
+        pytest.skip("this machine's name does not resolve to a non-public address")
+    auth = _virstack(http)
+    settings = copy.deepcopy(AGENT_SETTINGS)
+    settings["capabilities"]["tools"][1]["filler_audio_urls"] = ["https://93.184.216.34/a.mp3",
+                                                                 f"http://{name}:8081/b.mp3"]
+    r = http.post("/v1/agent", json={"agent_settings": settings}, headers=auth)
+    assert r.status_code == 400, r.text
+    assert r.json()["error"].startswith("agent_settings.capabilities.tools.1.filler_audio_urls.1: "), r.text
+    assert http.get("/v1/agent/list", headers=auth).json()["data"] == []

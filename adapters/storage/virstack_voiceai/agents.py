@@ -7,7 +7,6 @@ write is scoped to the owning organization: another organization's agent is "not
 from __future__ import annotations
 
 import builtins
-import copy
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from adapters.storage.database import Database
 from adapters.storage.virstack_voiceai.tables import VsAgent, VsAgentVersion
+from core.mapping import json_copy
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 ID_LENGTH = 16
@@ -53,13 +53,15 @@ class AgentVersionRecord:
     created_at: datetime
 
 
-def _agent(row: VsAgent) -> AgentRecord:
-    return AgentRecord(row.agent_id, row.org_id, copy.deepcopy(row.settings), row.version, row.is_published,
-                       row.is_active, row.created_at, row.updated_at)
+def _agent(row: VsAgent, settings: dict[str, Any] | None = None) -> AgentRecord:
+    """The record of ``row``; its settings a copy of the row's (sharing nothing with the session's
+    state), or ``settings`` when given (a dict only the caller holds)."""
+    return AgentRecord(row.agent_id, row.org_id, json_copy(row.settings) if settings is None else settings,
+                       row.version, row.is_published, row.is_active, row.created_at, row.updated_at)
 
 
 def _version(row: VsAgentVersion) -> AgentVersionRecord:
-    return AgentVersionRecord(row.agent_id, row.version, copy.deepcopy(row.settings), row.description, row.created_at)
+    return AgentVersionRecord(row.agent_id, row.version, json_copy(row.settings), row.description, row.created_at)
 
 
 def _owned(s: Session, org_id: str, agent_id: str, lock: bool = False) -> VsAgent | None:
@@ -74,13 +76,14 @@ class AgentStore:
         self.db = db
 
     async def create(self, org_id: str, settings: dict[str, Any], now: datetime) -> AgentRecord:
-        """Store a new agent of ``org_id`` with ``settings`` (version 0, unpublished, active)."""
+        """Store a new agent of ``org_id`` with ``settings`` (version 0, unpublished, active). The
+        record returned carries ``settings`` itself (not a copy)."""
         def work(s: Session) -> AgentRecord:
             row = VsAgent(agent_id=new_agent_id(), org_id=org_id, settings=settings, version=0, is_published=False,
                           is_active=True, created_at=now, updated_at=now)
             s.add(row)
             s.flush()
-            return _agent(row)
+            return _agent(row, settings)
 
         return await self.db.write(work)
 
@@ -154,7 +157,7 @@ class AgentStore:
                     s.add(agent)
                 return _version(latest), False
             row = VsAgentVersion(agent_id=agent_id, org_id=org_id, version=(latest.version if latest else 0) + 1,
-                                 settings=copy.deepcopy(agent.settings), description=description, created_at=now)
+                                 settings=json_copy(agent.settings), description=description, created_at=now)
             s.add(row)
             agent.is_published = True
             s.add(agent)

@@ -11,7 +11,14 @@ import httpx
 import pytest
 
 from adapters.jobs import JobQueue
-from adapters.webhooks import UnsafeDestination, WebhookDispatcher, check_destination, check_static, destinations
+from adapters.webhooks import (
+    UnsafeDestination,
+    WebhookDispatcher,
+    check_destination,
+    check_destinations,
+    check_static,
+    destinations,
+)
 
 
 @pytest.mark.parametrize(("raw", "canonical"), [
@@ -42,6 +49,35 @@ def test_a_url_that_canonicalisation_lengthens_past_the_limit():
 def test_allowed_networks():
     assert check_static("http://127.0.0.1:9/x", ["127.0.0.1/32"]).addresses == ("127.0.0.1",)
     assert check_static("http://localhost:9/x", ["127.0.0.0/8"]).addresses == ()
+
+
+def test_several_urls_resolve_each_name_once_and_name_the_refused_one(monkeypatch):
+    lookups: list[tuple[str, int]] = []
+    answers = {"hooks.example.com": ("93.184.216.34",), "inside.example.com": ("10.1.2.3",)}
+
+    def resolve(host: str, port: int) -> tuple[str, ...]:
+        lookups.append((host, port))
+        if host not in answers:
+            raise destinations.UnresolvableDestination(f"cannot resolve {host!r}")
+        return answers[host]
+
+    monkeypatch.setattr(destinations, "_resolve", resolve)
+    urls = ["https://hooks.example.com/a", "http://93.184.216.34/b", "https://HOOKS.example.com/c", "https://new.example/"]
+    checked = check_destinations(urls, require_resolvable=False)
+    assert [d.url for d in checked] == ["https://hooks.example.com/a", "http://93.184.216.34/b",
+                                        "https://hooks.example.com/c", "https://new.example/"]
+    assert [d.addresses for d in checked] == [("93.184.216.34",), ("93.184.216.34",), ("93.184.216.34",), ()]
+    assert lookups == [("hooks.example.com", 443), ("new.example", 443)]  # the literal needs none
+    with pytest.raises(destinations.UnresolvableDestination) as unresolvable:
+        check_destinations(urls)
+    assert unresolvable.value.index == 3
+    with pytest.raises(UnsafeDestination) as private:
+        check_destinations(["https://hooks.example.com/", "https://inside.example.com/x"], require_resolvable=False)
+    assert private.value.index == 1 and "10.1.2.3" in str(private.value)
+    with pytest.raises(UnsafeDestination) as static:
+        check_destinations(["https://hooks.example.com/", "file:///etc/passwd"])
+    assert static.value.index == 1
+    assert check_destination("https://inside.example.com/", ["10.0.0.0/8"]).addresses == ("10.1.2.3",)
 
 
 def test_pinned_request_keeps_the_name():
