@@ -93,8 +93,11 @@ class Contract:
 
     @cached_property
     def document(self) -> dict[str, Any]:
-        """The merged OpenAPI 3.0.3 document."""
-        document: dict[str, Any] = load_json_yaml(self.text)
+        """The merged OpenAPI 3.0.3 document: from ``openapi.json`` (the generator writes it beside
+        the YAML; JSON parses some 40 times faster, which start-up feels), else from the YAML."""
+        as_json = self.root / "openapi.json"
+        document: dict[str, Any] = (json.loads(as_json.read_text(encoding="utf-8")) if as_json.exists()
+                                    else load_json_yaml(self.text))
         return document
 
     def api_document_text(self, name: str) -> str | None:

@@ -4,7 +4,8 @@ Pipeline per API (configured in specs/merge.yaml): load with duplicate-key detec
 repair the expected duplicates by merging their media-type maps (printed) → apply
 overlays → declare gateway responses (431 and 503 everywhere, 413/415 on bodies, 501 on pending operations) →
 validate → write ``generated/apis/<api>.openapi.yaml``. Then down-convert to 3.0.3,
-namespace, merge, validate and write ``generated/openapi.yaml``, the routing metadata
+namespace, merge, validate and write ``generated/openapi.yaml`` (and the same document as
+``generated/openapi.json``, which the server loads), the routing metadata
 ``generated/apis.json``, and pydantic v2 models ``generated/models/<api>.py``.
 
 Usage: ``python -m tools.generate`` (write), ``python -m tools.generate --check``
@@ -197,6 +198,9 @@ def build(out: Path, log: Callable[[str], None] = print, specs: Path = SPECS) ->
     merged = merge(mounts, config["info"], [{"url": "/", "description": "This gateway"}])
     validate(merged)
     (out / "openapi.yaml").write_text(dump_yaml(merged), encoding="utf-8")
+    # the same document as JSON, which the server loads (json parses it ~40x faster than YAML: start-up)
+    (out / "openapi.json").write_text(json.dumps(merged, ensure_ascii=False, separators=(",", ":")) + "\n",
+                                      encoding="utf-8")
     (out / "apis.json").write_text(json.dumps(routing, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     (out / "models" / "__init__.py").write_text('"""Pydantic v2 models generated from generated/apis/*.yaml."""\n')
     (out / "__init__.py").write_text('"""Output of tools/generate.py. Never edit by hand."""\n')

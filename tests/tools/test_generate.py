@@ -78,8 +78,16 @@ def test_build_writes_expected_layout(built):
     assert expected_apis <= names
     assert expected_models <= names
     assert {"openapi.yaml", "apis.json", "README.md", "__init__.py", "models/__init__.py"} <= names
-    base = {"openapi.yaml", "apis.json", "README.md", "__init__.py", "models/__init__.py"}
+    base = {"openapi.yaml", "openapi.json", "apis.json", "README.md", "__init__.py", "models/__init__.py"}
     assert names == base | expected_apis | expected_models
+
+
+def test_the_json_document_is_the_yaml_document(built):
+    from gateway.contract import Contract, load_json_yaml
+
+    as_json = json.loads((built.a / "openapi.json").read_text(encoding="utf-8"))
+    assert as_json == load_json_yaml((built.a / "openapi.yaml").read_text(encoding="utf-8"))
+    assert Contract(built.a).document == as_json  # what the server loads
 
 
 def test_two_builds_are_byte_identical(built):
