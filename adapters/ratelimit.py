@@ -35,19 +35,22 @@ class CountersUnavailable(StorageUnavailable):
 
 @dataclass(frozen=True)
 class RateDecision:
-    """Outcome of one hit: allowed or not, the budget per minute, what remains, and the
-    unix time (seconds) at which the window has room again."""
+    """Outcome of one hit: allowed or not, the budget of the window, what remains, the unix time
+    (whole seconds, rounded up) at which the window has room again, and the window's length
+    (seconds)."""
 
     allowed: bool
     limit: int
     remaining: int
     reset: int
+    window: int = 60
 
     def retry_after(self, now: float | None = None) -> int:
-        """Whole seconds (≥ 1) from ``now`` (Unix time, default the current time) until ``reset``:
-        the ``Retry-After`` of a refusal."""
+        """Whole seconds from ``now`` (Unix time, default the current time) until ``reset``, at
+        least 1 and at most the window (``reset`` is already rounded up, so rounding again could
+        say window + 1): the ``Retry-After`` of a refusal."""
         current = time.time() if now is None else now
-        return max(1, math.ceil(self.reset - current))
+        return min(self.window, max(1, math.ceil(self.reset - current)))
 
 
 class RateLimiter:
@@ -85,7 +88,8 @@ class RateLimiter:
     async def _decide(self, item: RateLimitItem, key: str, *, consume: bool) -> RateDecision:
         allowed = await self._bounded(self._strategy.hit(item, key) if consume else self._strategy.test(item, key))
         stats = await self._bounded(self._strategy.get_window_stats(item, key))
-        return RateDecision(allowed, item.amount, max(0, stats.remaining), math.ceil(stats.reset_time))
+        return RateDecision(allowed, item.amount, max(0, stats.remaining), math.ceil(stats.reset_time),
+                            item.get_expiry())
 
     async def ping(self) -> bool:
         """True when the counter storage answers (always for in-memory counters)."""

@@ -25,8 +25,6 @@ are not charged.
 from __future__ import annotations
 
 import logging
-import math
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -56,7 +54,7 @@ async def _charge_mint(user_id: str) -> None:
     per_minute = bundle().settings.serviceai_realtime_mint_per_minute
     decision = await bundle().limiter.hit(f"serviceai:realtime-token:{user_id}", per_minute)
     if not decision.allowed:
-        retry = min(60, max(1, math.ceil(decision.reset - time.time())))  # the window is one minute
+        retry = decision.retry_after()
         raise ApiError(429, "RATE_LIMITED",
                        f"Realtime token mint limit of {decision.limit} per minute reached; retry in {retry} s.",
                        details={"limit": decision.limit, "retryAfterSeconds": retry},

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
-import time
 from collections.abc import Awaitable, Callable
 from typing import ParamSpec
 
@@ -37,8 +35,7 @@ def headers_of(decision: RateDecision) -> dict[str, str]:
 def retry_after(decision: RateDecision, now: float | None = None) -> int:
     """Whole seconds from ``now`` (Unix time, default the current time) until ``decision.reset``,
     rounded up and at least 1: the ``Retry-After`` of a 429."""
-    current = time.time() if now is None else now
-    return max(1, math.ceil(decision.reset - current))
+    return decision.retry_after(now)
 
 
 def with_headers(result: Result, headers: dict[str, str]) -> Reply | Response:

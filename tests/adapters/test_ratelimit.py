@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from adapters.ratelimit import CountersUnavailable, RateLimiter
+from adapters.ratelimit import CountersUnavailable, RateDecision, RateLimiter
 
 
 async def test_budget_remaining_and_refusals_in_memory() -> None:
@@ -17,7 +17,7 @@ async def test_budget_remaining_and_refusals_in_memory() -> None:
     assert [d.allowed for d in decisions] == [True, True, True, False, False]
     assert [d.remaining for d in decisions[:3]] == [2, 1, 0]
     assert decisions[-1].limit == 3 and decisions[-1].reset >= time.time()
-    assert 1 <= decisions[-1].retry_after() <= 61  # whole seconds, rounded up
+    assert 1 <= decisions[-1].retry_after() <= 60  # whole seconds, rounded up, never past the window
     assert (await limiter.hit("other", 3)).allowed  # budgets are per key
 
 
@@ -42,3 +42,12 @@ async def test_unreachable_redis_is_counters_unavailable() -> None:
     with pytest.raises(CountersUnavailable):
         await limiter.hit("k", 5)
     assert not await limiter.ping()
+
+
+def test_retry_after_never_exceeds_the_window():
+    # reset is already rounded up to whole seconds: a refusal just after the first hit of a
+    # 600-s window must say 600, not 601 (found by CI on Virstack's login throttle)
+    decision = RateDecision(allowed=False, limit=5, remaining=0, reset=1_700_000_601, window=600)
+    assert decision.retry_after(now=1_700_000_000.2) == 600
+    assert decision.retry_after(now=1_700_000_600.9) == 1
+    assert decision.retry_after(now=1_700_000_700.0) == 1
