@@ -239,6 +239,7 @@ def run_api(url: str, api: Mapping[str, Any], env: Mapping[str, str], report_dir
     ignored = {op_id.split(".", 1)[1]: codes for op_id, (codes, _why) in IGNORED_FAILURES.items()
                if op_id.split(".", 1)[0] == api["namespace"]}
     child_env = {**os.environ, **env, "SCHEMATHESIS_HOOKS": "tools.fuzz_hooks", "FUZZ_RECORD": str(record),
+                 "FUZZ_BASE_URL": url + mount,
                  "FUZZ_IGNORED": json.dumps(ignored),
                  "FUZZ_USER_AUTH": json.dumps([u.get("Authorization") for u in users if u.get("Authorization")]),
                  "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}

@@ -17,13 +17,15 @@
   written by :mod:`tools.fuzz` from its table of reasons) names.
 - Identifiers of the caller's own resources (``POOLS``): ``after_call`` keeps the ids a 2xx of a
   producing operation returned, per caller (``Authorization``); ``before_call`` puts one of them,
-  on every other call, where a consuming operation needs an existing resource of the caller's
-  (Virstack: the agent a number is answered by, the number a call is made from, a number's id,
-  the trunk and rule a number is registered on; Vertebro: the audio id inside ``audio_url``). The
-  documents' OpenAPI links say the same, but schemathesis' stateful phase follows only a few of
-  them per run (about 20 of Virstack's 41 links in 40 scenarios) and never the three-step chains
-  (agent → number → call); the other call keeps the generated value, so unknown ids are still
-  sent.
+  on every other call (every call of the examples phase), where a consuming operation needs an
+  existing resource of the caller's (Virstack: the agent a number is answered by, the number a
+  call is made from, a number's id, the trunk and rule a number is registered on; Vertebro: the
+  audio id inside ``audio_url``; Virtual Banker: the session a voice session is opened on, the
+  voice session speech is recognized and synthesized in). The documents' OpenAPI links say the
+  same, but schemathesis' stateful phase follows only a few of them per run (about 20 of
+  Virstack's 41 links in 40 scenarios; Virtual Banker's 11 of 17 in the CI run that missed
+  transcription) and never the three-step chains (agent → number → call); the other call keeps the
+  generated value, so unknown ids are still sent.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import os
 import re
 from typing import Any
 
+import httpx
 import schemathesis
 from livekit import api as livekit_api
 
@@ -52,6 +55,8 @@ PRODUCERS: dict[str, list[tuple[str, dict[str, str], str | None]]] = {
     "purchasePhoneNumber": [("number", {"id": "/data/_id"}, None), ("own_number", {"id": "/data/number"}, None)],
     "adminCreateProviderModel": [("model", {"provider_id": "/data/provider_id", "model_id": "/data/model_id"}, None)],
     "synthesizeSpeech": [("audio", {"id": "/audio_url"}, r"/audio/([^/?#]+)$")],
+    "createSession": [("session", {"id": "/data/session_id"}, None)],
+    "createVoiceSession": [("voice_session", {"id": "/data/session_id"}, None)],
 }
 # Consumers: operationId -> [(where: "body" or "path", field, pool, key)]; a body field is filled
 # only when the generated body has it, so optional fields stay optional.
@@ -67,6 +72,15 @@ CONSUMERS: dict[str, list[tuple[str, str, str, str]]] = {
     "createDispatchRule": [("body", "trunk_ids", "trunk", "id")],
     "getProviderModel": [("path", "provider_id", "model", "provider_id"), ("path", "model_id", "model", "model_id")],
     "getAudio": [("path", "audio_id", "audio", "id")],
+    # Virtual Banker: a voice session is opened on the caller's session; speech needs a voice
+    # session (the stateful phase's links reach transcription in some runs only)
+    "createVoiceSession": [("body", "session_id", "session", "id")],
+    "transcribeAudio": [("path", "sessionId", "voice_session", "id")],
+    "transcribeAudioStream": [("path", "sessionId", "voice_session", "id")],
+    "synthesizeSpeech": [("path", "sessionId", "voice_session", "id")],
+    "synthesizeSpeechStream": [("path", "sessionId", "voice_session", "id")],
+    "getVisemes": [("path", "sessionId", "voice_session", "id")],
+    "getVoiceSessionStatus": [("path", "sessionId", "voice_session", "id")],
 }
 # caller (Authorization) -> pool -> ids, newest last
 POOLS: dict[str, dict[str, list[dict[str, str]]]] = {}
@@ -147,6 +161,41 @@ def _record_ids(case: Any, response: Any) -> None:
             POOLS.setdefault(caller, {}).setdefault(pool, []).append(entry)
 
 
+def _provision_voice_session(caller: str) -> dict[str, str] | None:
+    """A fresh Virtual Banker voice session of ``caller`` (a bearer JWT of one tenant and user),
+    opened over HTTP at ``$FUZZ_BASE_URL`` (``createSession`` with the bearer token as
+    ``auth_assertion``, then ``createVoiceSession``): ``{"id": session id}``, or None when the
+    deployment refuses. These two calls are set-up, not fuzzing: they are not recorded."""
+    base, token = os.environ.get("FUZZ_BASE_URL"), caller.removeprefix("Bearer ")
+    claims = _jwt_claims(token)
+    if not base or claims is None or not caller.startswith("Bearer "):
+        return None
+    body = {"tenant_id": claims.get("tenant_id"), "user_id": claims.get("sub"), "auth_assertion": token}
+    try:
+        with httpx.Client(base_url=base, headers={"Authorization": caller}, timeout=30) as http:
+            created = http.post("/sessions", json=body)
+            session_id = created.json().get("data", {}).get("session_id") if created.status_code == 201 else None
+            if not isinstance(session_id, str) or http.post(
+                    "/voice/sessions", json={"session_id": session_id}).status_code != 201:
+                return None
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return None
+    return {"id": session_id}
+
+
+# pool -> how to open a fresh resource of the caller's when every pooled one has ended: the
+# stateful phase and other operations' coverage cases end sessions (schemathesis fills their
+# path with ids it captured), and transcription of the documents' real WAV needs a live one.
+PROVISIONERS = {"voice_session": _provision_voice_session}
+
+
+def _phase(case: Any) -> str | None:
+    """The schemathesis phase that generated ``case`` (``examples``, ``coverage``, ``fuzzing``,
+    ``stateful``), or None when it does not say."""
+    phase = getattr(getattr(getattr(case, "meta", None), "phase", None), "name", None)
+    return None if phase is None else str(getattr(phase, "value", phase))
+
+
 def _use_own_ids(case: Any) -> None:
     """On every other request of a consuming operation by a fuzzing user, with the operation's own
     method, put the caller's own ids where it needs them."""
@@ -158,11 +207,18 @@ def _use_own_ids(case: Any) -> None:
             or str(case.method).lower() != str(case.operation.method).lower()):
         return
     CALLS[operation] = CALLS.get(operation, 0) + 1
-    if CALLS[operation] % 2:
+    # The documents' examples (a real WAV, a real SDP offer) are sent once each: those always get
+    # the caller's ids, or an example that only an existing resource accepts never reaches a 2xx.
+    if CALLS[operation] % 2 and _phase(case) != "examples":
         return
     pools = POOLS.get(caller, {})
     for where, field, pool, key in consumers:
         entries = [entry for entry in pools.get(pool, []) if not ENDED.intersection(entry.values())]
+        if not entries and pool in PROVISIONERS:
+            fresh = PROVISIONERS[pool](caller)
+            entries = [fresh] if fresh else []
+            if fresh:
+                POOLS.setdefault(caller, {}).setdefault(pool, []).append(fresh)
         if not entries:
             continue
         value = entries[-1][key]
