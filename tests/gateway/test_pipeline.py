@@ -81,7 +81,8 @@ def test_documents_and_swagger_ui_are_served_on_first_request(http):
     ("42", "integer", 42), ("-7", "integer", -7), ("1.5", "number", 1.5), ("-.5e3", "number", -500.0),
     ("1e400", "number", ValueError), ("nan", "number", ValueError), ("Infinity", "number", ValueError),
     ("１", "integer", ValueError), ("1_0", "number", ValueError), (" 1", "integer", ValueError),
-    ("TRUE", "boolean", True), ("0", "boolean", False), ("yes", "boolean", ValueError), ("x", "string", "x"),
+    ("TRUE", "boolean", True), ("false", "boolean", False), ("0", "boolean", ValueError),
+    ("1", "boolean", ValueError), ("yes", "boolean", ValueError), ("x", "string", "x"),
 ])
 def test_parameter_text_is_coerced_strictly(text, kind, expected):
     from gateway.parameters import coerce
