@@ -289,20 +289,28 @@ def _lame(sample_rate: int, bitrate_kbps: int) -> lameenc.Encoder:
 class Mp3StreamEncoder:
     """Incremental MP3 encoding for streamed speech: feed s16le mono PCM chunks at
     ``sample_rate`` Hz (one of :data:`MP3_SAMPLE_RATES`) with :meth:`encode`, then :meth:`flush`.
-    Each call returns the complete MP3 frames available so far (possibly ``b""``)."""
+    Each call returns the complete MP3 frames available so far (possibly ``b""``); no samples at
+    all (a blank text) flush to ``b""``."""
 
     def __init__(self, sample_rate: int, bitrate_kbps: int = 64) -> None:
         _check_rate(sample_rate)
         if int(sample_rate) not in MP3_SAMPLE_RATES:
             raise ValueError(f"MP3 cannot carry {sample_rate} Hz")
         self._encoder = _lame(int(sample_rate), bitrate_kbps)
+        self._started = False
 
     def encode(self, pcm: bytes) -> bytes:
+        """MP3 frames completed by ``pcm`` (s16le mono samples; raises ValueError when odd-sized)."""
         _check_pcm(pcm)
-        return bytes(self._encoder.encode(pcm)) if pcm else b""
+        if not pcm:
+            return b""
+        self._started = True
+        return bytes(self._encoder.encode(pcm))
 
     def flush(self) -> bytes:
-        return bytes(self._encoder.flush())
+        """The last MP3 frames; ``b""`` when nothing was encoded (LAME refuses to flush then:
+        "Not currently encoding", which ended blank-text synthesize-stream responses early)."""
+        return bytes(self._encoder.flush()) if self._started else b""
 
 
 def wav_stream_header(sample_rate: int) -> bytes:

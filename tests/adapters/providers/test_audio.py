@@ -461,3 +461,15 @@ def test_pcm_helpers_and_mime_types() -> None:
     assert audio.mime_type("xyz") == "application/octet-stream"
     with pytest.raises(ValueError):
         audio.decode(b"RIFF", sample_rate=0)
+
+
+def test_mp3_stream_of_no_samples_flushes_empty():
+    # blank text on synthesize-stream (mp3): LAME raised "Not currently encoding" on flush
+    from adapters.providers.audio import Mp3StreamEncoder
+
+    encoder = Mp3StreamEncoder(24000)
+    assert encoder.encode(b"") == b""
+    assert encoder.flush() == b""
+    spoken = Mp3StreamEncoder(24000)
+    frames = spoken.encode(b"\x00\x01" * 24000) + spoken.flush()
+    assert frames[:3] == b"ID3" or frames[0] == 0xFF
