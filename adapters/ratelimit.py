@@ -36,21 +36,24 @@ class CountersUnavailable(StorageUnavailable):
 @dataclass(frozen=True)
 class RateDecision:
     """Outcome of one hit: allowed or not, the budget of the window, what remains, the unix time
-    (whole seconds, rounded up) at which the window has room again, and the window's length
-    (seconds)."""
+    (whole seconds, rounded up: the ``X-RateLimit-Reset`` header) at which the window has room
+    again, the window's length (seconds), and that time unrounded (``reset_at``; ``reset`` when
+    not given)."""
 
     allowed: bool
     limit: int
     remaining: int
     reset: int
     window: int = 60
+    reset_at: float | None = None
 
     def retry_after(self, now: float | None = None) -> int:
-        """Whole seconds from ``now`` (Unix time, default the current time) until ``reset``, at
-        least 1 and at most the window (``reset`` is already rounded up, so rounding again could
-        say window + 1): the ``Retry-After`` of a refusal."""
+        """Whole seconds from ``now`` (Unix time, default the current time) until the window has
+        room, rounded up (never early), at least 1 and at most the window: the ``Retry-After`` of a
+        refusal. (Rounding the already rounded ``reset`` up again said 601 on a 600-s window.)"""
         current = time.time() if now is None else now
-        return min(self.window, max(1, math.ceil(self.reset - current)))
+        until = self.reset if self.reset_at is None else self.reset_at
+        return min(self.window, max(1, math.ceil(until - current)))
 
 
 class RateLimiter:
@@ -89,7 +92,7 @@ class RateLimiter:
         allowed = await self._bounded(self._strategy.hit(item, key) if consume else self._strategy.test(item, key))
         stats = await self._bounded(self._strategy.get_window_stats(item, key))
         return RateDecision(allowed, item.amount, max(0, stats.remaining), math.ceil(stats.reset_time),
-                            item.get_expiry())
+                            item.get_expiry(), stats.reset_time)
 
     async def ping(self) -> bool:
         """True when the counter storage answers (always for in-memory counters)."""

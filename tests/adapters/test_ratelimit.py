@@ -51,3 +51,7 @@ def test_retry_after_never_exceeds_the_window():
     assert decision.retry_after(now=1_700_000_000.2) == 600
     assert decision.retry_after(now=1_700_000_600.9) == 1
     assert decision.retry_after(now=1_700_000_700.0) == 1
+    exact = RateDecision(allowed=False, limit=5, remaining=0, reset=1_700_000_601, window=600,
+                         reset_at=1_700_000_600.2)
+    assert exact.retry_after(now=1_700_000_000.5) == 600  # 599.7 s, rounded up
+    assert exact.retry_after(now=1_700_000_000.1) == 600  # 600.1 s, but never past the window
