@@ -43,8 +43,11 @@ def pythonic(name: str) -> str:
 # ``True`` passes): ``1``/``0`` are integers, and schemathesis counts accepting them as accepting
 # a schema-violating request (found on a multipart ``include_words`` of transcribeAudio).
 _TRUE, _FALSE = frozenset({"true"}), frozenset({"false"})
-# ASCII digits only, no spaces or underscores: int()/float() also take "１", " 1", "1_0", "nan"
-_INTEGER = re.compile(r"[+-]?[0-9]{1,30}")
+# ASCII digits only, no spaces or underscores: int()/float() also take "１", " 1", "1_0", "nan".
+# An integer schema without bounds takes any integer up to what a JSON body may carry (core.jsontext:
+# within a 64-bit float's range, 309 digits); schemathesis sent a 31-digit limit a 30-digit cap refused.
+_INTEGER = re.compile(r"[+-]?[0-9]{1,309}")
+_INTEGER_LIMIT = 2**1024
 _NUMBER = re.compile(r"[+-]?([0-9]{1,300}(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,4})?")
 
 
@@ -55,7 +58,10 @@ def coerce(text: str, kind: str | None) -> Any:
     if kind == "integer":
         if not _INTEGER.fullmatch(text):
             raise ValueError(f"{text!r} is not an integer")
-        return int(text)
+        integer = int(text)
+        if abs(integer) >= _INTEGER_LIMIT:
+            raise ValueError(f"{text[:40]}… is outside the range of a 64-bit float")
+        return integer
     if kind == "number":
         if not _NUMBER.fullmatch(text):
             raise ValueError(f"{text!r} is not a number")

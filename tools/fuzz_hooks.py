@@ -25,7 +25,22 @@
   same, but schemathesis' stateful phase follows only a few of them per run (about 20 of
   Virstack's 41 links in 40 scenarios; Virtual Banker's 11 of 17 in the CI run that missed
   transcription) and never the three-step chains (agent → number → call); the other call keeps the
-  generated value, so unknown ids are still sent.
+  generated value, so unknown ids are still sent. A pooled entry is put in only while usable: not
+  ended (a successful DELETE or ``POST …/end`` named one of its ids — a number calls are made from
+  also ends with its agent), and for pools of things that must be active (``ACTIVE_ONLY``: the
+  number a call is made from, a catalog model) not answered or since updated ``is_active: false``
+  (``INACTIVE``); Virstack keeps a number to call from only when it has an outbound trunk.
+- Set-up (``PROVISIONERS``): when a consumer needs an entry of a pool none of whose entries is
+  usable (none produced yet: schemathesis tests ``initiatePhoneCall`` and ``getProviderModel``
+  before any import or model of the caller's succeeded), the caller's own fresh resource is
+  created over plain HTTP at ``$FUZZ_BASE_URL``: a Virtual Banker voice session (with its
+  session); a Virstack agent; a Virstack number to call from (an agent of its own, then
+  ``importPhoneNumber``, which provisions the outbound trunk); a Virstack catalog model of a new
+  provider (the caller must be a catalog administrator: the run's first organization is). These
+  requests are set-up: they are not recorded (depth), and no link from schemathesis' own creates
+  leads to what they create. A request whose pooled ids were answered 404 drops those entries of
+  provisioned pools (``_retire``): something the hooks do not follow made them unusable (an
+  inactive provider hides its models), and the next request gets an older entry or a fresh one.
 """
 
 from __future__ import annotations
@@ -36,6 +51,8 @@ import hashlib
 import json
 import os
 import re
+import secrets
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -46,13 +63,24 @@ ASSERTION_OPERATIONS = frozenset({"createSession"})
 LIVEKIT_OPERATIONS = frozenset({"receiveLivekitWebhook"})
 # Identifiers a successful DELETE, or POST …/end, removed during this run (see filter_failure).
 ENDED: set[str] = set()
+# A number calls are made from: its E.164 (``id``), kept only when it has an outbound trunk (a
+# number registered on an inbound trunk alone cannot call out), with its document id and agent so
+# that deleting either retires it (``ENDED``).
+OWN_NUMBER = {"id": "/data/number", "number_id": "/data/_id", "trunk": "/data/outbound_trunk_id",
+              "agent": "/data/inbound_agent_id"}
+# Pools whose resources are of no use once inactive (a call is made from an active number only;
+# the catalog answers active models only): an entry answered ``is_active: false`` is not kept, and
+# one a 2xx update set ``is_active: false`` on (``INACTIVE``) is skipped.
+ACTIVE_ONLY = frozenset({"own_number", "model"})
+# Resources (the last path parameter) a 2xx update last set ``is_active: false`` on.
+INACTIVE: set[str] = set()
 # Producers: operationId -> [(pool, {key: JSON pointer into the 2xx body}, regex whose group 1 is the id)].
 PRODUCERS: dict[str, list[tuple[str, dict[str, str], str | None]]] = {
     "createAgent": [("agent", {"id": "/data/agent_id"}, None)],
     "createSipTrunk": [("trunk", {"id": "/data/trunk_id"}, None)],
     "createDispatchRule": [("rule", {"id": "/data/dispatch_rule_id"}, None)],
-    "importPhoneNumber": [("number", {"id": "/data/_id"}, None), ("own_number", {"id": "/data/number"}, None)],
-    "purchasePhoneNumber": [("number", {"id": "/data/_id"}, None), ("own_number", {"id": "/data/number"}, None)],
+    "importPhoneNumber": [("number", {"id": "/data/_id"}, None), ("own_number", OWN_NUMBER, None)],
+    "purchasePhoneNumber": [("number", {"id": "/data/_id"}, None), ("own_number", OWN_NUMBER, None)],
     "adminCreateProviderModel": [("model", {"provider_id": "/data/provider_id", "model_id": "/data/model_id"}, None)],
     "synthesizeSpeech": [("audio", {"id": "/audio_url"}, r"/audio/([^/?#]+)$")],
     "createSession": [("session", {"id": "/data/session_id"}, None)],
@@ -85,6 +113,8 @@ CONSUMERS: dict[str, list[tuple[str, str, str, str]]] = {
 # caller (Authorization) -> pool -> ids, newest last
 POOLS: dict[str, dict[str, list[dict[str, str]]]] = {}
 CALLS: dict[str, int] = {}
+# id(case) -> the (caller, pool, entry) before_call put into that request, until its after_call
+FILLED: dict[int, list[tuple[str, str, dict[str, str]]]] = {}
 
 
 def _jwt_claims(token: str) -> dict[str, Any] | None:
@@ -149,6 +179,8 @@ def _record_ids(case: Any, response: Any) -> None:
     except ValueError:
         return
     for pool, pointers, pattern in producers:
+        if pool in ACTIVE_ONLY and _pointer(body, "/data/is_active") is False:
+            continue
         entry = {}
         for key, pointer in pointers.items():
             value = _pointer(body, pointer)
@@ -183,10 +215,98 @@ def _provision_voice_session(caller: str) -> dict[str, str] | None:
     return {"id": session_id}
 
 
-# pool -> how to open a fresh resource of the caller's when every pooled one has ended: the
-# stateful phase and other operations' coverage cases end sessions (schemathesis fills their
-# path with ids it captured), and transcription of the documents' real WAV needs a live one.
-PROVISIONERS = {"voice_session": _provision_voice_session}
+def _virstack_client(caller: str) -> httpx.Client | None:
+    base = os.environ.get("FUZZ_BASE_URL")
+    return httpx.Client(base_url=base, headers={"Authorization": caller}, timeout=30) if base else None
+
+
+def _created(response: httpx.Response, pointer: str) -> str | None:
+    """The string at ``pointer`` in a 201's JSON body, else None."""
+    value = _pointer(response.json(), pointer) if response.status_code == 201 else None
+    return value if isinstance(value, str) and value else None
+
+
+# The agent set-up creates: the contract's required settings only.
+SETUP_AGENT = {"agent_settings": {"identity": {"agent_name": "Fuzz set-up agent"},
+                                  "engine": {"type": "realtime", "provider": "gemini"},
+                                  "behavior": {"system_prompt": {"persona": "You answer briefly.",
+                                                                 "task": "Take the call."}}}}
+
+
+def _create_agent(http: httpx.Client) -> str | None:
+    return _created(http.post("/agent", json=SETUP_AGENT), "/data/agent_id")
+
+
+def _provision_agent(caller: str) -> dict[str, str] | None:
+    """A fresh Virstack agent of ``caller`` (``createAgent``): ``{"id": agent id}``, or None."""
+    http = _virstack_client(caller)
+    if http is None:
+        return None
+    try:
+        with http:
+            agent_id = _create_agent(http)
+    except (httpx.HTTPError, ValueError):
+        return None
+    return {"id": agent_id} if agent_id else None
+
+
+def _provision_own_number(caller: str) -> dict[str, str] | None:
+    """A fresh Virstack number of ``caller`` to call from: an agent of its own (``createAgent``)
+    answers it, and ``importPhoneNumber`` provisions its inbound and outbound trunks and its
+    dispatch rule. An ``OWN_NUMBER`` entry, or None."""
+    http = _virstack_client(caller)
+    if http is None:
+        return None
+    imported = None
+    try:
+        with http:
+            agent_id = _create_agent(http)
+            for _attempt in range(3 if agent_id else 0):  # a random 11-digit E.164 is taken only by chance
+                imported = http.post("/sip/phone-numbers/import", json={
+                    "phone_number": f"+1{secrets.randbelow(10**10):010d}", "termination_uri": "sip.example.com",
+                    "inbound_agent_id": agent_id, "nickname": "fuzz set-up"})
+                if imported.status_code != 409:
+                    break
+            values = {} if imported is None else {key: _created(imported, ptr) for key, ptr in OWN_NUMBER.items()}
+    except (httpx.HTTPError, ValueError):
+        return None
+    entry = {key: value for key, value in values.items() if value is not None}
+    return entry if len(entry) == len(OWN_NUMBER) else None
+
+
+def _provision_model(caller: str) -> dict[str, str] | None:
+    """A fresh active model of a fresh active provider in Virstack's catalog
+    (``adminCreateProvider``, ``adminCreateProviderModel``; ``caller`` must be a catalog
+    administrator, as the run's first organization is): ``{"provider_id", "model_id"}``, or None."""
+    http = _virstack_client(caller)
+    if http is None:
+        return None
+    provider_id = model_id = f"fuzz-setup-{secrets.token_hex(4)}"
+    try:
+        with http:
+            created = http.post("/admin/providers", json={
+                "provider_id": provider_id, "display_name": "Fuzz set-up", "is_active": True})
+            model = http.post(f"/admin/providers/{provider_id}/models", json={
+                "model_id": model_id, "display_name": "Fuzz set-up model", "is_active": True,
+            }) if _created(created, "/data/provider_id") else None
+            done = model is not None and _created(model, "/data/model_id") == model_id
+    except (httpx.HTTPError, ValueError):
+        return None
+    return {"provider_id": provider_id, "model_id": model_id} if done else None
+
+
+# pool -> how to open a fresh resource of the caller's when every pooled one has ended, is inactive
+# or was answered 404 (see ``_retire``): the stateful phase and other operations' coverage cases
+# end sessions and delete agents (schemathesis fills their path with ids it captured);
+# transcription of the documents' real WAV needs a live voice session; schemathesis tests
+# initiatePhoneCall and getProviderModel before any importPhoneNumber or adminCreateProviderModel
+# of the caller's succeeded, and its stateful phase never takes agent → number → call.
+PROVISIONERS: dict[str, Callable[[str], dict[str, str] | None]] = {
+    "voice_session": _provision_voice_session,
+    "agent": _provision_agent,
+    "own_number": _provision_own_number,
+    "model": _provision_model,
+}
 
 
 def _phase(case: Any) -> str | None:
@@ -211,9 +331,11 @@ def _use_own_ids(case: Any) -> None:
     # the caller's ids, or an example that only an existing resource accepts never reaches a 2xx.
     if CALLS[operation] % 2 and _phase(case) != "examples":
         return
-    pools = POOLS.get(caller, {})
     for where, field, pool, key in consumers:
-        entries = [entry for entry in pools.get(pool, []) if not ENDED.intersection(entry.values())]
+        if not (where == "path" and field in (case.path_parameters or {})
+                or where == "body" and isinstance(case.body, dict) and field in case.body):
+            continue  # an optional field the generated request lacks stays absent
+        entries = [entry for entry in POOLS.get(caller, {}).get(pool, []) if _usable(pool, entry)]
         if not entries and pool in PROVISIONERS:
             fresh = PROVISIONERS[pool](caller)
             entries = [fresh] if fresh else []
@@ -221,17 +343,55 @@ def _use_own_ids(case: Any) -> None:
                 POOLS.setdefault(caller, {}).setdefault(pool, []).append(fresh)
         if not entries:
             continue
-        value = entries[-1][key]
-        if where == "path" and field in (case.path_parameters or {}):
-            case.path_parameters[field] = value
-        elif where == "body" and isinstance(case.body, dict) and field in case.body:
-            case.body[field] = [value] if isinstance(case.body[field], list) else value
+        entry = entries[-1]
+        FILLED.setdefault(id(case), []).append((caller, pool, entry))
+        if where == "path":
+            case.path_parameters[field] = entry[key]
+        else:
+            case.body[field] = [entry[key]] if isinstance(case.body[field], list) else entry[key]
+
+
+def _usable(pool: str, entry: dict[str, str]) -> bool:
+    """Whether a pooled resource may still be put into a request: not ended (deleted), and for an
+    ``ACTIVE_ONLY`` pool not set inactive."""
+    values = set(entry.values())
+    return not ENDED & values and not (pool in ACTIVE_ONLY and INACTIVE & values)
+
+
+def _retire(case: Any, response: Any) -> None:
+    """After a request before_call put pooled ids into: when it was answered 404, the resources are
+    not there (any more) for the caller — deleted or deactivated by requests the hooks do not
+    follow (an inactive provider hides its models) — so the entries of pools a provisioner can
+    replace are dropped, and the next consuming request gets an older one or a fresh one."""
+    filled = FILLED.pop(id(case), [])
+    if response.status_code != 404:
+        return
+    for caller, pool, entry in filled:
+        entries = POOLS.get(caller, {}).get(pool, [])
+        if pool in PROVISIONERS and entry in entries:
+            entries.remove(entry)
+
+
+def _track_activity(case: Any, response: Any) -> None:
+    """A 2xx update (PUT, PATCH) whose body set ``is_active`` makes the updated resource — the last
+    path parameter: a number, a provider, a model — inactive or active again (``INACTIVE``)."""
+    active = case.body.get("is_active") if isinstance(case.body, dict) else None
+    names = re.findall(r"{([^}/]+)}", str(case.path))
+    if (not isinstance(active, bool) or str(case.method).upper() not in ("PUT", "PATCH") or not names
+            or names[-1] not in (case.path_parameters or {}) or not 200 <= response.status_code < 300):
+        return
+    resource = str(case.path_parameters[names[-1]])
+    if active:
+        INACTIVE.discard(resource)
+    else:
+        INACTIVE.add(resource)
 
 
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: Any) -> None:  # noqa: ARG001
     """Fill ``auth_assertion`` (and the tenant and user it names) from the bearer JWT; sign LiveKit
     webhooks; use the caller's own resource ids where an operation needs them (``CONSUMERS``)."""
+    FILLED.pop(id(case), None)
     _use_own_ids(case)
     if _operation_id(case) in LIVEKIT_OPERATIONS:
         _sign_livekit(case, kwargs)
@@ -254,7 +414,9 @@ def before_call(context: Any, case: Any, kwargs: Any) -> None:  # noqa: ARG001
 @schemathesis.hook
 def after_call(context: Any, case: Any, response: Any) -> None:  # noqa: ARG001
     """Append ``{"operation", "status"}`` to ``$FUZZ_RECORD`` (when set); keep produced ids (``PRODUCERS``)."""
+    _retire(case, response)
     _record_ids(case, response)
+    _track_activity(case, response)
     method = str(case.method).upper()
     if 200 <= response.status_code < 300 and (method == "DELETE" or str(case.path).endswith("/end")):
         ENDED.update(str(v) for v in (case.path_parameters or {}).values())

@@ -40,15 +40,7 @@ STATEFUL_EXAMPLES = 150
 APIS = json.loads(fuzz.APIS.read_text(encoding="utf-8"))
 
 # Operations the run does not drive to a 2xx yet, and why. Keep it short; it may only shrink.
-NOT_REACHED: dict[str, str] = {
-    "virstack.initiatePhoneCall": "needs a number the caller imported (tools/fuzz_hooks.py puts the caller's own "
-                                  "number in from_number), but schemathesis tests POST /call/phone before any "
-                                  "import succeeded, and its stateful phase (~40 scenarios) never takes the "
-                                  "three-step chain createAgent → importPhoneNumber → initiatePhoneCall",
-    "virstack.getProviderModel": "flaky before this change too (reached in some runs): schemathesis tests it before "
-                                 "adminCreateProviderModel has created a model of the caller's; the stateful link "
-                                 "adminCreateProviderModel → getProviderModel is taken in some runs only",
-}
+NOT_REACHED: dict[str, str] = {}
 SUMMARY: list[str] = []
 
 

@@ -78,7 +78,9 @@ def test_documents_and_swagger_ui_are_served_on_first_request(http):
 
 
 @pytest.mark.parametrize(("text", "kind", "expected"), [
-    ("42", "integer", 42), ("-7", "integer", -7), ("1.5", "number", 1.5), ("-.5e3", "number", -500.0),
+    ("42", "integer", 42), ("-7", "integer", -7), ("-7" + "0" * 30, "integer", -7 * 10**30),
+    (str(2**1024 - 1), "integer", 2**1024 - 1), (str(2**1024), "integer", ValueError),
+    ("9" * 5000, "integer", ValueError), ("1.5", "number", 1.5), ("-.5e3", "number", -500.0),
     ("1e400", "number", ValueError), ("nan", "number", ValueError), ("Infinity", "number", ValueError),
     ("１", "integer", ValueError), ("1_0", "number", ValueError), (" 1", "integer", ValueError),
     ("TRUE", "boolean", True), ("false", "boolean", False), ("0", "boolean", ValueError),

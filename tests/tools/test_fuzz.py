@@ -96,3 +96,73 @@ def test_filtered_failures(monkeypatch):
     assert fuzz_hooks.filter_failure(None, gone, voice, SimpleNamespace(status_code=404)) is False
     other = _case("synthesize", None, {}, path_parameters={"sessionId": "s-2"})
     assert fuzz_hooks.filter_failure(None, gone, other, SimpleNamespace(status_code=404)) is True
+
+
+def _isolated_pools(monkeypatch, provisioners):
+    for name, value in (("POOLS", {}), ("CALLS", {}), ("FILLED", {}), ("ENDED", set()), ("INACTIVE", set()),
+                        ("PROVISIONERS", provisioners)):
+        monkeypatch.setattr(fuzz_hooks, name, value)
+    monkeypatch.setenv("FUZZ_USER_AUTH", json.dumps(["Bearer vk-1"]))
+
+
+def _consumer(operation_id, body=None, path_parameters=None, path="/x", method="POST"):
+    case = _case(operation_id, body, {"Authorization": "Bearer vk-1"}, path=path, method=method,
+                 path_parameters=path_parameters)
+    case.operation.method = method
+    case.meta = SimpleNamespace(phase=SimpleNamespace(name="examples"))  # every examples case is filled
+    return case
+
+
+def _answer(status, body=None):
+    return SimpleNamespace(status_code=status, json=lambda: body)
+
+
+def test_a_call_is_made_from_a_live_active_number_of_the_callers_with_an_outbound_trunk(monkeypatch):
+    fresh = {"id": "+15550000009", "number_id": "n-9", "trunk": "ST_9", "agent": "a-9"}
+    _isolated_pools(monkeypatch, {"own_number": lambda caller: fresh if caller == "Bearer vk-1" else None})
+    imported = {"_id": "n-1", "number": "+15550000001", "outbound_trunk_id": "ST_1", "inbound_agent_id": "a-1",
+                "is_active": True}
+    fuzz_hooks.after_call(None, _consumer("importPhoneNumber"), _answer(201, {"data": imported}))
+    inbound_only = {**imported, "_id": "n-2", "number": "+15550000002", "outbound_trunk_id": None}
+    fuzz_hooks.after_call(None, _consumer("purchasePhoneNumber"), _answer(201, {"data": inbound_only}))
+    call = _consumer("initiatePhoneCall", {"from_number": "+1", "to_number": "+2"})
+    fuzz_hooks.before_call(None, call, {})
+    assert call.body["from_number"] == "+15550000001"  # the registered-only number cannot call out
+    # deactivated (updatePhoneNumber is_active false): a call from it would be refused, so a fresh one is set up
+    update = _consumer("updatePhoneNumber", {"is_active": False}, {"id": "n-1"}, path="/sip/phone-numbers/{id}",
+                       method="PUT")
+    fuzz_hooks.after_call(None, update, _answer(200, {"data": {**imported, "is_active": False}}))
+    call = _consumer("initiatePhoneCall", {"from_number": "+1", "to_number": "+2"})
+    fuzz_hooks.before_call(None, call, {})
+    assert call.body["from_number"] == "+15550000009"
+    # the fresh one's agent deleted: set up another
+    fuzz_hooks.after_call(None, _consumer("deleteAgent", path_parameters={"agent_id": "a-9"}, method="DELETE"),
+                          _answer(200, {}))
+    fresh = {**fresh, "id": "+15550000010", "agent": "a-10"}
+    call = _consumer("initiatePhoneCall", {"from_number": "+1", "to_number": "+2"})
+    fuzz_hooks.before_call(None, call, {})
+    assert call.body["from_number"] == "+15550000010"
+
+
+def test_an_entry_answered_404_is_replaced_by_a_fresh_one(monkeypatch):
+    made = iter([{"provider_id": "p-1", "model_id": "m-1"}, {"provider_id": "p-2", "model_id": "m-2"}])
+    _isolated_pools(monkeypatch, {"model": lambda caller: next(made)})
+    fuzz_hooks.after_call(None, _consumer("adminCreateProviderModel"),
+                          _answer(201, {"data": {"provider_id": "p-0", "model_id": "m-0", "is_active": False}}))
+    assert fuzz_hooks.POOLS == {}  # an inactive model is never answered by getProviderModel
+    get = _consumer("getProviderModel", path_parameters={"provider_id": "x", "model_id": "y"}, method="GET")
+    fuzz_hooks.before_call(None, get, {})
+    assert get.path_parameters == {"provider_id": "p-1", "model_id": "m-1"}
+    fuzz_hooks.after_call(None, get, _answer(404))  # e.g. its provider was deactivated
+    get = _consumer("getProviderModel", path_parameters={"provider_id": "x", "model_id": "y"}, method="GET")
+    fuzz_hooks.before_call(None, get, {})
+    assert get.path_parameters == {"provider_id": "p-2", "model_id": "m-2"}
+    fuzz_hooks.after_call(None, get, _answer(200, {}))
+    assert fuzz_hooks.POOLS["Bearer vk-1"]["model"] == [{"provider_id": "p-2", "model_id": "m-2"}]
+
+
+def test_an_optional_field_the_request_lacks_stays_absent(monkeypatch):
+    _isolated_pools(monkeypatch, {"agent": lambda caller: {"id": "a-1"}, "own_number": lambda caller: None})
+    call = _consumer("initiatePhoneCall", {"from_number": "+1", "to_number": "+2"})
+    fuzz_hooks.before_call(None, call, {})
+    assert call.body == {"from_number": "+1", "to_number": "+2"} and fuzz_hooks.POOLS == {}

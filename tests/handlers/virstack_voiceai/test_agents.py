@@ -127,9 +127,12 @@ def test_talk_while_waiting_texts_are_generated(org):
 
 
 def test_paging_parameters_are_clamped(org, make_agent):
-    make_agent(org)
+    agent = make_agent(org)
     huge = org.get("/v1/agent/list", params={"limit": 2**60, "offset": 2**90})
     assert huge.status_code == 200 and huge.json()["data"] == []
     assert len(org.get("/v1/agent/list", params={"limit": -5}).json()["data"]) == 0
     assert len(org.get("/v1/agent/list", params={"offset": -5}).json()["data"]) == 1
+    # any integer is schema-valid (no bounds): schemathesis sent listAgentVersions a 31-digit limit
+    versions = org.get(f"/v1/agent/{agent['agent_id']}/versions", params={"limit": -7 * 10**30, "offset": 10**40})
+    assert versions.status_code == 200 and versions.json()["data"] == []
     assert org.post("/v1/call/list", json={"limit": 2**70, "offset": 2**70}).json()["data"] == []
