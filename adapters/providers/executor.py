@@ -37,6 +37,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from adapters.providers.base import ProviderError
+from adapters.providers.blas import single_threaded_blas
 
 __all__ = ["EngineBusy", "EngineExecutor", "speech_caller"]
 
@@ -72,6 +73,7 @@ class EngineExecutor:
     def __init__(self, name: str, *, workers: int, queue_size: int, per_caller: int, nice: int = 10) -> None:
         if workers < 1 or queue_size < 0 or per_caller < 1:
             raise ValueError("workers ≥ 1, queue_size ≥ 0 and per_caller ≥ 1 are required")
+        single_threaded_blas()  # several engine threads at once: one BLAS thread each (adapters/providers/blas.py)
         self.name = name
         self.workers = workers
         self.queue_size = queue_size
