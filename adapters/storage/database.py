@@ -253,14 +253,31 @@ class Database:
         Safe when several processes or hosts start at once: on PostgreSQL the upgrade holds a
         transaction-scoped advisory lock (:data:`MIGRATION_LOCK_KEY`), on SQLite a lock file
         beside the database; whoever comes second finds the schema current and does nothing.
+
+        On SQLite the upgrade runs with foreign keys off, as SQLite's procedure for rebuilding a
+        table asks (a batch migration of a table other tables reference drops and renames it),
+        and fails before committing if a foreign key no longer holds (``foreign_key_check``).
         """
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        with self._migration_file_lock(), self.engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        with self._migration_file_lock(), self.engine.connect() as connection:
+            if self.is_sqlite:  # outside a transaction (inside one the pragma does nothing)
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                connection.commit()
+            try:
+                with connection.begin():
+                    if connection.dialect.name == "postgresql":
+                        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                    config.attributes["connection"] = connection
+                    command.upgrade(config, "head")
+                    if self.is_sqlite:
+                        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                        if broken:
+                            raise RuntimeError(f"migration broke foreign keys: {broken[:5]}")
+            finally:
+                if self.is_sqlite:
+                    connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                    connection.commit()
 
     def _migration_file_lock(self) -> FileLock | contextlib.nullcontext[None]:
         """A lock file beside a SQLite database file (no lock for other databases or ``:memory:``)."""

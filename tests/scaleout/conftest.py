@@ -1,29 +1,24 @@
 """Several server processes sharing one PostgreSQL and one Redis, all started by the project's
-own scripts on loopback (scripts/pg-test-server, scripts/redis-test-server), for the
-cross-process invariants of a scaled-out deployment (docs/deploy.md)."""
+own scripts on loopback (scripts/pg-test-server, scripts/redis-test-server; the session fixtures
+``postgres_admin`` and ``redis_server`` of tests/conftest.py), for the cross-process invariants
+of a scaled-out deployment (docs/deploy.md)."""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
 
 from handlers.vertebro_voice.security import hash_password
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT, free_port, fresh_database
 
 # One set of secrets for every process of a deployment (hosts do not share var/secrets).
 SECRETS = {
@@ -39,50 +34,6 @@ SECRETS = {
 VERTEBRO_USER, VERTEBRO_PASSWORD = "scale-admin", "scale password 0123"
 VERTEBRO_ENV = {"VERTEBRO_BASIC_USERS": json.dumps({VERTEBRO_USER: hash_password(VERTEBRO_PASSWORD)}),
                 "VERTEBRO_ADMIN_USERS": json.dumps([VERTEBRO_USER])}
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _script(name: str, *args: str) -> str:
-    result = subprocess.run([str(ROOT / "scripts" / name), *args], capture_output=True, text=True)
-    if result.returncode != 0:
-        pytest.fail(f"{name} {' '.join(args)} failed: {result.stderr or result.stdout}")
-    return result.stdout.strip()
-
-
-@pytest.fixture(scope="session")
-def postgres_admin() -> Iterator[str]:
-    """URL of a throwaway PostgreSQL server's admin database."""
-    directory = tempfile.mkdtemp(prefix="pg-scaleout-", dir="/tmp")
-    url = _script("pg-test-server", "start", directory, str(free_port()))
-    yield url
-    subprocess.run([str(ROOT / "scripts" / "pg-test-server"), "stop", directory], check=False)
-    shutil.rmtree(directory, ignore_errors=True)
-
-
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[str]:
-    """URL of a throwaway Redis server (database 0)."""
-    directory = tempfile.mkdtemp(prefix="redis-scaleout-", dir="/tmp")
-    url = _script("redis-test-server", "start", directory, str(free_port()))
-    yield url
-    subprocess.run([str(ROOT / "scripts" / "redis-test-server"), "stop", directory], check=False)
-    shutil.rmtree(directory, ignore_errors=True)
-
-
-def fresh_database(admin_url: str) -> str:
-    """A new empty PostgreSQL database on the server of ``admin_url``; its URL."""
-    name = f"s_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return admin_url.rsplit("/", 1)[0] + f"/{name}"
 
 
 class ServerProcess:

@@ -15,7 +15,8 @@ from sqlalchemy import create_engine, text
 
 from adapters.storage.virstack_voiceai.catalog import seed_catalog
 from handlers.virtual_banker.security import mint_jwt
-from tests.scaleout.conftest import ROOT, SECRETS, ServerProcess, fresh_database
+from tests.conftest import ROOT, fresh_database
+from tests.scaleout.conftest import SECRETS, ServerProcess
 
 
 async def _spread(servers: list[ServerProcess], n: int, request) -> list[httpx.Response]:

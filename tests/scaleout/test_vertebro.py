@@ -20,7 +20,8 @@ from sqlalchemy import create_engine, text
 from adapters.providers import audio as codec
 from adapters.providers.base import VoiceSettings
 from adapters.providers.registry import ProviderRegistry
-from tests.scaleout.conftest import VERTEBRO_ENV, VERTEBRO_PASSWORD, VERTEBRO_USER, ServerProcess, fresh_database
+from tests.conftest import fresh_database
+from tests.scaleout.conftest import VERTEBRO_ENV, VERTEBRO_PASSWORD, VERTEBRO_USER, ServerProcess
 
 API = "/api/v1/voice"
 AUTH = (VERTEBRO_USER, VERTEBRO_PASSWORD)

@@ -14,7 +14,8 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from handlers.virtual_banker.security import mint_jwt
-from tests.scaleout.conftest import SECRETS, ServerProcess, fresh_database
+from tests.conftest import fresh_database
+from tests.scaleout.conftest import SECRETS, ServerProcess
 
 HOOK_ENV = {"WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.1/32"]', "WEBHOOK_BASE_DELAY": "0.5",
             "WEBHOOK_TIMEOUT_SECONDS": "2", "VB_DEFAULT_RATE_LIMIT_PER_MINUTE": "1000"}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.scaleout.conftest import ROOT
+from tests.conftest import ROOT
 
 
 def _workers(pid: int) -> list[int]:

@@ -189,11 +189,15 @@ class ServiceaiRecordStore:
             needle = query.strip().lower()
             # Narrow in SQL (any word in the name or reference, or the exact id/reference),
             # then rank in Python.
-            clauses = [func.lower(ServiceaiEntity.entity_id) == needle, func.lower(ServiceaiEntity.reference) == needle]
+            # lower() typed as its column: the needle and patterns are stored-text encoded too (NUL)
+            def lower(column: Any) -> Any:
+                return func.lower(column, type_=column.type)
+
+            clauses = [lower(ServiceaiEntity.entity_id) == needle, lower(ServiceaiEntity.reference) == needle]
             for word in words[:8]:
                 pattern = f"%{_escape_like(word)}%"
-                clauses.append(func.lower(ServiceaiEntity.name).like(pattern, escape="\\"))
-                clauses.append(func.lower(ServiceaiEntity.reference).like(pattern, escape="\\"))
+                clauses.append(lower(ServiceaiEntity.name).like(pattern, escape="\\"))
+                clauses.append(lower(ServiceaiEntity.reference).like(pattern, escape="\\"))
             rows = s.exec(stmt.where(or_(*clauses)).limit(2000)).all()
             scored: list[tuple[int, str, ServiceaiEntity]] = []
             for r in rows:

@@ -15,6 +15,10 @@ from sqlmodel import Field, SQLModel
 
 from adapters.storage.types import UTCDateTime
 
+#: Names of SIP trunks and dispatch rules: a client's (at most 200 characters, the contract's
+#: maxLength) or derived from a number's nickname (200) plus " inbound" / " outbound".
+NAME_LENGTH = 256
+
 
 class VsMeta(SQLModel, table=True):
     """Install-wide facts: catalog seed version, the operator organization."""
@@ -108,7 +112,7 @@ class VsProvider(SQLModel, table=True):
 
     __tablename__ = "vs_provider"
 
-    provider_id: str = Field(primary_key=True, max_length=64)
+    provider_id: str = Field(primary_key=True, max_length=128)  # the contract's maxLength
     display_name: str = Field(max_length=200)
     is_active: bool = True
     position: int = 0
@@ -121,7 +125,7 @@ class VsProviderModel(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("provider_id", "model_id", name="uq_vs_provider_model"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    provider_id: str = Field(index=True, foreign_key="vs_provider.provider_id", max_length=64)
+    provider_id: str = Field(index=True, foreign_key="vs_provider.provider_id", max_length=128)
     model_id: str = Field(max_length=200)
     display_name: str = Field(max_length=200)
     is_active: bool = True
@@ -146,13 +150,15 @@ class VsSipTrunk(SQLModel, table=True):
     trunk_id: str = Field(primary_key=True, max_length=64)
     org_id: str = Field(index=True, foreign_key="vs_organization.org_id", max_length=36)
     kind: str = Field(max_length=16)
-    name: str = Field(default="", max_length=200)
+    # a name, or "<number nickname> inbound|outbound" (import): the contract's 200 and a suffix
+    name: str = Field(default="", max_length=NAME_LENGTH)
     numbers: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     allowed_numbers: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     allowed_addresses: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    address: str | None = Field(default=None, max_length=500)
-    auth_username: str | None = Field(default=None, max_length=200)
-    auth_password_sealed: str | None = Field(default=None, max_length=1000)
+    address: str | None = Field(default=None, max_length=2048)  # termination_uri's maxLength
+    auth_username: str | None = Field(default=None, max_length=256)  # auth_username / sip_username
+    # Fernet of a password of up to 256 characters of up to 4 UTF-8 bytes each: 1464 characters
+    auth_password_sealed: str | None = Field(default=None, max_length=2048)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
@@ -163,7 +169,7 @@ class VsDispatchRule(SQLModel, table=True):
 
     rule_id: str = Field(primary_key=True, max_length=64)
     org_id: str = Field(index=True, foreign_key="vs_organization.org_id", max_length=36)
-    name: str = Field(default="", max_length=200)
+    name: str = Field(default="", max_length=NAME_LENGTH)  # as VsSipTrunk.name
     rule_type: str = Field(default="individual", max_length=16)
     trunk_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     inbound_numbers: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -187,7 +193,7 @@ class VsPhoneNumber(SQLModel, table=True):
     dispatch_rule_id: str | None = Field(default=None, max_length=64)
     inbound_agent_id: str | None = Field(default=None, index=True, max_length=32)
     outbound_agent_id: str | None = Field(default=None, max_length=32)
-    provider: str = Field(default="twilio", max_length=32)
+    provider: str = Field(default="twilio", max_length=64)  # CreatePhoneNumberBody.provider's maxLength
     nickname: str | None = Field(default=None, max_length=200)
     is_active: bool = True
     provisioned: bool = False

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from adapters.storage.database import MIGRATIONS, Database
 from adapters.storage.tables import register_all, table_modules
 
-HEAD = "0007_vb_webhook_lease"
+HEAD = "0008_vs_contract_lengths"
 BRANCH_HEADS = ("0003_serviceai", "0003_vertebro", "0003_virstack")
 
 
@@ -67,4 +67,32 @@ def test_database_from_before_the_merge_upgrades_and_keeps_its_rows(database_url
     assert _versions(db) == {HEAD}
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT tenant_id FROM vb_tenant")).scalars().all() == ["t-1"]
+    db.dispose()
+
+
+def test_widened_virstack_columns_keep_their_rows_and_take_the_contracts_lengths(database_url):
+    # 0008 rebuilds vs_provider on SQLite while vs_provider_model rows reference it: migrate()
+    # turns SQLite's foreign keys off for the rebuild, and they still hold afterwards
+    db = Database(database_url)
+    config = _config()
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0007_vb_webhook_lease")
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO vs_provider (provider_id, display_name, is_active, position, created_at, "
+                          "updated_at) VALUES ('openai', 'OpenAI', true, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        conn.execute(text("INSERT INTO vs_provider_model (provider_id, model_id, display_name, is_active, is_default, "
+                          "capabilities, voices, validation_rules, position, created_at, updated_at) VALUES "
+                          "('openai', 'gpt', 'GPT', true, true, '{}', '[]', '{}', 1, CURRENT_TIMESTAMP, "
+                          "CURRENT_TIMESTAMP)"))
+    db.migrate()
+    assert _versions(db) == {HEAD}
+    long_id = "p" * 128  # CreateProviderBody.provider_id's maxLength
+    with db.engine.begin() as conn:
+        assert conn.execute(text("SELECT provider_id FROM vs_provider_model")).scalars().all() == ["openai"]
+        conn.execute(text("INSERT INTO vs_provider (provider_id, display_name, is_active, position, created_at, "
+                          "updated_at) VALUES (:id, 'Long', true, 2, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                     {"id": long_id})
+        if db.is_sqlite:  # foreign keys are back on for the connections the server uses
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     db.dispose()
