@@ -1,4 +1,5 @@
-"""tools.generate: the whole pipeline, built twice (module-scoped) and checked end to end."""
+"""tools.generate: the whole pipeline, built once (module-scoped), checked end to end and against
+the committed ``generated/`` (a build of another process, at another time)."""
 
 from __future__ import annotations
 
@@ -24,21 +25,20 @@ SYNTHESIZE = "/paths/~1voice~1sessions~1{sessionId}~1synthesize/post/responses/2
 
 
 class Built:
-    def __init__(self, a: Path, b: Path, log_a: list[str], log_b: list[str]) -> None:
-        self.a, self.b, self.log_a, self.log_b = a, b, log_a, log_b
+    def __init__(self, a: Path, b: Path, log_a: list[str]) -> None:
+        self.a, self.b, self.log_a = a, b, log_a
         self.merged: dict[str, Any] = yaml.safe_load((a / "openapi.yaml").read_text(encoding="utf-8"))
         self.apis: dict[str, Any] = json.loads((a / "apis.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Built:
-    """The only two full builds of this module (each runs datamodel-codegen four times)."""
+    """The only full build of this module (it runs datamodel-codegen four times, ~25 s on 2
+    cores); ``b`` is the committed ``generated/``, built by another process."""
     root = tmp_path_factory.mktemp("generate")
     log_a: list[str] = []
-    log_b: list[str] = []
     build(root / "a", log=log_a.append)
-    build(root / "b", log=log_b.append)
-    return Built(root / "a", root / "b", log_a, log_b)
+    return Built(root / "a", ROOT / "generated", log_a)
 
 
 def _files(directory: Path) -> dict[str, bytes]:
@@ -91,11 +91,12 @@ def test_the_json_document_is_the_yaml_document(built):
 
 
 def test_two_builds_are_byte_identical(built):
+    # the committed tree was built by another process (another hash seed, another time): equal
+    # bytes show the build deterministic (and the tree current; CI's --check says the same)
     files_a, files_b = _files(built.a), _files(built.b)
     assert files_a.keys() == files_b.keys()
     different = [name for name in files_a if files_a[name] != files_b[name]]
-    assert different == []
-    assert built.log_a == built.log_b
+    assert different == [], "generated/ differs from a fresh build: run python -m tools.generate"
 
 
 def test_models_are_pydantic_v2_modules(built):
