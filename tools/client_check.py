@@ -21,6 +21,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,28 +58,52 @@ class TypeScriptTypes:
     tsc_output: str
 
 
+def python_clients(apis: Sequence[str], out: Path) -> dict[str, PythonClient]:
+    """Generate the clients of ``apis`` into ``out/<api>`` and measure them: the generators run
+    side by side (one process each), then one import check per client and one mypy run over all
+    of them (mypy's start-up, typeshed included, is most of a small package's check)."""
+    generators = {api: subprocess.Popen(
+        [sys.executable, "-m", "openapi_python_client", "generate", "--path", str(APIS / f"{api}.openapi.yaml"),
+         "--output-path", str(out / api), "--overwrite", "--config", str(CONFIG)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for api in apis}
+    dropped: dict[str, list[str]] = {}
+    packages: dict[str, Path] = {}
+    for api, proc in generators.items():
+        stdout, stderr = proc.communicate(timeout=600)
+        if proc.returncode != 0:
+            raise RuntimeError(f"openapi-python-client failed for {api}:\n{stdout}\n{stderr}")
+        dropped[api] = [line for line in stdout.splitlines() if line.startswith(("WARNING", "Unable to process"))]
+        packages[api] = next(p for p in (out / api).iterdir() if p.is_dir() and (p / "__init__.py").exists())
+    mypy = subprocess.run([sys.executable, "-m", "mypy", "--no-incremental", "--ignore-missing-imports",
+                           "--config-file", "/dev/null", *(str(p.relative_to(out)) for p in packages.values())],
+                          cwd=out, capture_output=True, text=True, timeout=900)
+    clients = {}
+    for api, package in packages.items():
+        mine = [line for line in mypy.stdout.splitlines() if line.startswith(str(package.relative_to(out)) + "/")]
+        clients[api] = PythonClient(api, out / api, package, dropped[api], _import_failures(package),
+                                    sum(": error:" in line for line in mine), "\n".join(mine))
+    return clients
+
+
 def python_client(api: str, out: Path) -> PythonClient:
-    """Generate the client of ``api`` into ``out/<api>`` and measure it."""
-    target = out / api
-    proc = subprocess.run([sys.executable, "-m", "openapi_python_client", "generate", "--path",
-                           str(APIS / f"{api}.openapi.yaml"), "--output-path", str(target), "--overwrite",
-                           "--config", str(CONFIG)], capture_output=True, text=True, timeout=600)
-    if proc.returncode != 0:
-        raise RuntimeError(f"openapi-python-client failed for {api}:\n{proc.stdout}\n{proc.stderr}")
-    dropped = [line for line in proc.stdout.splitlines() if line.startswith(("WARNING", "Unable to process"))]
-    package = next(p for p in target.iterdir() if p.is_dir() and (p / "__init__.py").exists())
+    """Generate the client of ``api`` into ``out/<api>`` and measure it (see :func:`python_clients`)."""
+    return python_clients([api], out)[api]
+
+
+def _import_failures(package: Path) -> list[str]:
+    """Modules of the generated ``package`` that fail to import (``module: error``), in a child
+    process whose working directory is the package's parent."""
+    target = package.parent
     modules = [".".join(p.relative_to(target).with_suffix("").parts) for p in package.rglob("*.py")]
     script = ("import importlib, json, sys\nfailed = []\nfor m in json.loads(sys.argv[1]):\n"
               "    try:\n        importlib.import_module(m.removesuffix('.__init__'))\n"
               "    except Exception as exc:\n        failed.append(f'{m}: {exc!r}')\nprint(json.dumps(failed))\n")
     imported = subprocess.run([sys.executable, "-c", script, json.dumps(modules)], cwd=target, capture_output=True,
                               text=True, timeout=600)
-    failures = json.loads(imported.stdout.strip().splitlines()[-1]) if imported.returncode == 0 else [imported.stderr]
-    mypy = subprocess.run([sys.executable, "-m", "mypy", "--no-incremental", "--ignore-missing-imports",
-                           "--config-file", "/dev/null", package.name], cwd=target, capture_output=True, text=True,
-                          timeout=900)
-    errors = len(re.findall(r": error:", mypy.stdout))
-    return PythonClient(api, target, package, dropped, failures, errors, mypy.stdout)
+    if imported.returncode != 0:
+        return [imported.stderr]
+    failures: list[str] = json.loads(imported.stdout.strip().splitlines()[-1])
+    return failures
 
 
 def _ts_string(value: str) -> str:
@@ -150,9 +175,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = args.out or Path(tempfile.mkdtemp(prefix="clients-"))
     bad = False
-    for document in sorted(APIS.glob("*.openapi.yaml")):
-        api = document.name.removesuffix(".openapi.yaml")
-        py = python_client(api, out)
+    apis = [document.name.removesuffix(".openapi.yaml") for document in sorted(APIS.glob("*.openapi.yaml"))]
+    python = python_clients(apis, out)
+    for api in apis:
+        py = python[api]
         ts = typescript_types(api, out)
         print(f"{api}: python dropped {len(py.dropped)}, import failures {len(py.import_failures)}, "
               f"mypy errors {py.mypy_errors}; typescript Record<string, never> {len(ts.never_records)}, "

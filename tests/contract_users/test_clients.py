@@ -34,7 +34,7 @@ APIS = ("virtual-banker", "virstack-voiceai", "serviceai", "vertebro-voice")
 @pytest.fixture(scope="module")
 def clients() -> Iterator[dict[str, client_check.PythonClient]]:
     out = Path(tempfile.mkdtemp(prefix="clients-"))
-    generated = {api: client_check.python_client(api, out) for api in APIS}
+    generated = client_check.python_clients(APIS, out)
     for client in generated.values():
         sys.path.insert(0, str(client.path))
     yield generated
