@@ -86,8 +86,26 @@ class LiveKitEvent:
     raw: dict[str, Any]
 
 
+#: The longest value (characters) of each field the server stores, as its columns declare
+#: (migration 0009): an individual dispatch rule's room is ``<room_prefix>_<caller>_<random>``, up
+#: to ~230 characters with the contract's 200-character prefix; SIP Call-IDs have no fixed length.
+FIELD_LIMITS = {"id": 128, "event": 64, "room name": 512, "participant identity": 512,
+                "sip.phoneNumber": 128, "sip.trunkPhoneNumber": 128, "sip.callID": 256}
+
+
+def _check_lengths(event: LiveKitEvent) -> None:
+    values = {"id": event.id, "event": event.event, "room name": event.room_name,
+              "participant identity": event.participant_identity,
+              **{k: event.participant_attributes.get(k) for k in ("sip.phoneNumber", "sip.trunkPhoneNumber",
+                                                                   "sip.callID")}}
+    for field, value in values.items():
+        if value is not None and len(value) > FIELD_LIMITS[field]:
+            raise InvalidEvent(f"webhook event's {field} is longer than {FIELD_LIMITS[field]} characters")
+
+
 def parse(body: bytes) -> LiveKitEvent:
-    """Parse a WebhookEvent (LiveKit's JSON encoding of the protobuf). Raises :class:`InvalidEvent`."""
+    """Parse a WebhookEvent (LiveKit's JSON encoding of the protobuf). Raises :class:`InvalidEvent`
+    when it is not one, or a field the server stores is longer than its ``FIELD_LIMITS``."""
     try:
         message = Parse(body.decode("utf-8"), api.WebhookEvent(), ignore_unknown_fields=True)
     except (ParseError, UnicodeDecodeError, ValueError, TypeError) as exc:
@@ -108,7 +126,7 @@ def parse(body: bytes) -> LiveKitEvent:
             room_name = json.loads(body).get("room", {}).get("name") or None
         except (ValueError, AttributeError):
             room_name = None
-    return LiveKitEvent(
+    event = LiveKitEvent(
         id=message.id,
         event=message.event,
         created_at=int(message.created_at),
@@ -119,3 +137,5 @@ def parse(body: bytes) -> LiveKitEvent:
         participant_attributes=dict(participant.attributes) if participant is not None else {},
         raw=raw,
     )
+    _check_lengths(event)
+    return event

@@ -213,12 +213,12 @@ class VsCall(SQLModel, table=True):
     channel: str = Field(max_length=8)
     direction: str = Field(max_length=16)
     status: str = Field(index=True, max_length=16)
-    room_name: str = Field(unique=True, index=True, max_length=200)
-    participant_identity: str | None = Field(default=None, max_length=200)
-    from_number: str | None = Field(default=None, max_length=32)
-    to_number: str | None = Field(default=None, max_length=32)
+    room_name: str = Field(unique=True, index=True, max_length=512)
+    participant_identity: str | None = Field(default=None, max_length=512)
+    from_number: str | None = Field(default=None, max_length=128)
+    to_number: str | None = Field(default=None, max_length=128)
     sip_participant_id: str | None = Field(default=None, max_length=64)
-    sip_call_id: str | None = Field(default=None, max_length=64)
+    sip_call_id: str | None = Field(default=None, max_length=256)
     metadata_: dict[str, Any] = Field(default_factory=dict, sa_column=Column("metadata", JSON, nullable=False))
     dynamic_variables: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     transcripts: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
@@ -237,7 +237,7 @@ class VsRoom(SQLModel, table=True):
 
     __tablename__ = "vs_room"
 
-    name: str = Field(primary_key=True, max_length=200)
+    name: str = Field(primary_key=True, max_length=512)
     sid: str = Field(max_length=64)
     metadata_: str = Field(default="", sa_column=Column("metadata", Text, nullable=False))
     agent_name: str | None = Field(default=None, max_length=64)
@@ -254,7 +254,7 @@ class VsWebhookEvent(SQLModel, table=True):
 
     event_id: str = Field(primary_key=True, max_length=128)
     event: str = Field(max_length=64)
-    room_name: str | None = Field(default=None, index=True, max_length=200)
+    room_name: str | None = Field(default=None, index=True, max_length=512)
     call_id: str | None = Field(default=None, max_length=36)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     processed: bool = False

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from adapters.storage.database import MIGRATIONS, Database
 from adapters.storage.tables import register_all, table_modules
 
-HEAD = "0008_vs_contract_lengths"
+HEAD = "0009_vs_room_lengths"
 BRANCH_HEADS = ("0003_serviceai", "0003_vertebro", "0003_virstack")
 
 
@@ -85,8 +85,14 @@ def test_widened_virstack_columns_keep_their_rows_and_take_the_contracts_lengths
                           "capabilities, voices, validation_rules, position, created_at, updated_at) VALUES "
                           "('openai', 'gpt', 'GPT', true, true, '{}', '[]', '{}', 1, CURRENT_TIMESTAMP, "
                           "CURRENT_TIMESTAMP)"))
+        conn.execute(text("INSERT INTO vs_room (name, sid, metadata, participants, empty_timeout, created_at) "
+                          "VALUES ('call-1', 'RM_1', '', '[]', 300, CURRENT_TIMESTAMP)"))
     db.migrate()
     assert _versions(db) == {HEAD}
+    with db.engine.begin() as conn:  # 0009: a room of a 200-character dispatch-rule prefix
+        assert conn.execute(text("SELECT name FROM vs_room")).scalars().all() == ["call-1"]
+        conn.execute(text("INSERT INTO vs_room (name, sid, metadata, participants, empty_timeout, created_at) "
+                          "VALUES (:name, 'RM_2', '', '[]', 300, CURRENT_TIMESTAMP)"), {"name": "r" * 512})
     long_id = "p" * 128  # CreateProviderBody.provider_id's maxLength
     with db.engine.begin() as conn:
         assert conn.execute(text("SELECT provider_id FROM vs_provider_model")).scalars().all() == ["openai"]

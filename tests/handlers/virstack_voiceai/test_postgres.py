@@ -67,3 +67,27 @@ def test_text_with_nul_round_trips(org, make_agent):
     assert [(t["name"], t["auth_username"]) for t in listed] == [("main\x00line", "\x00")]
     agent = make_agent(org, identity={"agent_name": "Nul\x00Agent"})
     assert org.get(f"/v1/agent/{agent['agent_id']}").status_code == 200
+
+
+def test_inbound_call_into_a_room_of_the_longest_prefix(client, org, make_agent):
+    # an individual dispatch rule names each inbound room "<room_prefix>_<caller>_<random>": with a
+    # 200-character prefix (the contract's maxLength) LiveKit's webhooks carry a ~230-character room
+    # name, stored in VARCHAR(200) columns (a 500 on PostgreSQL); SIP Call-IDs reach 64+ characters
+    from tests.handlers.virstack_voiceai.test_webhooks import event, livekit_signed, send
+
+    agent = make_agent(org)
+    trunk = org.post("/v1/sip/trunks", json={"numbers": ["+14155551234"]}).json()["data"]
+    rule = org.post("/v1/sip/dispatch-rules", json={"trunk_ids": [trunk["trunk_id"]],
+                                                    "room_prefix": "p" * 200}).json()["data"]
+    org.post("/v1/sip/phone-numbers", json={"number": "+14155551234", "trunk_id": trunk["trunk_id"],
+                                            "dispatch_rule_id": rule["dispatch_rule_id"],
+                                            "inbound_agent_id": agent["agent_id"]})
+    room = "p" * 200 + "_+15105550000_AbCdEfGhIjKl"
+    call_id = "a84b4c76e66710@" + "pc33.atlanta.example.com" * 4  # RFC 3261's form, longer
+    joined = event("participant_joined", room, "EV_long1", participant={
+        "identity": "sip_+15105550000", "kind": "SIP",
+        "attributes": {"sip.phoneNumber": "+15105550000", "sip.trunkPhoneNumber": "+14155551234",
+                       "sip.trunkID": trunk["trunk_id"], "sip.callID": call_id}})
+    assert send(client, joined, livekit_signed(joined)).status_code == 200
+    calls = org.post("/v1/call/list", json={"filters": {"direction": "inbound", "channel": "sip"}}).json()["data"]
+    assert [c["room_name"] for c in calls] == [room]

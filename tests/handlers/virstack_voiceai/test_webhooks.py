@@ -169,3 +169,14 @@ def test_egress_ended_attaches_the_recording(client, org, make_agent):
     data = org.get(f"/v1/call/{call['call_id']}").json()["data"]
     assert data["recordings"] == {"recording_url": "https://recordings.example/call.ogg"}
     assert data["recording_files"] == [{"egress_id": "EG_1", "location": "https://recordings.example/call.ogg"}]
+
+
+def test_fields_longer_than_their_columns_are_400_and_store_nothing(client, app):
+    before = stored_events(app)
+    for body in (event("room_started", "r" * 513, "EV_long_room"),
+                 event("room_started", "call-1", "E" * 129),
+                 event("participant_joined", "call-1", "EV_long_call_id", participant={
+                     "identity": "sip_+15105550000", "kind": "SIP", "attributes": {"sip.callID": "c" * 257}})):
+        answered = send(client, body, livekit_signed(body))
+        assert answered.status_code == 400 and "longer than" in answered.json()["error"], answered.text
+    assert stored_events(app) == before
