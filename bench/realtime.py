@@ -624,8 +624,10 @@ def report(conv: Conversation, turns_asked: int, elapsed: float) -> str:
     )
     wers = [t.wer for t in conv.turns if t.wer is not None]
     lines.append(
-        f"Transcripts: WER median {p50(wers):.2f}, mean {statistics.fmean(wers):.2f} against the spoken sentences. "
-        f"The clips end with {p50(conv.trailing) * 1000:.0f} ms (median) of quiet below {SILENCE_DBFS:g} dBFS, "
+        f"Transcripts: WER median {p50(wers):.2f}, mean {statistics.fmean(wers):.2f} against the spoken sentences"
+        + (" (misheard: " + "; ".join(sorted({f"{t.sentence!r} → {t.transcript!r}" for t in conv.turns
+                                              if t.wer})) + ")" if any(t.wer for t in conv.turns) else "")
+        + f". The clips end with {p50(conv.trailing) * 1000:.0f} ms (median) of quiet below {SILENCE_DBFS:g} dBFS, "
         f"which the VAD already counts toward its {es:g} s. Replies heard (with the quiet start of their "
         "synthesized audio, which is part of the downlink row): "
         + "; ".join(f"{text!r} ({conv.reply_lead.get(text, 0) * 1000:.0f} ms)" for text in sorted(conv.reply_lead))

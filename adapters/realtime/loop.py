@@ -7,25 +7,29 @@ stops playback and abandons that reply. Every step is reported through ``emit`` 
 dict: ``state``, ``transcript``, ``reply``, ``visemes``, ``barge_in``, ``metrics``, ``error``.
 
 Latency (issue 15): the wait between the end of the caller's speech and the first reply frame
-is cut three ways.
+is cut four ways.
 
 * **Recognition ahead of the end**: when the detector reports a pause (:class:`~adapters.
   realtime.vad.SpeechPaused`, ~0.1 s after the sound stops) the utterance so far is recognised
   at once, while the end silence is still being waited for. If nothing audible follows, that
   transcript *is* the utterance's (the utterance names the pause) and the turn uses it instead
   of recognising the same audio again. Whisper's cost is nearly fixed per call (it pads to a
-  30-s window), so there is no cheaper "tail only" pass; what is saved is the end silence the
-  recognition now overlaps. At most one such recognition per loop is in flight (a later pause
-  waits for it and starts only if still open), and only when the engine's executor has an idle
-  worker: it never queues behind, or in front of, other speech work, and a refusal just means
-  the turn recognises the utterance itself. Only engines on a local executor (``asr.executor``)
-  do this; a cloud engine would bill every pause.
+  30-s window, or the utterance plus 7 s of it, below), so there is no cheaper "tail only" pass;
+  what is saved is the end silence the recognition now overlaps. At most one such recognition
+  per loop is in flight (a later pause waits for it and starts only if still open), and only when
+  the engine's executor has an idle worker: it never queues behind, or in front of, other speech
+  work, and a refusal just means the turn recognises the utterance itself. Only engines on a
+  local executor (``asr.executor``) do this; a cloud engine would bill every pause.
 * **Shorter end silence for complete sentences**: when that transcript ends with sentence
   punctuation (``. ? !``, not ``...``), or repeats the previous pause's transcript of the same
   utterance, the detector ends the utterance after ``min_end_silence`` of quiet instead of its
   ``end_silence`` (:meth:`~adapters.realtime.vad.UtteranceDetector.end_early`).
 * **First sentence first**: the reply's first sentence is synthesized and queued on the output,
   then the rest is synthesized while it plays.
+* **A recognition sized to the utterance**: engines with ``transcribe_utterance`` (Whisper: the
+  encoder sees the utterance plus 7 s of padding instead of a 30-s window, ~2.5x faster on short
+  utterances and no less accurate; :mod:`adapters.providers.whisper`, ``bench/asr_window.py``)
+  are asked through it.
 
 ``metrics`` also says ``end_silence`` (seconds of quiet the detector waited), ``recognized_ahead``
 (whether the transcript came from a pause's recognition) and ``recognitions`` (how many times the
@@ -185,7 +189,7 @@ class SpeechLoop:
         is a complete sentence and nothing audible followed the pause."""
         utterance_number = self._utterances
         try:
-            transcript = await self.asr.transcribe(pause.pcm, self.language, False)
+            transcript = await self._recognize(pause.pcm)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - the turn recognises the utterance itself
@@ -204,6 +208,14 @@ class SpeechLoop:
         if waiting is not None and not self._closed and self.detector.open_pause == waiting.pause_id:
             self._recognize_at(waiting)
         return transcript
+
+    async def _recognize(self, pcm: bytes) -> Transcript:
+        """One utterance's transcript: the engine's short-utterance recognition when it has one
+        (Whisper's shortened encoder window), else its ``transcribe``."""
+        short = getattr(self.asr, "transcribe_utterance", None)
+        if short is not None:
+            return await short(pcm, self.language)
+        return await self.asr.transcribe(pcm, self.language, False)
 
     async def barge_in(self) -> None:
         """Stop speaking and drop the reply in progress."""
@@ -238,7 +250,7 @@ class SpeechLoop:
                                     "recognitions": ahead_runs + (transcript is None)}
         if transcript is None:
             try:
-                transcript = await self.asr.transcribe(utterance.pcm, self.language, False)
+                transcript = await self._recognize(utterance.pcm)
             except ProviderError as exc:
                 await self.emit({"type": "error", "message": f"speech recognition failed: {exc}"})
                 await self._set_state("idle")

@@ -224,6 +224,26 @@ async def test_the_first_sentence_is_synthesized_and_queued_before_the_rest():
     assert all(a["end_time"] == pytest.approx(b["start_time"]) for a, b in zip(visemes, visemes[1:], strict=False))
 
 
+async def test_engines_with_a_short_utterance_recognition_are_asked_through_it():
+    class UtteranceASR(ScriptedASR):
+        def __init__(self) -> None:
+            super().__init__(lambda pcm: "Check my balance.")
+            self.short: list[int] = []
+
+        async def transcribe_utterance(self, pcm: bytes, language: str | None) -> Transcript:
+            self.short.append(len(pcm))
+            return await self.executor.run(self._work, pcm)
+
+    asr = UtteranceASR()
+    events: list[dict] = []
+    loop = _loop(asr, events, [])
+    try:
+        metrics = await _converse(loop, events, await _speech_16k("Check my balance."))
+    finally:
+        await loop.close()
+    assert len(asr.short) == 1 and asr.calls == [] and metrics["recognized_ahead"] is True
+
+
 def test_sentence_complete():
     assert sentence_complete("Check my balance.") and sentence_complete("Is it open?") and sentence_complete("Stop!")
     assert sentence_complete('He said "stop."')
