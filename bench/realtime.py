@@ -107,6 +107,11 @@ def p50(values: Sequence[float]) -> float:
     return float(statistics.median(values))
 
 
+def p90(values: Sequence[float]) -> float:
+    """90th percentile, linear interpolation between samples (numpy's default)."""
+    return float(np.percentile(np.asarray(values, dtype=float), 90))
+
+
 def p95(values: Sequence[float]) -> float:
     """95th percentile, linear interpolation between samples (numpy's default)."""
     return float(np.percentile(np.asarray(values, dtype=float), 95))
@@ -265,6 +270,9 @@ class Turn:
     reply: str = ""
     response_latency: float | None = None  # seconds, the server's metrics event
     reply_duration: float | None = None
+    end_silence: float = 0.0  # seconds of quiet the server's detector waited (metrics)
+    recognized_ahead: bool = False  # the transcript came from the recognition started at the pause (metrics)
+    recognitions: int = 1  # recognitions of the utterance's audio (metrics)
     first_loud: float | None = None  # perf_counter of the first non-silent reply frame
     problem: str | None = None  # why the turn is left out of the statistics
     wer: float | None = None
@@ -337,6 +345,9 @@ async def run_turn(caller, signaling: Signaling, sentence: str, pcm: bytes, time
             else:
                 turn.response_latency = float(message["response_latency"])
                 turn.reply_duration = float(message["reply_duration"])
+                turn.end_silence = float(message.get("end_silence", 0.0))
+                turn.recognized_ahead = bool(message.get("recognized_ahead", False))
+                turn.recognitions = int(message.get("recognitions", 1))
         elif kind == "barge_in":
             turn.problem = "barge_in (the VAD split the utterance)"
         elif kind in ("error", "closed"):
@@ -515,6 +526,12 @@ def end_silence() -> float:
     return UtteranceDetector().end_frames * FRAME_MS / 1000
 
 
+def min_end_silence() -> float:
+    from adapters.realtime.vad import FRAME_MS, UtteranceDetector
+
+    return UtteranceDetector().min_end_frames * FRAME_MS / 1000
+
+
 def header(load: float) -> str:
     return (
         "## Realtime: voice-to-voice latency of a WebRTC conversation (loopback)\n\n"
@@ -523,7 +540,8 @@ def header(load: float) -> str:
         f"PyAV {version('av')}, websockets {version('websockets')}, faster-whisper {version('faster-whisper')}\n\n"
         f"server: `python -m gateway` (uvicorn, 1 worker), ICE on {HOST} only; engines of provider `mock`: "
         f"ASR faster-whisper tiny.en (ASR_THREADS={os.environ.get('ASR_THREADS', '2')}), TTS espeak-ng; "
-        f"LLM {llm_engine()}; VAD end silence {end_silence():g} s. "
+        f"LLM {llm_engine()}; VAD end silence {end_silence():g} s ({min_end_silence():g} s after a complete "
+        "sentence recognised at the pause). "
         f"caller: aiortc in this process, espeak-ng speech (48 kHz) on its microphone track; a reply frame "
         f"counts as sound at an RMS of {SILENCE_DBFS:g} dBFS or more (20 ms frames)."
     )
@@ -552,91 +570,64 @@ def report(conv: Conversation, turns_asked: int, elapsed: float) -> str:
         lines += [f"- {t.sentence!r}: {t.problem}" for t in conv.turns]
         return "\n".join(lines)
 
-    def ms_row(label: str, values: list[float], spans: str) -> list[str]:
-        return [label, f"{p50(values) * 1000:.0f}", f"{p95(values) * 1000:.0f}", "ms", spans]
+    def row(label: str, values: list[float], unit: str, spans: str) -> list[str]:
+        scale, digits = (1000, 0) if unit == "ms" else (1, 2)
+        cells = [f"{q(values) * scale:.{digits}f}" for q in (p50, p90, p95)]
+        return [label, *cells, unit, spans]
 
     es = end_silence()
     rows = [
-        [
-            "utterance duration",
-            f"{p50([t.utterance for t in ok]):.2f}",
-            f"{p95([t.utterance for t in ok]):.2f}",
-            "s",
-            "audio played on the caller's microphone",
-        ],
-        ms_row(
-            "**client latency**",
-            [t.client for t in ok],
-            "mic done → first non-silent reply frame received by the caller",
-        ),
-        ms_row(
-            "**server latency**",
-            [t.response_latency for t in ok],
-            "`metrics.response_latency`: end of utterance detected → first reply frame sent",
-        ),
-        ms_row(
-            "client − server",
-            [t.client - t.response_latency for t in ok],
-            f"VAD end silence ({es:g} s) + network/jitter buffering both ways",
-        ),
-        ms_row(
-            "├ mic done → `thinking`",
-            [t.detect for t in ok],
-            f"VAD end silence ({es:g} s, minus the clip's quiet tail) + uplink + resampling",
-        ),
-        ms_row("├ ASR", [t.asr for t in ok], "`thinking` → `transcript`"),
-        ms_row("├ LLM", [t.llm for t in ok], "`transcript` → `reply`"),
-        ms_row("├ TTS", [t.tts for t in ok], "`reply` → `state: speaking` (synthesis, resampling to 48 kHz)"),
-        ms_row(
-            "├ first frame",
-            [t.frame_wait for t in ok],
-            "server latency − (`thinking` → `speaking`): next 20 ms output tick, event sends",
-        ),
-        ms_row(
-            "└ downlink",
-            [t.downlink for t in ok],
+        row("utterance duration", [t.utterance for t in ok], "s", "audio played on the caller's microphone"),
+        row("**client latency**", [t.client for t in ok], "ms",
+            "mic done → first non-silent reply frame received by the caller"),
+        row("**server latency**", [t.response_latency for t in ok], "ms",
+            "`metrics.response_latency`: end of utterance declared → first reply frame sent"),
+        row("client − server", [t.client - t.response_latency for t in ok], "ms",
+            "end silence waited + recognition done before the end was declared + network/jitter buffering both ways"),
+        row("├ mic done → `thinking`", [t.detect for t in ok], "ms",
+            "uplink + quiet until the end is declared: the VAD's end silence, or the recognition started at "
+            "the pause and then the short end silence"),
+        row("│ ├ end silence (server)", [t.end_silence for t in ok], "ms",
+            f"`metrics.end_silence`: quiet (server stream time) from the sound's end to the declared end: "
+            f"{es:g} s by the VAD, or, when the pause's transcript is a complete sentence, its arrival "
+            f"(≥ {min_end_silence():g} s)"),
+        row("│ └ rest", [t.detect - t.end_silence for t in ok], "ms",
+            "uplink (Opus, RTP, the server's jitter buffer, resampling, 30 ms VAD frames) and the VAD's hangover"),
+        row("├ ASR", [t.asr for t in ok], "ms",
+            "`thinking` → `transcript`: what was left of the recognition when the end was declared"),
+        row("├ LLM", [t.llm for t in ok], "ms", "`transcript` → `reply`"),
+        row("├ TTS", [t.tts for t in ok], "ms",
+            "`reply` → `state: speaking` (first sentence's synthesis, resampling to 48 kHz)"),
+        row("├ first frame", [t.frame_wait for t in ok], "ms",
+            "server latency − (`thinking` → `speaking`): next 20 ms output tick, event sends"),
+        row("└ downlink", [t.downlink for t in ok], "ms",
             "client latency − (mic done → `thinking`) − server latency: Opus, RTP, jitter buffer, decode, "
-            "the reply's quiet start",
-        ),
-        [
-            "client latency / utterance",
-            f"{p50([t.client / t.utterance for t in ok]):.2f}",
-            f"{p95([t.client / t.utterance for t in ok]):.2f}",
-            "×",
-            "per turn",
-        ],
-        [
-            "client latency / server latency",
-            f"{p50([t.client / t.response_latency for t in ok]):.2f}",
-            f"{p95([t.client / t.response_latency for t in ok]):.2f}",
-            "×",
-            "per turn",
-        ],
-        [
-            "reply duration",
-            f"{p50([t.reply_duration for t in ok]):.2f}",
-            f"{p95([t.reply_duration for t in ok]):.2f}",
-            "s",
-            "`metrics.reply_duration` (played in full before the next turn)",
-        ],
-        [
-            "turn",
-            f"{p50([t.t['idle'] - t.mic_end + t.utterance for t in ok]):.2f}",
-            f"{p95([t.t['idle'] - t.mic_end + t.utterance for t in ok]):.2f}",
-            "s",
-            "utterance start → `state: idle`",
-        ],
+            "the reply's quiet start"),
+        row("client latency / utterance", [t.client / t.utterance for t in ok], "×", "per turn"),
+        row("client latency / server latency", [t.client / t.response_latency for t in ok], "×", "per turn"),
+        row("reply duration", [t.reply_duration for t in ok], "s",
+            "`metrics.reply_duration` (played in full before the next turn)"),
+        row("turn", [t.t["idle"] - t.mic_end + t.utterance for t in ok], "s", "utterance start → `state: idle`"),
     ]
     lines.append(
-        f"### {len(ok)} of {turns_asked} turns (p50 = median, p95 = 95th percentile; the breakdown rows are "
-        "from the arrival times of the signaling events in the caller's process)\n"
+        f"### {len(ok)} of {turns_asked} turns (p50 = median, p90/p95 = 90th/95th percentile; the breakdown rows "
+        "are from the arrival times of the signaling events in the caller's process)\n"
     )
-    lines.append(table(["measure", "p50", "p95", "unit", "what it spans"], "lrrll", rows))
+    lines.append(table(["measure", "p50", "p90", "p95", "unit", "what it spans"], "lrrrll", rows))
     lines.append("")
+    ahead = sum(t.recognized_ahead for t in ok)
+    lines.append(
+        f"Recognition: {ahead} of {len(ok)} transcripts were recognised at the pause, ahead of the end "
+        f"(`metrics.recognized_ahead`); {statistics.fmean(t.recognitions for t in ok):.2f} recognitions per "
+        f"utterance on average (`metrics.recognitions`; more than 1 means pauses inside the utterance or a "
+        "recognition the turn could not reuse).\n"
+    )
     wers = [t.wer for t in conv.turns if t.wer is not None]
     lines.append(
-        f"Transcripts: WER median {p50(wers):.2f}, mean {statistics.fmean(wers):.2f} against the spoken sentences. "
-        f"The clips end with {p50(conv.trailing) * 1000:.0f} ms (median) of quiet below {SILENCE_DBFS:g} dBFS, "
+        f"Transcripts: WER median {p50(wers):.2f}, mean {statistics.fmean(wers):.2f} against the spoken sentences"
+        + (" (misheard: " + "; ".join(sorted({f"{t.sentence!r} → {t.transcript!r}" for t in conv.turns
+                                              if t.wer})) + ")" if any(t.wer for t in conv.turns) else "")
+        + f". The clips end with {p50(conv.trailing) * 1000:.0f} ms (median) of quiet below {SILENCE_DBFS:g} dBFS, "
         f"which the VAD already counts toward its {es:g} s. Replies heard (with the quiet start of their "
         "synthesized audio, which is part of the downlink row): "
         + "; ".join(f"{text!r} ({conv.reply_lead.get(text, 0) * 1000:.0f} ms)" for text in sorted(conv.reply_lead))

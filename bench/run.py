@@ -37,7 +37,8 @@ anything reachable here, in the gateway and the twin alike.
 After the throughput tables the same run prints the speech benchmark (bench/speech.py), the
 realtime benchmark (bench/realtime.py), one worker process against two (bench/workers.py) and the
 CPU cost per unit of work with the capacity model of docs/deploy.md (bench/capacity.py).
-``--only http|speech|realtime|workers|capacity`` runs one part alone.
+``--only http|speech|realtime|workers|capacity`` runs one part alone; ``--only realtime-browser``
+runs the realtime conversation with chromium as the caller (bench/realtime_browser.py; never by default).
 
 Usage: ``python -m bench.run [--only http|speech|realtime] [--quick] [--connections N]
 [--loadgen auto|wrk|python|httpx] [--rounds N] [--ops NAME,…] [--cold-starts N]``;
@@ -401,11 +402,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--only",
-        choices=("http", "speech", "realtime", "workers", "capacity"),
+        choices=("http", "speech", "realtime", "workers", "capacity", "realtime-browser"),
         default=None,
         help="run only the throughput table (http), the speech benchmark (speech), the realtime "
         "conversation latency (realtime), 1 vs 2 worker processes (workers) or the CPU cost per unit "
-        "of work and the capacity model (capacity); default all five, in that order",
+        "of work and the capacity model (capacity); default all five, in that order. realtime-browser "
+        "(the realtime conversation with chromium as the caller, bench/realtime_browser.py) runs only "
+        "when asked for",
     )
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_SECONDS:g} s per target")
     parser.add_argument("--connections", type=int, default=32, help="concurrent connections (default 32)")
@@ -474,6 +477,14 @@ def main(argv: list[str] | None = None) -> int:
         if part == 130:
             return part
         status = max(status, part)
+    if args.only == "realtime-browser":
+        try:
+            from bench import realtime_browser
+
+            return realtime_browser.main([])
+        except KeyboardInterrupt:
+            print("bench: interrupted", file=sys.stderr)
+            return 130
     for name in ("workers", "capacity"):
         if args.only not in (None, name):
             continue

@@ -15,7 +15,7 @@ import pytest
 from adapters.providers import audio
 from adapters.providers.base import ProviderError, SpeechToText, Transcript
 from adapters.providers.wer import normalize, word_error_rate
-from adapters.providers.whisper import SAMPLE_RATE, WhisperASR
+from adapters.providers.whisper import SAMPLE_RATE, WhisperASR, utterance_window
 
 SENTENCES = [
     "The quick brown fox jumps over the lazy dog near the river bank.",
@@ -112,6 +112,44 @@ async def test_include_words_false_gives_same_text_without_words(
     assert plain.words == []
     assert plain.text == results[0][2].text
     assert plain.confidence == results[0][2].confidence
+
+
+async def test_short_utterance_recognition_sees_a_shorter_window_and_hears_as_well(
+    asr: WhisperASR, clips: list[bytes], results: tuple[list[Transcript], float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """transcribe_utterance (the realtime loop's): the encoder gets the audio plus 7 s of padding,
+    not the 30-s window, and the sentences are heard as well as by transcribe."""
+    from faster_whisper import WhisperModel
+
+    seen: list[int] = []
+    encode = WhisperModel.encode
+
+    def spy(self, features):
+        seen.append(features.shape[-1])
+        return encode(self, features)
+
+    monkeypatch.setattr(WhisperModel, "encode", spy)
+    short = [await asr.transcribe_utterance(pcm, "en-US") for pcm in clips]
+    windows = [utterance_window(len(pcm)) for pcm in clips]
+    assert seen == windows and all(w is not None and 1000 <= w < 3000 for w in windows), (seen, windows)
+    full = [word_error_rate(ref, t.text) for ref, t in zip(SENTENCES, results[0], strict=False)]
+    cut = [word_error_rate(ref, t.text) for ref, t in zip(SENTENCES, short, strict=False)]
+    print(f"\nWER full window {[round(w, 2) for w in full]}, utterance window {[round(w, 2) for w in cut]}")
+    assert statistics.median(cut) <= max(statistics.median(full), 0.1)
+    assert statistics.mean(cut) <= statistics.mean(full) + 0.05
+    assert all(t.words == [] and t.is_final and t.language == "en" for t in short)
+    # plain transcribe still sees the whole window
+    seen.clear()
+    await asr.transcribe(clips[0], "en", False)
+    assert seen == [3000]
+
+
+def test_utterance_window() -> None:
+    second = 2 * SAMPLE_RATE  # bytes
+    assert utterance_window(2 * second) == 1000  # 2 s + 7 s < the 10-s minimum
+    assert utterance_window(5 * second) == 1200
+    assert utterance_window(int(5.005 * second)) == 1202  # rounded up to an even frame count
+    assert utterance_window(23 * second) is None  # 30 s: the whole window
 
 
 async def test_stream_partials_then_one_final_equal_to_transcribe(asr: WhisperASR, clips: list[bytes]) -> None:

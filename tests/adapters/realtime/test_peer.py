@@ -7,8 +7,9 @@ import gc
 
 import pytest
 from aiortc import RTCPeerConnection
+from aiortc.jitterbuffer import JitterBuffer
 
-from adapters.realtime.peer import InvalidOffer, PeerLimitReached, PeerManager
+from adapters.realtime.peer import AUDIO_PREFETCH, InvalidOffer, PeerLimitReached, PeerManager
 from tools.caller import Caller
 
 
@@ -74,3 +75,20 @@ async def test_fifty_peers_open_and_close_without_leaks():
     assert len(leftover) <= baseline_tasks, [t.get_coro() for t in leftover]
     alive = [o for o in gc.get_objects() if isinstance(o, RTCPeerConnection) and o.connectionState != "closed"]
     assert alive == []
+
+
+async def test_the_server_receives_audio_with_a_one_frame_jitter_buffer():
+    """aiortc holds 4 frames (80 ms) per audio receiver; the server's peers hold 1 (issue 15).
+    This fails loudly if an aiortc upgrade moves the buffer (the peer would log a warning)."""
+    manager = PeerManager(host_addresses=["127.0.0.1"])
+    caller, peer = await _connect(manager)
+    try:
+        [receiver] = [t.receiver for t in peer.pc.getTransceivers() if t.kind == "audio"]
+        buffer = getattr(receiver, "_RTCRtpReceiver__jitter_buffer")  # noqa: B009 - aiortc's private attribute
+        assert isinstance(buffer, JitterBuffer) and buffer._prefetch == AUDIO_PREFETCH == 1
+        # the caller's own receiver keeps aiortc's default
+        [theirs] = [t.receiver for t in caller.pc.getTransceivers() if t.kind == "audio"]
+        assert getattr(theirs, "_RTCRtpReceiver__jitter_buffer")._prefetch == 4  # noqa: B009
+    finally:
+        await caller.close()
+        await manager.close_all()
