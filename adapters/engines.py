@@ -26,6 +26,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from core import heap
+
 logger = logging.getLogger("adapters.engines")
 
 LOADING = "loading"
@@ -50,7 +52,9 @@ class EngineWarmup:
     """Engines by name with their loaders (blocking callables, run in registration order), and
     modules to import after them."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, freeze_after: bool = False) -> None:
+        #: freeze the heap (core/heap.py) once everything is loaded: the engines' objects stay too
+        self.freeze_after = freeze_after
         self._engines: dict[str, Engine] = {}
         self._modules: list[str] = []
         self._states: dict[str, str] = {}
@@ -141,5 +145,7 @@ class EngineWarmup:
                     importlib.import_module(module)
                 except Exception:  # noqa: BLE001 - imported again (and failing visibly) where it is used
                     logger.debug("prefetch of %s failed", module, exc_info=True)
+            if self.freeze_after:
+                heap.freeze()
         finally:
             self._done.set()

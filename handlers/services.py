@@ -81,6 +81,9 @@ class Services:
         services.engines.add("webrtc", services.peers.load, provider="aiortc", installed=services.peers.installed)
         return services
 
+    def __post_init__(self) -> None:
+        self.engines.freeze_after = self.settings.gc_freeze
+
     async def start(self) -> None:
         """After every API declared its jobs and engines (in ``build``): start this process's job
         consumer and, with ``ENGINE_PRELOAD``, the engines' warm-up — both in the background, so

@@ -12,11 +12,15 @@ warnings.filterwarnings("ignore", message=".*starlette.testclient.*")
 
 from starlette.testclient import TestClient  # noqa: E402
 
+import handlers.results  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from gateway.app import create_app  # noqa: E402
 from handlers.virtual_banker.security import mint_jwt  # noqa: E402
 
 JWT_SECRET = "test-secret-for-virtual-banker-jwts-0123456789"
+
+# every response model dumped through pydantic's exclude_none is checked against the exact pruning
+handlers.results.VERIFY_FAST_DUMP = True
 
 
 @pytest.fixture
@@ -31,6 +35,7 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
             # engines load on first use: a test app does not load Whisper and the embedding model
             # in the background (tests/gateway/test_cold_start.py covers the warm-up)
             "engine_preload": False,
+            "gc_freeze": False,  # one test process builds hundreds of apps: none is kept for good
         }
         values.update(overrides)
         return Settings(**values)

@@ -239,8 +239,8 @@ class AccountStore:
     async def find_api_key(self, raw: str) -> ApiKeyRecord | None:
         """The live key whose hash matches ``raw``."""
         digest = api_key_hash(raw)
-        # read on every API-key request: a prepared Core select (rows have the table's attributes)
-        row: Any = await self.db.read(lambda s: s.connection().execute(_KEY_BY_HASH, {"key_hash": digest}).first())
+        # read on every API-key request: a prepared Core select, no ORM session (rows have the table's attributes)
+        row: Any = await self.db.fetch_one(_KEY_BY_HASH, {"key_hash": digest})
         return _key(row) if row else None
 
     async def revoke_api_key(self, org_id: str, key_id: str) -> bool:
