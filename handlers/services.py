@@ -6,8 +6,12 @@ built from these by the API's plugin; handlers reach both through their bundle o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
 
+from adapters.engines import EngineWarmup
 from adapters.events import EventBus, event_bus
 from adapters.jobs import JobQueue
 from adapters.providers.registry import ProviderRegistry
@@ -16,11 +20,15 @@ from adapters.realtime.peer import PeerManager
 from adapters.storage.database import Database
 from core.settings import Settings
 
+logger = logging.getLogger("handlers.services")
+
 
 @dataclass
 class Services:
     """Settings and the shared adapter instances: database, voice providers, rate limiter,
-    realtime peers, the event bus between server processes and the background job queue."""
+    realtime peers, the event bus between server processes, the background job queue and the
+    heavy engines' background warm-up (``engines``: ``tts``, ``asr``, ``webrtc``; an API's
+    bundle may add its own)."""
 
     settings: Settings
     db: Database
@@ -29,11 +37,13 @@ class Services:
     peers: PeerManager
     events: EventBus
     jobs: JobQueue
+    engines: EngineWarmup = field(default_factory=EngineWarmup)
+    _jobs_starting: asyncio.Task[None] | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
         """Create the shared adapters for ``settings`` (no I/O beyond opening the database engine)."""
-        return cls(
+        services = cls(
             settings=settings,
             db=Database(settings.database_url),
             providers=ProviderRegistry(
@@ -63,15 +73,40 @@ class Services:
             events=event_bus(settings.redis_url),
             jobs=JobQueue(settings.database_url, workers=settings.job_workers),
         )
+        providers = services.providers
+        services.engines.add("tts", lambda: providers.load("tts"), provider="mock",
+                             installed=lambda: providers.is_available("tts", "mock"))
+        services.engines.add("asr", lambda: providers.load("asr"), provider="mock",
+                             installed=lambda: providers.is_available("asr", "mock"))
+        services.engines.add("webrtc", services.peers.load, provider="aiortc", installed=services.peers.installed)
+        return services
+
+    def __post_init__(self) -> None:
+        self.engines.freeze_after = self.settings.gc_freeze
 
     async def start(self) -> None:
-        """Start this process's job consumer (after every API declared its jobs in ``build``)."""
-        await self.jobs.start()
+        """After every API declared its jobs and engines (in ``build``): start this process's job
+        consumer and, with ``ENGINE_PRELOAD``, the engines' warm-up — both in the background, so
+        the server answers its first request without waiting for either (a job enqueued
+        meanwhile waits for the queue's storage; a request needing an engine for its load)."""
+        if self.settings.engine_preload:
+            self.engines.start()
+        self._jobs_starting = asyncio.get_running_loop().create_task(self._start_jobs())
+
+    async def _start_jobs(self) -> None:
+        try:
+            await self.jobs.start()
+        except Exception:  # noqa: BLE001 - a server without its consumer still serves; say why
+            logger.exception("the job queue's consumer did not start")
 
     async def stop(self) -> None:
         """Hang up every realtime peer (at shutdown, after the APIs stopped their own work) and
         leave the event bus. Running jobs are cancelled (their work is persisted and resumes in
         another process or after a restart)."""
+        if self._jobs_starting is not None:
+            with contextlib.suppress(Exception):
+                await self._jobs_starting
+        self.engines.stop()
         await self.jobs.stop()
         await self.peers.close_all()
         await self.events.aclose()

@@ -21,6 +21,7 @@ warnings.filterwarnings("ignore", message=".*starlette.testclient.*")
 from sqlalchemy import create_engine, text  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 
+import handlers.results  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from gateway.app import create_app  # noqa: E402
 from handlers.virtual_banker.security import mint_jwt  # noqa: E402
@@ -85,6 +86,9 @@ def fresh_redis_database(server_url: str) -> str:
         raise RuntimeError("no Redis database left: start another server")
     return server_url.rsplit("/", 1)[0] + f"/{number}"
 
+# every response model dumped through pydantic's exclude_none is checked against the exact pruning
+handlers.results.VERIFY_FAST_DUMP = True
+
 
 @pytest.fixture
 def make_settings(tmp_path: Path) -> Callable[..., Settings]:
@@ -95,6 +99,10 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
             "virtual_banker_jwt_secret": JWT_SECRET,
             "vb_default_rate_limit_per_minute": 1000,
             "realtime_host_addresses": ["127.0.0.1"],
+            # engines load on first use: a test app does not load Whisper and the embedding model
+            # in the background (tests/gateway/test_cold_start.py covers the warm-up)
+            "engine_preload": False,
+            "gc_freeze": False,  # one test process builds hundreds of apps: none is kept for good
         }
         values.update(overrides)
         return Settings(**values)

@@ -8,6 +8,10 @@ Decoding goes through PyAV (FFmpeg) reading from memory. Only audio demuxers on
 image demuxer (HLS, concat, image2 …) that would open other files or URLs. Every FFmpeg
 failure surfaces as :class:`~adapters.providers.base.AudioDecodeError`; decoded length is
 capped (``max_seconds``) so a tiny, highly-compressed file cannot expand into gigabytes.
+
+PyAV, NumPy and LAME are imported by the functions that use them, not with this module (which
+most API handlers import): a server starts without them (~0.15 s) and its engine warm-up
+(adapters/engines.py) imports them in the background.
 """
 
 from __future__ import annotations
@@ -19,13 +23,16 @@ import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
-
-import av
-import av.error
-import lameenc
-import numpy as np
+from functools import cache
+from typing import TYPE_CHECKING
 
 from adapters.providers.base import AudioDecodeError
+
+if TYPE_CHECKING:
+    import av
+    import av.container
+    import lameenc
+    import numpy as np
 
 __all__ = [
     "ALLOWED_DEMUXERS",
@@ -117,19 +124,24 @@ _HINT_TO_DEMUXER: dict[str, str] = {
 
 _RAW_PCM_HINTS = frozenset({"pcm", "s16le", "l16", "audio/l16", "raw"})
 
-# Anything PyAV may raise while demuxing/decoding/resampling damaged data.
-_FFMPEG_FAILURES: tuple[type[BaseException], ...] = (
-    av.error.FFmpegError,
-    OSError,
-    EOFError,
-    ValueError,
-    IndexError,
-    TypeError,
-    RuntimeError,
-    OverflowError,
-    UnicodeDecodeError,
-    MemoryError,
-)
+
+@cache
+def _ffmpeg_failures() -> tuple[type[BaseException], ...]:
+    """Anything PyAV may raise while demuxing/decoding/resampling damaged data."""
+    import av.error
+
+    return (
+        av.error.FFmpegError,
+        OSError,
+        EOFError,
+        ValueError,
+        IndexError,
+        TypeError,
+        RuntimeError,
+        OverflowError,
+        UnicodeDecodeError,
+        MemoryError,
+    )
 
 _CHUNK_SAMPLES = 1 << 16  # samples per frame handed to the resampler
 
@@ -181,6 +193,8 @@ def duration_of_pcm(pcm: bytes, sample_rate: int) -> float:
 
 def pcm_to_float32(pcm: bytes) -> np.ndarray:
     """Mono s16le ``pcm`` → 1-D float32 array in [-1.0, 1.0) (sample / 32768)."""
+    import numpy as np
+
     _check_pcm(pcm)
     return np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
 
@@ -212,6 +226,9 @@ def pcm_resample(pcm: bytes, from_rate: int, to_rate: int) -> bytes:
     from_rate, to_rate = int(from_rate), int(to_rate)
     if from_rate == to_rate or not pcm:
         return bytes(pcm)
+    import av
+    import numpy as np
+
     samples = np.frombuffer(pcm, dtype="<i2")
     resampler = av.AudioResampler(format="s16", layout="mono", rate=to_rate)
     out: list[bytes] = []
@@ -277,6 +294,8 @@ def encode_mp3(pcm: bytes, sample_rate: int, bitrate_kbps: int = 64) -> bytes:
 
 
 def _lame(sample_rate: int, bitrate_kbps: int) -> lameenc.Encoder:
+    import lameenc
+
     encoder = lameenc.Encoder()
     encoder.set_bit_rate(int(bitrate_kbps))
     encoder.set_in_sample_rate(sample_rate)
@@ -331,16 +350,18 @@ def wav_stream_header(sample_rate: int) -> bytes:
 
 def _open(data: bytes, format_hint: str | None) -> av.container.InputContainer:
     """Open ``data`` with an allowed demuxer (the hinted one first, then FFmpeg's probe)."""
+    import av
+
     options = {"format_whitelist": ",".join(ALLOWED_DEMUXERS)}
     demuxer = _HINT_TO_DEMUXER.get(format_hint.strip().lower()) if format_hint else None
     if demuxer:
         try:
             return av.open(io.BytesIO(data), "r", format=demuxer, options=options)
-        except _FFMPEG_FAILURES:
+        except _ffmpeg_failures():
             pass  # a wrong hint is not fatal; let FFmpeg probe
     try:
         return av.open(io.BytesIO(data), "r", options=options)
-    except _FFMPEG_FAILURES as exc:
+    except _ffmpeg_failures() as exc:
         raise AudioDecodeError(
             "not a recognised audio file (supported: WAV, MP3, OGG/Opus, OGG/Vorbis, WebM, FLAC, "
             f"AAC/M4A, AIFF): {_reason(exc)}"
@@ -373,6 +394,9 @@ def _mean_of_channels(frame: av.AudioFrame) -> av.AudioFrame:
     """Mix a frame whose channel order is unspecified (e.g. "3 channels": a WAV without a
     channel mask) to mono by the plain mean of its channels; libswresample would otherwise
     guess a layout and may drop channels it takes for LFE."""
+    import av
+    import numpy as np
+
     channels = frame.layout.nb_channels
     data = frame.to_ndarray()
     if not frame.format.is_planar:
@@ -388,6 +412,13 @@ def _mean_of_channels(frame: av.AudioFrame) -> av.AudioFrame:
     out = av.AudioFrame.from_ndarray(mono[None, :], format="flt", layout="mono")
     out.sample_rate = frame.sample_rate
     return out
+
+
+def _mono_resampler(rate: int) -> av.AudioResampler:
+    """A libswresample resampler to mono s16 at ``rate`` Hz."""
+    import av
+
+    return av.AudioResampler(format="s16", layout="mono", rate=rate)
 
 
 class _ToMono:
@@ -413,7 +444,7 @@ class _ToMono:
         if key != self._key:
             self._finish_run()
             self._key = key
-            self._resampler = av.AudioResampler(format="s16", layout="mono", rate=self.rate)
+            self._resampler = _mono_resampler(self.rate)
         # Renumber timestamps so container quirks (negative or jumping pts) cannot affect output.
         frame.pts = self._run_in
         frame.time_base = Fraction(1, frame.sample_rate)
@@ -476,7 +507,7 @@ def decode(
         pcm = converter.finish()
     except AudioDecodeError:
         raise
-    except _FFMPEG_FAILURES as exc:
+    except _ffmpeg_failures() as exc:
         raise AudioDecodeError(f"the audio data is corrupt or truncated: {_reason(exc)}") from None
     finally:
         _close(container)
@@ -514,7 +545,7 @@ def probe(data: bytes, *, max_seconds: float = 600.0) -> AudioInfo:
         )
     except AudioDecodeError:
         raise
-    except _FFMPEG_FAILURES as exc:
+    except _ffmpeg_failures() as exc:
         raise AudioDecodeError(f"the audio data is corrupt or truncated: {_reason(exc)}") from None
     finally:
         _close(container)
@@ -524,7 +555,7 @@ def probe(data: bytes, *, max_seconds: float = 600.0) -> AudioInfo:
 
 
 def _close(container: av.container.InputContainer) -> None:
-    with contextlib.suppress(*_FFMPEG_FAILURES):
+    with contextlib.suppress(*_ffmpeg_failures()):
         container.close()
 
 

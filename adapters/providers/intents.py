@@ -42,12 +42,13 @@ import re
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import numpy as np
+if TYPE_CHECKING:  # NumPy (and the encoder) come with the engine, not with this module's data types
+    import numpy as np
 
-from adapters.providers.embeddings import SentenceEncoder
+    from adapters.providers.embeddings import SentenceEncoder
 
 __all__ = ["DEFAULT_EXAMPLES", "DEFAULT_SECTIONS", "IntentEngine", "IntentResult", "Section", "detect_language"]
 
@@ -255,6 +256,8 @@ class IntentEngine:
                  sections: list[Section] | None = None, current_page: str | None = None) -> IntentResult:
         """Intent, confidence, entities and suggested action for ``text``. Blocking (≈ 50 ms on
         CPU); call it from a worker thread."""
+        import numpy as np
+
         examples = [Example(i, t) for i, texts in DEFAULT_EXAMPLES.items() for t in texts]
         examples += list(extra_examples or [])
         texts = tuple(e.text for e in examples)
@@ -330,7 +333,7 @@ class IntentEngine:
             return next(s for h, s in hits if h == best_hits)
         labels = [f"{s.title}. {s.description}".strip() for s in sections]
         similarity = self._embed_examples(tuple(labels)) @ self.encoder.encode([text])[0]
-        index = int(np.argmax(similarity))
+        index = int(similarity.argmax())
         return sections[index] if similarity[index] >= 0.3 else None
 
     @staticmethod
@@ -351,6 +354,8 @@ class IntentEngine:
 
     def similarity(self, text: str, candidates: list[str]) -> np.ndarray:
         """Combined semantic + lexical similarity (0..1) of ``text`` to each candidate text."""
+        import numpy as np
+
         if not candidates:
             return np.zeros(0)
         semantic = np.clip(self._embed_examples(tuple(candidates)) @ self.encoder.encode([text])[0], 0.0, 1.0)

@@ -128,6 +128,21 @@ class ProviderRegistry:
         self.speech.shutdown()
         self.tts_executor.shutdown()
 
+    def load(self, kind: str) -> None:
+        """Load the offline engine of ``kind`` now, in the calling thread (blocking): the espeak-ng
+        library for ``tts``, the Whisper model for ``asr``. Raises ProviderError when it cannot be
+        loaded (what :meth:`is_available` reports as False)."""
+        if kind == "tts":
+            from adapters.providers import espeak
+
+            espeak.voices()  # loads and initialises libespeak-ng; ProviderError when missing
+            return
+        from adapters.providers.whisper import WhisperASR
+
+        engine = self.asr("mock")
+        if isinstance(engine, WhisperASR):
+            engine.load_now()
+
     def configured(self, name: str) -> bool:
         """True when every setting the provider needs is present (always for ``mock``)."""
         if name == "mock":

@@ -211,6 +211,11 @@ class WhisperASR:
             self._model = model
             return model
 
+    def load_now(self) -> None:
+        """Load the model now, in the calling thread (blocking; the server's background warm-up).
+        Raises ProviderError when it cannot be loaded."""
+        self._load()
+
     async def load(self) -> None:
         """Load the model now (off the event loop) instead of on first use."""
         await self.executor.run(self._load)

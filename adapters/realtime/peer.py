@@ -17,6 +17,10 @@ reply. The server's receivers hold :data:`AUDIO_PREFETCH` frame instead (one fra
 is released when the next arrives): 60 ms less. What is given up is reordering tolerance: a
 packet overtaken by a later one is dropped rather than slotted in (a 20 ms gap the recogniser
 shrugs off; aiortc does no loss concealment either way).
+
+The WebRTC engine (aiortc, aioice, PyAV, NumPy: ~0.25 s of CPU to import) is imported when the
+first peer opens or when :meth:`PeerManager.load` is called (the server does so in the
+background after start-up), not when this module is: a server starts without it.
 """
 
 from __future__ import annotations
@@ -25,19 +29,15 @@ import asyncio
 import json
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aioice.ice
-import aiortc
-import av
-from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
-from aiortc.jitterbuffer import JitterBuffer
-from aiortc.mediastreams import MediaStreamError
-from aiortc.sdp import candidate_from_sdp
+import anyio
 
-from adapters.realtime.tracks import SpeechOutputTrack
+if TYPE_CHECKING:
+    from aiortc import RTCPeerConnection, RTCRtpReceiver
 
 logger = logging.getLogger("adapters.realtime.peer")
 
@@ -52,6 +52,8 @@ class PeerLimitReached(RuntimeError):
 
 def restrict_host_addresses(addresses: list[str] | None) -> None:
     """Make aioice gather host candidates only on ``addresses`` (None restores its default)."""
+    import aioice.ice
+
     original = getattr(aioice.ice, "_gateway_original_get_host_addresses", None)
     if original is None:
         original = aioice.ice.get_host_addresses
@@ -76,6 +78,8 @@ def shorten_jitter_buffer(receiver: RTCRtpReceiver, prefetch: int = AUDIO_PREFET
     """Give an audio ``receiver`` a jitter buffer that holds ``prefetch`` frames back (see the
     module docstring); call before media flows. False (and nothing changed) when the receiver is
     not audio or aiortc no longer keeps its buffer where this expects it."""
+    from aiortc.jitterbuffer import JitterBuffer
+
     buffer = getattr(receiver, _JITTER_BUFFER, None)
     if getattr(receiver, "_RTCRtpReceiver__kind", None) != "audio" or not isinstance(buffer, JitterBuffer):
         return False
@@ -94,6 +98,10 @@ class ServerPeer:
     """One caller's WebRTC connection. Build it through :meth:`PeerManager.open`."""
 
     def __init__(self, manager: PeerManager, pc: RTCPeerConnection, on_event: Callable[[dict], Awaitable[None]]):
+        import av
+
+        from adapters.realtime.tracks import SpeechOutputTrack
+
         self.id = f"peer-{secrets.token_hex(8)}"
         self.manager = manager
         self.pc = pc
@@ -129,6 +137,8 @@ class ServerPeer:
         return task
 
     async def _read_audio(self, track) -> None:
+        from aiortc.mediastreams import MediaStreamError
+
         try:
             while True:
                 frame = await track.recv()
@@ -154,6 +164,8 @@ class ServerPeer:
         """A trickled remote ICE candidate ``{candidate, sdpMid, sdpMLineIndex}``.
 
         Raises ValueError for a malformed candidate."""
+        from aiortc.sdp import candidate_from_sdp
+
         line = candidate.get("candidate") or ""
         if not line:
             return  # end-of-candidates
@@ -193,11 +205,41 @@ class PeerManager:
         self.max_peers = max_peers
         self.idle_timeout = idle_timeout
         self.total_timeout = total_timeout
-        self.ice_servers = [RTCIceServer(**server) for server in (ice_servers or [])]
+        self.ice_server_config = [dict(server) for server in (ice_servers or [])]
+        self.ice_servers: list[Any] = []  # aiortc RTCIceServer objects, made by load()
+        self.host_addresses = host_addresses
         self.peers: dict[str, ServerPeer] = {}
         self._reserved = 0
         self._reaper: asyncio.Task | None = None
-        restrict_host_addresses(host_addresses)
+        self._loaded = False
+        self._load_lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        """True once the WebRTC engine is imported and configured (:meth:`load`)."""
+        return self._loaded
+
+    @staticmethod
+    def installed() -> bool:
+        """True when aiortc and PyAV are installed (nothing is imported)."""
+        import importlib.util
+
+        return all(importlib.util.find_spec(name) is not None for name in ("aiortc", "av"))
+
+    def load(self) -> None:
+        """Import the WebRTC engine (aiortc, aioice, PyAV and the output track), pin aioice's host
+        addresses and build the ICE server objects; idempotent, blocking (~0.25 s the first time:
+        the server calls it in a worker thread after start-up, :meth:`open` at the latest)."""
+        with self._load_lock:
+            if self._loaded:
+                return
+            from aiortc import RTCIceServer
+
+            import adapters.realtime.tracks  # noqa: F401 - the output track's module (PyAV, NumPy)
+
+            self.ice_servers = [RTCIceServer(**server) for server in self.ice_server_config]
+            restrict_host_addresses(self.host_addresses)
+            self._loaded = True
 
     @property
     def active(self) -> int:
@@ -213,6 +255,14 @@ class PeerManager:
         if len(self.peers) + self._reserved >= self.max_peers:
             raise PeerLimitReached(f"{self.max_peers} realtime peers are already connected")
         self._reserved += 1
+        try:
+            if not self._loaded:  # not yet loaded in the background: load it off the event loop
+                await anyio.to_thread.run_sync(self.load)
+        except BaseException:
+            self._reserved -= 1
+            raise
+        from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+
         pc = RTCPeerConnection(RTCConfiguration(iceServers=self.ice_servers))
         peer = ServerPeer(self, pc, on_event)
         try:
@@ -221,6 +271,8 @@ class PeerManager:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
             for transceiver in pc.getTransceivers():
                 if transceiver.kind == "audio" and not shorten_jitter_buffer(transceiver.receiver):
+                    import aiortc
+
                     logger.warning("aiortc %s: audio jitter buffer not found, uplink keeps its 80 ms",
                                    getattr(aiortc, "__version__", "?"))
             answer = await pc.createAnswer()

@@ -23,22 +23,22 @@ hop for a lookup by key.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import contextlib
+import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import anyio
-from alembic import command
-from alembic.config import Config
-from filelock import FileLock
-from sqlalchemy import event, text
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import InterfaceError, OperationalError
+from pydantic_core import to_json
+from sqlalchemy import Executable, event, text
+from sqlalchemy.engine import Engine, Row, make_url
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, create_engine
 
@@ -62,6 +62,35 @@ def _sqlite_connection_pragmas(dbapi_connection: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.close()
+
+
+def json_text(value: Any) -> str:
+    """How JSON columns are written: compact UTF-8 JSON by pydantic-core's serializer (a 10-kB
+    agent configuration in ~15 µs instead of ~60 µs with ``json.dumps``; it runs on the group
+    commit's writer thread, holding the GIL every request needs). Reading is ``json.loads`` as
+    before; ``NaN``/``Infinity`` are written as ``json.dumps`` writes them."""
+    return to_json(value, inf_nan_mode="constants").decode("utf-8")
+
+
+_REVISION_LINE = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(.+?)\s*$", re.MULTILINE)
+
+
+def head_revisions(versions: Path = MIGRATIONS / "versions") -> frozenset[str]:
+    """The heads of the migration history (revisions no other revision names as its
+    ``down_revision``), read from the version scripts' top-level ``revision`` and
+    ``down_revision`` assignments without importing Alembic."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in versions.glob("*.py"):
+        for name, expression in _REVISION_LINE.findall(script.read_text(encoding="utf-8")):
+            value = ast.literal_eval(expression)
+            if name == "revision":
+                revisions.add(value)
+            elif isinstance(value, tuple | list):
+                parents.update(value)
+            elif value:
+                parents.add(value)
+    return frozenset(revisions - parents)
 
 
 class StorageUnavailable(RuntimeError):
@@ -106,6 +135,7 @@ class GroupCommitter:
 
     def __init__(self, url: str) -> None:
         self.engine: Engine = create_engine(url, poolclass=QueuePool, pool_size=1, max_overflow=0,
+                                            json_serializer=json_text,
                                             connect_args={"check_same_thread": False, "isolation_level": None})
 
         @event.listens_for(self.engine, "connect")
@@ -229,6 +259,7 @@ class Database:
             if not in_memory:
                 Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
             self.engine: Engine = create_engine(url, poolclass=QueuePool, pool_size=SQLITE_POOL_SIZE,
+                                                json_serializer=json_text,
                                                 max_overflow=16, pool_pre_ping=False,
                                                 connect_args={"check_same_thread": False})
             wal = {"done": False}
@@ -245,7 +276,7 @@ class Database:
             if not in_memory:  # an in-memory database is private to its connection: no shared writer
                 self._writer = GroupCommitter(url)
         else:
-            self.engine = create_engine(url, pool_pre_ping=True)
+            self.engine = create_engine(url, pool_pre_ping=True, json_serializer=json_text)
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision (idempotent; the history has one head).
@@ -257,7 +288,15 @@ class Database:
         On SQLite the upgrade runs with foreign keys off, as SQLite's procedure for rebuilding a
         table asks (a batch migration of a table other tables reference drops and renames it),
         and fails before committing if a foreign key no longer holds (``foreign_key_check``).
+
+        A database already at the head (every start but the first) is recognised with one
+        query, without importing Alembic (~0.15 s of CPU at start-up, with Mako and Pygments).
         """
+        if self.is_current():
+            return
+        from alembic import command
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self._migration_file_lock(), self.engine.connect() as connection:
@@ -279,8 +318,20 @@ class Database:
                     connection.exec_driver_sql("PRAGMA foreign_keys=ON")
                     connection.commit()
 
-    def _migration_file_lock(self) -> FileLock | contextlib.nullcontext[None]:
+    def is_current(self) -> bool:
+        """True when the database records exactly the migration history's heads (nothing to
+        upgrade); False when it records anything else or has no ``alembic_version`` table."""
+        try:
+            with self.engine.connect() as connection:
+                recorded = set(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
+        except SQLAlchemyError:
+            return False
+        return recorded == head_revisions()
+
+    def _migration_file_lock(self) -> contextlib.AbstractContextManager[Any]:
         """A lock file beside a SQLite database file (no lock for other databases or ``:memory:``)."""
+        from filelock import FileLock
+
         database = make_url(self.url).database
         if not self.is_sqlite or not database or database == ":memory:":
             return contextlib.nullcontext()
@@ -324,6 +375,25 @@ class Database:
                 result = fn(session, *args, **kwargs)
                 session.commit()
                 return result
+        except (OperationalError, InterfaceError) as exc:
+            raise StorageUnavailable(str(exc.orig or exc)) from exc
+
+    async def fetch_one(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> Row[Any] | None:
+        """The first row of a Core ``statement`` (a prepared lookup by key), or None — like
+        :meth:`read` (on SQLite on the calling thread) but on a pooled connection without an ORM
+        session: ~35 µs instead of ~75 µs for a point lookup, which every API-key request makes.
+        Raises :class:`StorageUnavailable` like :meth:`run`."""
+        def work() -> Row[Any] | None:
+            with self.engine.connect() as connection:
+                return connection.execute(statement, parameters).first()
+
+        if not self.is_sqlite:
+            try:
+                return await anyio.to_thread.run_sync(work)
+            except (OperationalError, InterfaceError) as exc:
+                raise StorageUnavailable(str(exc.orig or exc)) from exc
+        try:
+            return work()
         except (OperationalError, InterfaceError) as exc:
             raise StorageUnavailable(str(exc.orig or exc)) from exc
 

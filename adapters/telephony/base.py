@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol, runtime_checkable
-
-from livekit import api
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from adapters.storage.virstack_voiceai.sip import RuleRecord, SipStore, TrunkRecord
+
+if TYPE_CHECKING:  # livekit.api (with aiohttp, ~0.15 s) is imported when a token is first made
+    from livekit import api
 
 
 class TelephonyError(Exception):
@@ -55,6 +56,8 @@ class AgentDispatch:
     metadata: dict[str, Any]
 
     def proto(self) -> api.RoomAgentDispatch:
+        from livekit import api
+
         return api.RoomAgentDispatch(agent_name=self.agent_name, metadata=json.dumps(self.metadata))
 
 
@@ -64,6 +67,8 @@ def participant_token(api_key: str, api_secret: str, *, room: str, identity: str
     """A LiveKit access token (JWT, HS256) that lets ``identity`` join ``room`` and publish,
     subscribe and send data. With ``dispatch`` the token also carries the room configuration
     that makes LiveKit dispatch the agent worker when it creates the room."""
+    from livekit import api
+
     token = (api.AccessToken(api_key, api_secret).with_identity(identity)
              .with_grants(api.VideoGrants(room_join=True, room=room, can_publish=True, can_subscribe=True,
                                           can_publish_data=True))

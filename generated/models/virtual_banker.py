@@ -304,7 +304,13 @@ class EndSessionResponse(BaseResponse):
 
 class EngineHealth(BaseModel):
     provider: Annotated[str | None, Field(examples=['mock'])] = None
-    status: Annotated[str | None, Field(examples=['available'])] = None
+    status: Annotated[
+        str | None,
+        Field(
+            description="`ready`: loaded, serves at once. `loading`: being loaded in the background after start-up (ENGINE_PRELOAD); a request that needs it waits for the load. `available`: installed, loads on its first use (ENGINE_PRELOAD=false). `unavailable`: not installed or failed to load; operations that need it answer 503. `not_configured`: no engine is configured (llm). `loading` does not make the server's status `degraded`; `unavailable` does.",
+            examples=['available'],
+        ),
+    ] = None
 
 
 class HealthServices(BaseModel):
@@ -313,6 +319,8 @@ class HealthServices(BaseModel):
     llm: EngineHealth | None = None
     database: Annotated[str | None, Field(examples=['connected'])] = None
     redis: Annotated[str | None, Field(examples=['connected'])] = None
+    webrtc: EngineHealth | None = None
+    embeddings: EngineHealth | None = None
 
 
 class HealthResponse(BaseModel):

@@ -36,6 +36,7 @@ def build(services: Services) -> ServiceaiBundle:
             timeout=settings.serviceai_realtime_timeout_seconds,
         )
     db = services.db
+    services.engines.prefetch("jsonschema")  # the tools' argument checks import it lazily
     return ServiceaiBundle(services, ServiceaiUserStore(db), ServiceaiCsrfStore(db), ServiceaiRecordStore(db), realtime)
 
 

@@ -14,10 +14,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from adapters.jobs import Job
-from adapters.providers.embeddings import shared_encoder
-from adapters.providers.intents import IntentEngine
 from adapters.slots import LocalSlots, SlotPool, slot_pool
 from adapters.storage.vertebro_voice.access import Scope, VertebroAccessStore
 from adapters.storage.vertebro_voice.files import LocalFileStore
@@ -33,6 +32,9 @@ from adapters.storage.vertebro_voice.workers import AudioCacheCleaner, TrainingW
 from core.clock import utcnow
 from handlers.plugin import BundleSlot
 from handlers.services import ApiBundle, Services
+
+if TYPE_CHECKING:  # the engine and its model (NumPy) load in the background or on first use
+    from adapters.providers.intents import IntentEngine
 
 logger = logging.getLogger("handlers.vertebro_voice.bundle")
 
@@ -81,6 +83,9 @@ class VertebroVoice(ApiBundle):
         """The intent engine (loads the sentence-embedding model on first call; blocking)."""
         with self._lock:
             if self._engine is None:
+                from adapters.providers.embeddings import shared_encoder
+                from adapters.providers.intents import IntentEngine
+
                 self._engine = IntentEngine(shared_encoder())
             return self._engine
 
@@ -143,7 +148,15 @@ def build(services: Services) -> VertebroVoice:
     )
     voice.make_workers()
     voice.declare_jobs()
+    services.engines.add("embeddings", voice.intent_engine, provider="all-MiniLM-L6-v2",  # ~0.3 s to load
+                         installed=_embedding_model_installed)
     return voice
+
+
+def _embedding_model_installed() -> bool:
+    from adapters.providers.embeddings import default_model_dir
+
+    return default_model_dir() is not None
 
 
 async def on_startup(voice: VertebroVoice) -> None:

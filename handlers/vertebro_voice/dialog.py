@@ -16,7 +16,6 @@ from typing import Any
 import anyio.to_thread
 
 from adapters.providers.base import ProviderError
-from adapters.providers.embeddings import EmbeddingModelMissing
 from adapters.providers.intents import DEFAULT_SECTIONS, Example, IntentResult, Section, detect_language
 from adapters.providers.llm import ChatMessage, LanguageModel
 from adapters.storage.vertebro_voice.sessions import KnowledgeRecord, VoiceSessionRecord
@@ -65,6 +64,8 @@ async def project_sections(project: str) -> list[Section]:
 
 async def classify(text: str, project: str | None, current_page: str | None = None) -> IntentResult:
     """Intent of ``text`` with the project's examples and sections (503 if the model is missing)."""
+    from adapters.providers.embeddings import EmbeddingModelMissing  # with the engine (NumPy)
+
     vertebro = bundle()
     examples: list[Example] = []
     sections = list(DEFAULT_SECTIONS)

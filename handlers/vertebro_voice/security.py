@@ -27,6 +27,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from adapters.storage.database import StorageUnavailable
+from core.passwords import DUMMY_HASH
 from handlers.errors import ApiError
 from handlers.vertebro_voice.bundle import bundle
 
@@ -35,8 +36,8 @@ _KEY = secrets.token_bytes(32)
 _verified: dict[bytes, str] = {}
 _MAX_REMEMBERED = 10_000
 #: Verified against when the user is unknown: same argon2 parameters as every real hash, and a
-#: random password nobody knows, so the work is a real argon2id verification that always fails.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(32))
+#: password nobody knows, so the work is a real argon2id verification that always fails.
+_DUMMY_HASH = DUMMY_HASH
 
 
 def hash_password(password: str) -> str:

@@ -57,7 +57,6 @@ from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from adapters.providers import audio as codec
-from adapters.providers.audio_stream import StreamDecoder, sniff_container, starts_new_stream
 from adapters.providers.base import AudioDecodeError
 from adapters.slots import SlotsUnavailable
 from adapters.storage.database import StorageUnavailable
@@ -78,6 +77,7 @@ from handlers.vertebro_voice.sessions import greeting
 from handlers.vertebro_voice.speech import ASR_RATE, synthesize_cached
 
 if TYPE_CHECKING:
+    from adapters.providers.audio_stream import StreamDecoder
     from adapters.realtime.loop import SpeechLoop
 
 logger = logging.getLogger("handlers.vertebro_voice.ws")
@@ -380,6 +380,8 @@ class AudioPath:
     async def _decode(self, data: bytes, mime: str | None, final: bool) -> bytes | None:
         """The PCM (16 kHz) of one piece: raw PCM as it is, container pieces through the stream's
         decoder (started by the first piece). None after an ``error`` frame was sent."""
+        from adapters.providers.audio_stream import StreamDecoder, sniff_container, starts_new_stream
+
         if self._decoder is not None and starts_new_stream(self._decoder.container, data):
             pcm = await self._finish_decoder()  # the recorder restarted: the old stream ends here
             if pcm:

@@ -38,6 +38,7 @@ def build(services: Services) -> Virstack:
     sip = SipStore(services.db, SecretBox(settings.livekit_api_secret))
     catalog = CatalogStore(services.db)
     catalog.seed_once()
+    services.engines.prefetch("livekit.api")  # participant tokens and webhook checks import it lazily
     return Virstack(
         services=services,
         accounts=AccountStore(services.db),

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
-
-import jsonschema
-from jsonschema.exceptions import SchemaError
-from jsonschema.protocols import Validator
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from adapters.providers.base import ProviderError
+
+if TYPE_CHECKING:  # jsonschema is imported when a schema is first checked (~40 ms of start-up)
+    from jsonschema.protocols import Validator
 
 ROLES = ("system", "user", "assistant")
 
@@ -92,6 +91,8 @@ _DEF_KEYS = ("$defs", "definitions", "components")
 
 
 def _validator_class(schema: Mapping[str, Any]) -> type[Validator]:
+    import jsonschema
+
     return jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
 
 
@@ -99,6 +100,8 @@ def _check_schema(schema: Any) -> Validator:
     """The validator for ``schema``; ValueError when it is not an object schema with properties."""
     if not isinstance(schema, Mapping):
         raise ValueError("schema must be a JSON Schema object (a dict)")
+    from jsonschema.exceptions import SchemaError
+
     cls = _validator_class(schema)
     try:
         cls.check_schema(schema)

@@ -6,10 +6,9 @@ import json
 import logging
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from jsonschema.protocols import Validator
 
 from adapters.providers.base import ProviderError
 from adapters.providers.cloud._http import DEFAULT_TIMEOUT, VendorClient, VendorHTTPError
@@ -23,6 +22,9 @@ from adapters.providers.llm.base import (
     _schema_errors,
     _Schemas,
 )
+
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator
 
 logger = logging.getLogger(__name__)
 

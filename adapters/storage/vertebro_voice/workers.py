@@ -32,7 +32,6 @@ from datetime import datetime, timedelta
 import anyio.to_thread
 
 from adapters.jobs import worker_name
-from adapters.providers import voice_profile
 from adapters.providers.base import AudioDecodeError
 from adapters.storage.vertebro_voice.files import FileNotStored, LocalFileStore
 from adapters.storage.vertebro_voice.sessions import VertebroAudioStore
@@ -151,6 +150,8 @@ class TrainingWorker:
                                 now=self.clock(), worker=self.id)
 
     async def _execute(self, job: JobRecord) -> None:
+        from adapters.providers import voice_profile  # NumPy: imported with the first training run
+
         job_id = job.id
         checkpoint = dict(job.checkpoint)
         try:
@@ -180,6 +181,8 @@ class TrainingWorker:
                                    result=None, now=self.clock(), worker=self.id)
 
     async def _prepare(self, job_id: str, project: str, checkpoint: dict) -> list[dict]:
+        from adapters.providers import voice_profile  # NumPy: imported with the first training run
+
         if "sample_ids" not in checkpoint:
             samples = await self.samples.list(project)
             if len(samples) < self.min_samples:  # samples deleted while the job was queued
@@ -202,6 +205,8 @@ class TrainingWorker:
         return [prepared[i] for i in ids]
 
     async def _train(self, job_id: str, checkpoint: dict, prepared: list[dict]) -> list[list[float]]:
+        from adapters.providers import voice_profile  # NumPy: imported with the first training run
+
         if "centroids" not in checkpoint:
             checkpoint["centroids"] = voice_profile.initial_centroids(prepared)
             checkpoint["epoch"] = 0

@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 
 from adapters.storage.database import Database
 from adapters.storage.virstack_voiceai.tables import VsApiKey, VsMeta, VsOrganization, VsRevokedToken, VsUser
+from core.passwords import DUMMY_HASH
 
 _hasher = PasswordHasher()
 OPERATOR_ORG_KEY = "operator_org_id"
@@ -123,9 +124,9 @@ async def verify_password(password_hash: str, password: str) -> bool:
     return await anyio.to_thread.run_sync(check)
 
 
-# A valid hash of a random password: login of an unknown email still costs one verification,
-# so response time does not tell which emails exist.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+# A valid hash of a password nobody knows: login of an unknown email still costs one
+# verification, so response time does not tell which emails exist.
+_DUMMY_HASH = DUMMY_HASH
 
 
 class AccountStore:
@@ -238,8 +239,8 @@ class AccountStore:
     async def find_api_key(self, raw: str) -> ApiKeyRecord | None:
         """The live key whose hash matches ``raw``."""
         digest = api_key_hash(raw)
-        # read on every API-key request: a prepared Core select (rows have the table's attributes)
-        row: Any = await self.db.read(lambda s: s.connection().execute(_KEY_BY_HASH, {"key_hash": digest}).first())
+        # read on every API-key request: a prepared Core select, no ORM session (rows have the table's attributes)
+        row: Any = await self.db.fetch_one(_KEY_BY_HASH, {"key_hash": digest})
         return _key(row) if row else None
 
     async def revoke_api_key(self, org_id: str, key_id: str) -> bool:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from nanoid import generate as nanoid
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, insert
 from sqlmodel import Session, col, select
 
 from adapters.storage.database import Database
@@ -21,6 +21,9 @@ from core.mapping import json_copy
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 ID_LENGTH = 16
+
+
+_INSERT_AGENT = insert(VsAgent.__table__)  # type: ignore[attr-defined]  # SQLModel sets it on table classes
 
 
 def new_agent_id() -> str:
@@ -77,13 +80,17 @@ class AgentStore:
 
     async def create(self, org_id: str, settings: dict[str, Any], now: datetime) -> AgentRecord:
         """Store a new agent of ``org_id`` with ``settings`` (version 0, unpublished, active). The
-        record returned carries ``settings`` itself (not a copy)."""
+        record returned carries ``settings`` itself (not a copy).
+
+        A prepared Core INSERT, not an ORM flush: the work runs on the group commit's writer
+        thread, where the ORM's unit of work cost ~0.18 ms of GIL time per agent."""
+        record = AgentRecord(new_agent_id(), org_id, settings, 0, False, True, now, now)
+        values = {"agent_id": record.agent_id, "org_id": org_id, "settings": settings, "version": 0,
+                  "is_published": False, "is_active": True, "created_at": now, "updated_at": now}
+
         def work(s: Session) -> AgentRecord:
-            row = VsAgent(agent_id=new_agent_id(), org_id=org_id, settings=settings, version=0, is_published=False,
-                          is_active=True, created_at=now, updated_at=now)
-            s.add(row)
-            s.flush()
-            return _agent(row, settings)
+            s.connection().execute(_INSERT_AGENT, values)
+            return record
 
         return await self.db.write(work)
 

@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
-from adapters.storage.database import MIGRATIONS, Database
+from adapters.storage.database import MIGRATIONS, Database, head_revisions
 from adapters.storage.tables import register_all, table_modules
 
 HEAD = "0009_vs_room_lengths"
@@ -33,6 +33,23 @@ def test_history_has_one_head_and_every_api_branch_is_labelled():
     assert script.get_heads() == [HEAD]
     labels = {label for rev in script.walk_revisions() for label in rev.branch_labels}
     assert labels == {"serviceai", "vertebro-voice", "virstack-voiceai"}
+
+
+def test_heads_read_without_alembic_are_alembics_heads():
+    assert head_revisions() == frozenset(ScriptDirectory.from_config(_config()).get_heads())
+
+
+def test_a_current_database_is_recognised_without_alembic(database_url, monkeypatch):
+    db = Database(database_url)
+    assert not db.is_current()  # no alembic_version table yet
+    db.migrate()
+    assert db.is_current()
+    monkeypatch.setattr(command, "upgrade", lambda *a, **k: (_ for _ in ()).throw(AssertionError("upgraded")))
+    db.migrate()  # a start on a current database: no Alembic run
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0006_vertebro_training_lease'"))
+    assert not db.is_current()
+    db.dispose()
 
 
 def test_every_api_storage_package_declares_tables():
