@@ -216,6 +216,7 @@ class JobQueue:
         self._declarations: list[Callable[[Huey], None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._consumer: Consumer | None = None
+        self._starter: threading.Thread | None = None
         self._jobs: dict[str, Job[Any]] = {}
         self._running: set[concurrent.futures.Future[Any]] = set()
         self._lock = threading.Lock()
@@ -309,22 +310,39 @@ class JobQueue:
 
         return declare
 
+    def _start_consumer(self) -> Consumer:
+        """Open the storage and start the consumer's threads (blocking)."""
+        consumer = _consumer_class()(self.huey, workers=self.workers, worker_type="thread", periodic=True,
+                                     scheduler_interval=self.scheduler_interval, initial_delay=0.05,
+                                     max_delay=1.0, check_worker_health=False)
+        consumer.start()
+        return consumer
+
     async def start(self) -> None:
         """Start this process's consumer (worker threads and scheduler) on the running loop."""
         self._loop = asyncio.get_running_loop()
+        self._consumer = await anyio.to_thread.run_sync(self._start_consumer)
 
-        def start() -> Consumer:
-            consumer = _consumer_class()(self.huey, workers=self.workers, worker_type="thread", periodic=True,
-                                         scheduler_interval=self.scheduler_interval, initial_delay=0.05,
-                                         max_delay=1.0, check_worker_health=False)
-            consumer.start()
-            return consumer
+    def start_in_background(self) -> None:
+        """Like :meth:`start`, returning at once: a thread of its own opens the storage and starts
+        the consumer (the server answers meanwhile; :meth:`stop` waits for it). Failures are logged."""
+        self._loop = asyncio.get_running_loop()
 
-        self._consumer = await anyio.to_thread.run_sync(start)
+        def start() -> None:
+            try:
+                self._consumer = self._start_consumer()
+            except Exception:  # noqa: BLE001 - a server without its consumer still serves; say why
+                logger.exception("the job queue's consumer did not start")
+
+        self._starter = threading.Thread(target=start, name="job-queue-start", daemon=True)
+        self._starter.start()
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Stop taking jobs; give running ones ``timeout`` seconds, then cancel them (a job's
         ``CancelledError`` handler releases what it holds), and release the storage."""
+        if self._starter is not None:
+            await anyio.to_thread.run_sync(self._starter.join)
+            self._starter = None
         consumer, self._consumer = self._consumer, None
         if consumer is None:
             return

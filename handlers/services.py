@@ -6,9 +6,6 @@ built from these by the API's plugin; handlers reach both through their bundle o
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from dataclasses import dataclass, field
 
 from adapters.engines import EngineWarmup
@@ -19,8 +16,6 @@ from adapters.ratelimit import RateLimiter
 from adapters.realtime.peer import PeerManager
 from adapters.storage.database import Database
 from core.settings import Settings
-
-logger = logging.getLogger("handlers.services")
 
 
 @dataclass
@@ -38,7 +33,6 @@ class Services:
     events: EventBus
     jobs: JobQueue
     engines: EngineWarmup = field(default_factory=EngineWarmup)
-    _jobs_starting: asyncio.Task[None] | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -91,21 +85,12 @@ class Services:
         meanwhile waits for the queue's storage; a request needing an engine for its load)."""
         if self.settings.engine_preload:
             self.engines.start()
-        self._jobs_starting = asyncio.get_running_loop().create_task(self._start_jobs())
-
-    async def _start_jobs(self) -> None:
-        try:
-            await self.jobs.start()
-        except Exception:  # noqa: BLE001 - a server without its consumer still serves; say why
-            logger.exception("the job queue's consumer did not start")
+        self.jobs.start_in_background()
 
     async def stop(self) -> None:
         """Hang up every realtime peer (at shutdown, after the APIs stopped their own work) and
         leave the event bus. Running jobs are cancelled (their work is persisted and resumes in
         another process or after a restart)."""
-        if self._jobs_starting is not None:
-            with contextlib.suppress(Exception):
-                await self._jobs_starting
         self.engines.stop()
         await self.jobs.stop()
         await self.peers.close_all()

@@ -51,6 +51,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import anyio.to_thread
 from pydantic import BaseModel
 from starlette.responses import JSONResponse
@@ -163,7 +164,11 @@ async def _converse(websocket: WebSocket, session_id: str, language: str, scope:
             finally:
                 for task in (serve, deleted):
                     task.cancel()
-                await asyncio.gather(serve, deleted, return_exceptions=True)
+                # shielded: when the server cancels this socket (shutdown), the wait for the two
+                # tasks must not take a second cancellation that would replace the one in flight
+                # (the canceller could then not tell it was its own and reports the task cancelled)
+                with anyio.CancelScope(shield=True):
+                    await asyncio.gather(serve, deleted, return_exceptions=True)
             if serve in done:
                 serve.result()  # re-raise what ended the conversation
             else:

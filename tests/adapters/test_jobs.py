@@ -46,6 +46,25 @@ async def test_a_job_runs_on_the_event_loop_with_its_arguments(tmp_path: Path) -
     assert seen == [("hello", 3, True), ("later", 4, True)]
 
 
+async def test_a_queue_started_in_the_background_runs_jobs_and_declares_without_storage(tmp_path: Path) -> None:
+    """Declaring jobs opens nothing (no huey yet); the consumer starts on a thread of its own while
+    the caller goes on, and a job enqueued meanwhile runs once it is up."""
+    queue = JobQueue(f"sqlite:///{tmp_path / 'g.db'}", name="t1b")
+    seen: list[str] = []
+
+    @queue.job("record")
+    async def record(word: str) -> None:
+        seen.append(word)
+
+    assert queue._huey is None  # nothing opened by the declaration
+    queue.start_in_background()
+    try:
+        await record.enqueue("early")
+        await _until(lambda: seen == ["early"])
+    finally:
+        await queue.stop()
+
+
 async def test_a_failing_job_is_retried_with_backoff(tmp_path: Path) -> None:
     queue = JobQueue(f"sqlite:///{tmp_path / 'g.db'}", name="t2")
     attempts: list[float] = []

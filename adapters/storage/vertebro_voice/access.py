@@ -59,7 +59,8 @@ class VertebroAccessStore:
 
     async def scope(self, user: str, admins: Iterable[str] = ()) -> Scope:
         """The :class:`Scope` of ``user``: admin when named in ``admins`` (the setting) or stored as
-        one; its projects from the memberships (one read transaction)."""
+        one; its projects from the memberships (one read transaction, on every request: two
+        indexed lookups, read on the calling thread like :meth:`Database.read`)."""
         named = user in set(admins)
 
         def work(s: Session) -> Scope:
@@ -67,7 +68,7 @@ class VertebroAccessStore:
             rows = s.exec(select(VertebroProjectMember.project).where(VertebroProjectMember.username == user)).all()
             return Scope(user, admin, frozenset(rows))
 
-        return await self.db.run(work)
+        return await self.db.read(work)
 
     async def grant(self, project: str, user: str, now: datetime) -> bool:
         """Make ``user`` a member of ``project``; False when it already was."""

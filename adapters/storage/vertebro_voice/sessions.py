@@ -147,6 +147,8 @@ def _live(now: datetime, scope: Scope | None = None):
 
 
 _SESSIONS = VertebroSession.__table__  # type: ignore[attr-defined]  # SQLModel sets it on table classes
+_USERS = VertebroUser.__table__  # type: ignore[attr-defined]  # SQLModel sets it on table classes
+_HASH_BY_USER = sa_select(_USERS.c.password_hash).where(_USERS.c.username == bindparam("username"))
 _LIVE_BY_ID = sa_select(_SESSIONS).where(_SESSIONS.c.session_id == bindparam("session_id"),
                                          _SESSIONS.c.ended_at.is_(None), _SESSIONS.c.expires_at > bindparam("now"))
 
@@ -168,12 +170,10 @@ class VertebroUserStore:
         await self.db.run(work)
 
     async def password_hash(self, username: str) -> str | None:
-        """The argon2 hash stored for ``username``, or None when it is not a stored user."""
-        def work(s: Session) -> str | None:
-            row = s.get(VertebroUser, username)
-            return row.password_hash if row else None
-
-        return await self.db.read(work)
+        """The argon2 hash stored for ``username``, or None when it is not a stored user (read on
+        every Basic-authenticated request: a prepared Core select, no ORM session)."""
+        row: Any = await self.db.fetch_one(_HASH_BY_USER, {"username": username})
+        return row.password_hash if row else None
 
 
 class VertebroSessionStore:
@@ -214,17 +214,13 @@ class VertebroSessionStore:
     async def get_live(self, session_id: str, now: datetime, scope: Scope | None = None) -> VoiceSessionRecord | None:
         """The session if it is live at ``now`` (not deleted, not expired) and ``scope`` may see it
         (None: no restriction), else None."""
-        def work(s: Session) -> VoiceSessionRecord | None:
-            # read on most requests: a prepared Core select (rows have the table's attributes),
-            # narrowed to what ``scope`` may see
-            query = _LIVE_BY_ID
-            if scope is not None and not scope.admin:
-                query = query.where(_SESSIONS.c.owner == scope.user,
-                                    _SESSIONS.c.project.in_(sorted(scope.projects)))
-            row: Any = s.connection().execute(query, {"session_id": session_id, "now": now}).first()
-            return _session(row) if row else None
-
-        return await self.db.read(work)
+        # read on most requests: a prepared Core select (rows have the table's attributes), no ORM
+        # session, narrowed to what ``scope`` may see
+        query = _LIVE_BY_ID
+        if scope is not None and not scope.admin:
+            query = query.where(_SESSIONS.c.owner == scope.user, _SESSIONS.c.project.in_(sorted(scope.projects)))
+        row: Any = await self.db.fetch_one(query, {"session_id": session_id, "now": now})
+        return _session(row) if row else None
 
     async def touch(self, session_id: str, now: datetime, timeout_seconds: int,
                     context: dict[str, Any] | None = None, scope: Scope | None = None) -> VoiceSessionRecord | None:
