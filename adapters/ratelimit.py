@@ -83,8 +83,11 @@ class RateLimiter:
         return await self._decide(RateLimitItemPerSecond(max(1, amount), max(1, seconds)), key, consume=False)
 
     async def _bounded(self, call: Awaitable[T]) -> T:
+        # asyncio.timeout, not wait_for: the call runs in the caller's task (wait_for on 3.11
+        # wraps it in a task of its own, ~10 µs of CPU on every hit of every request).
         try:
-            return await asyncio.wait_for(call, 2 * REDIS_TIMEOUT)
+            async with asyncio.timeout(2 * REDIS_TIMEOUT):
+                return await call
         except Exception as exc:  # noqa: BLE001 - redis/limits raise many types; all mean "unreachable"
             raise CountersUnavailable(f"rate-limit counters unavailable: {exc!r}") from exc
 
