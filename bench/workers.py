@@ -1,28 +1,41 @@
 """Scale-out benchmark (part of ``make bench``): one worker process against two on one port.
 
-The gateway starts twice, one after the other, on the same kind of database (a fresh SQLite
-file, WAL, ``synchronous=FULL``) with a throwaway Redis (scripts/redis-test-server; ``WORKERS``
-> 1 needs it): ``WORKERS=1`` and ``WORKERS=2``. Each is loaded by wrk with the same read, an
-authenticated ``GET /v1/sessions/{id}`` (Virtual Banker getSession: JWT check, rate-limit hit in
-Redis, session row read), and the table prints req/s, latency percentiles and the ratio
-2 workers / 1 worker, with the load average. The load generator runs on the same machine and
-takes CPU from the workers, so on 2 cores the ratio understates what two hosts' worth of cores
-would give. Nothing is asserted.
+Two deployments of the gateway run side by side, each on a fresh SQLite file (WAL,
+``synchronous=FULL``) and sharing one throwaway Redis (scripts/redis-test-server; ``WORKERS`` > 1
+needs it): ``WORKERS=1`` and ``WORKERS=2``. Each is loaded in turn by wrk, ``--rounds`` times,
+alternating (1, 2, 1, 2, …, so a drift of the machine's load hits both alike), with the same read:
+an authenticated ``GET /v1/sessions/{id}`` (Virtual Banker getSession: JWT check, rate-limit hit in
+Redis, session row read). Each deployment has a tenant of its own, so neither reads the other's
+rate-limit counters in Redis. Engines are not preloaded (``ENGINE_PRELOAD=false``): the read needs
+none, and their background load would take CPU from the first round.
 
-Usage: ``python -m bench.workers [--seconds S] [--connections C]`` (or ``python -m bench.run --only workers``).
+Printed per round: req/s, latency percentiles, and where the CPU went (``/proc/<pid>/stat`` of the
+server's processes and of redis-server, ``getrusage`` of wrk), in milliseconds of CPU per request
+and in cores; then the median req/s of each deployment and the ratio 2 workers / 1 worker, with
+the load average. The load generator and Redis run on the same cores as the workers, so on a
+2-core machine the ratio is bounded by ``2 × w / (w + o)``, ``w`` the workers' CPU per request and
+``o`` everything else's (wrk, Redis, the kernel's loopback): the table prints that bound too. Two
+hosts' worth of cores, with the load balancer and Redis elsewhere, are what the workers' own CPU per
+request (1 vs 2 workers) shows. Nothing is asserted.
+
+Usage: ``python -m bench.workers [--seconds S] [--rounds R] [--connections C]`` (or
+``python -m bench.run --only workers``).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -33,8 +46,13 @@ from handlers.virtual_banker.security import mint_jwt
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "workers-bench-secret-0123456789-0123456789"
 _GET_SCRIPT = """\
-wrk.method = "GET"
-wrk.headers["Authorization"] = "Bearer {token}"
+local paths = {{{paths}}}
+local headers = {{{headers}}}
+local i = 0
+request = function()
+  i = i % #paths + 1
+  return wrk.format("GET", paths[i], headers[i])
+end
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
@@ -44,6 +62,9 @@ done = function(summary, latency, requests)
     latency:percentile(50), latency:percentile(99)))
 end
 """
+_TICKS = os.sysconf("SC_CLK_TCK")
+#: Callers the load is spread over (each with its own session and rate-limit budget).
+USERS = 64
 
 
 def _free_port() -> int:
@@ -52,48 +73,131 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(workers: int, workdir: Path, redis_url: str) -> tuple[subprocess.Popen[bytes], str]:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far; 0.0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def _group_pids(pgid: int) -> list[int]:
+    """Processes of process group ``pgid`` (the server's supervisor and its workers)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[2]) == pgid:
+            pids.append(int(entry))
+    return pids
+
+
+@dataclass
+class Deployment:
+    """One running server: ``workers`` processes, its base URL, the session URL and token to load."""
+
+    workers: int
+    proc: subprocess.Popen[bytes]
+    base: str
+    url: str = ""
+    script: str = ""
+
+
+@dataclass
+class Round:
+    """One wrk run against one deployment, with the CPU every party spent on it: ``server_ms``,
+    ``redis_ms`` and ``wrk_ms`` milliseconds of CPU per completed request."""
+
+    workers: int
+    load: LoadResult
+    server_ms: float
+    redis_ms: float
+    wrk_ms: float
+
+    @property
+    def other_ms(self) -> float:
+        """CPU per request spent outside the server (wrk, Redis), ms."""
+        return self.redis_ms + self.wrk_ms
+
+
+def _start(workers: int, workdir: Path, redis_url: str) -> Deployment:
     port = _free_port()
     env = {**os.environ, "PORT": str(port), "WORKERS": str(workers), "REDIS_URL": redis_url,
            "DATABASE_URL": f"sqlite:///{workdir / f'w{workers}.db'}", "LOG_LEVEL": "warning",
-           "VIRTUAL_BANKER_JWT_SECRET": SECRET, "SECRETS_DIR": str(workdir / "secrets"),
-           "VB_DEFAULT_RATE_LIMIT_PER_MINUTE": "1000000000"}
+           "VIRTUAL_BANKER_JWT_SECRET": SECRET, "SECRETS_DIR": str(workdir / f"secrets{workers}"),
+           "VB_DEFAULT_RATE_LIMIT_PER_MINUTE": "10000", "ENGINE_PRELOAD": "false"}
     proc = subprocess.Popen([sys.executable, "-m", "gateway"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
+    return Deployment(workers, proc, f"http://127.0.0.1:{port}")
+
+
+def _prepare(deployment: Deployment, workdir: Path, wrk: str, connections: int) -> None:
+    """Wait for ``/health``, open a session for the deployment's own tenant, write its wrk script
+    and warm every worker up (2 s of load)."""
     deadline = time.monotonic() + 180
     while True:
         try:
-            httpx.get(f"{base}/health", timeout=2)
-            return proc, base
+            httpx.get(f"{deployment.base}/health", timeout=2)
+            break
         except httpx.HTTPError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError(f"WORKERS={workers} did not start") from None
+            if time.monotonic() > deadline or deployment.proc.poll() is not None:
+                raise RuntimeError(f"WORKERS={deployment.workers} did not start") from None
             time.sleep(0.2)
-
-
-def measure(workers: int, workdir: Path, redis_url: str, wrk: str, seconds: float, connections: int) -> LoadResult:
-    """wrk against ``GET /v1/sessions/{id}`` on a server with ``workers`` processes."""
-    proc, base = _serve(workers, workdir, redis_url)
-    try:
-        token = mint_jwt("tenant-w", "user-w", SECRET, 3600)
-        created = httpx.post(f"{base}/v1/sessions", headers={"Authorization": f"Bearer {token}"}, timeout=30,
-                             json={"tenant_id": "tenant-w", "user_id": "user-w", "auth_assertion": token})
+    tenant = f"tenant-w{deployment.workers}"
+    paths, headers = [], []
+    for number in range(USERS):
+        user = f"user-{number}"
+        token = mint_jwt(tenant, user, SECRET, 3600)
+        created = httpx.post(f"{deployment.base}/v1/sessions", headers={"Authorization": f"Bearer {token}"},
+                             json={"tenant_id": tenant, "user_id": user, "auth_assertion": token}, timeout=30)
         created.raise_for_status()
-        url = f"{base}/v1/sessions/{created.json()['data']['session_id']}"
-        script = workdir / "get.lua"
-        script.write_text(_GET_SCRIPT.format(token=token), encoding="utf-8")
-        run_wrk(wrk, url, str(script), 2, connections)  # warm-up: every worker has served
-        return run_wrk(wrk, url, str(script), seconds, connections)
+        paths.append(f'"/v1/sessions/{created.json()["data"]["session_id"]}"')
+        headers.append(f'{{["Authorization"] = "Bearer {token}"}}')
+    deployment.url = f"{deployment.base}/v1/sessions/"
+    script = workdir / f"get{deployment.workers}.lua"
+    script.write_text(_GET_SCRIPT.format(paths=", ".join(paths), headers=", ".join(headers)), encoding="utf-8")
+    deployment.script = str(script)
+    run_wrk(wrk, deployment.url, deployment.script, 2, connections)
+
+
+def measure(deployment: Deployment, redis_pid: int, wrk: str, seconds: float, connections: int) -> Round:
+    """wrk against ``GET /v1/sessions/{id}`` of ``deployment``, with the CPU it cost every party."""
+    pids = _group_pids(deployment.proc.pid)
+    server_before = sum(_cpu_seconds(pid) for pid in pids)
+    redis_before = _cpu_seconds(redis_pid)
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load = run_wrk(wrk, deployment.url, deployment.script, seconds, connections)
+    children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server = sum(_cpu_seconds(pid) for pid in pids) - server_before
+    redis = _cpu_seconds(redis_pid) - redis_before
+    wrk_cpu = ((children_after.ru_utime + children_after.ru_stime)
+               - (children_before.ru_utime + children_before.ru_stime))
+    per_request = 1000 / max(load.requests, 1)
+    return Round(deployment.workers, load, server * per_request, redis * per_request, wrk_cpu * per_request)
+
+
+def _redis_pid(redis_url: str) -> int:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return int(client.info("server")["process_id"])
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=60)
+        client.close()
 
 
 def main(argv: list[str] | None = None) -> int:
     """Print the 1-worker / 2-worker table; exit 2 when wrk or redis-server is missing."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_SECONDS", 10)))
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args(argv)
     wrk = find_wrk(allow_apt=not os.environ.get("BENCH_NO_APT"))
@@ -105,18 +209,46 @@ def main(argv: list[str] | None = None) -> int:
     script = ROOT / "scripts" / "redis-test-server"
     redis_url = subprocess.run([str(script), "start", str(redis_dir), str(_free_port())], capture_output=True,
                                text=True, check=True).stdout.strip()
+    deployments = [_start(workers, workdir, redis_url) for workers in (1, 2)]
     try:
-        print(f"## Scale-out: GET /v1/sessions/{{id}}, wrk -t1 -c{args.connections}, {args.seconds:.0f} s each, "
-              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}\n")
-        print("| WORKERS | req/s | p50 ms | p99 ms | non-2xx | errors |\n|---|---|---|---|---|---|")
-        results = {}
-        for workers in (1, 2):
-            result = measure(workers, workdir, redis_url, wrk, args.seconds, args.connections)
-            results[workers] = result
-            print(f"| {workers} | {result.rps:,.0f} | {result.p50_ms:.1f} | {result.p99_ms:.1f} | "
-                  f"{result.non_2xx} | {result.errors} |", flush=True)
-        print(f"\n2 workers / 1 worker: {results[2].rps / max(results[1].rps, 1e-9):.2f}x")
+        for deployment in deployments:
+            _prepare(deployment, workdir, wrk, args.connections)
+        redis_pid = _redis_pid(redis_url)
+        print(f"## Scale-out: GET /v1/sessions/{{id}}, wrk -t1 -c{args.connections}, {args.seconds:.0f} s per "
+              f"round, {args.rounds} rounds, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}\n")
+        print("| WORKERS | req/s | p50 ms | p99 ms | non-2xx | errors | server CPU ms/req | Redis ms/req "
+              "| wrk ms/req | server cores |\n|---|---|---|---|---|---|---|---|---|---|")
+        rounds: list[Round] = []
+        for _ in range(args.rounds):
+            for deployment in deployments:
+                r = measure(deployment, redis_pid, wrk, args.seconds, args.connections)
+                rounds.append(r)
+                print(f"| {r.workers} | {r.load.rps:,.0f} | {r.load.p50_ms:.1f} | {r.load.p99_ms:.1f} | "
+                      f"{r.load.non_2xx} | {r.load.errors} | {r.server_ms:.3f} | {r.redis_ms:.3f} | "
+                      f"{r.wrk_ms:.3f} | {r.server_ms * r.load.rps / 1000:.2f} |", flush=True)
+        one = [r for r in rounds if r.workers == 1]
+        two = [r for r in rounds if r.workers == 2]
+        rps1 = statistics.median(r.load.rps for r in one)
+        rps2 = statistics.median(r.load.rps for r in two)
+        server1 = statistics.median(r.server_ms for r in one)
+        server2 = statistics.median(r.server_ms for r in two)
+        other2 = statistics.median(r.other_ms for r in two)
+        per_round = ", ".join(f"{b.load.rps / max(a.load.rps, 1e-9):.2f}" for a, b in zip(one, two, strict=True))
+        print(f"\n2 workers / 1 worker: **{rps2 / max(rps1, 1e-9):.2f}x** (median req/s {rps2:,.0f} / {rps1:,.0f}; "
+              f"rounds {per_round})")
+        print(f"server CPU per request: 1 worker {server1:.3f} ms, 2 workers {server2:.3f} ms "
+              f"({server1 / max(server2, 1e-9):.2f}x the work per CPU second); wrk + Redis {other2:.3f} ms per request "
+              f"on the same cores: the bound on {os.cpu_count()} cores is "
+              f"{(os.cpu_count() or 2) * server1 / (server1 + other2):.2f}x")
     finally:
+        for deployment in deployments:
+            if deployment.proc.poll() is None:
+                os.killpg(deployment.proc.pid, signal.SIGTERM)
+        for deployment in deployments:
+            try:
+                deployment.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(deployment.proc.pid, signal.SIGKILL)
         subprocess.run([str(script), "stop", str(redis_dir)], check=False)
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
