@@ -3,16 +3,21 @@
 Two deployments of the gateway run side by side, each on a fresh SQLite file (WAL,
 ``synchronous=FULL``) and sharing one throwaway Redis (scripts/redis-test-server; ``WORKERS`` > 1
 needs it): ``WORKERS=1`` and ``WORKERS=2``. Each is loaded in turn by wrk, ``--rounds`` times,
-alternating (1, 2, 1, 2, …, so a drift of the machine's load hits both alike), with the same read:
-an authenticated ``GET /v1/sessions/{id}`` (Virtual Banker getSession: JWT check, rate-limit hit in
-Redis, session row read). Each deployment has a tenant of its own, so neither reads the other's
-rate-limit counters in Redis. Engines are not preloaded (``ENGINE_PRELOAD=false``): the read needs
+alternating (1, 2, 1, 2, …, so a drift of the machine's load hits both alike), with two reads:
+
+* ``GET /v1/sessions/{id}`` (Virtual Banker getSession: JWT check, a rate-limit hit in Redis — two
+  round trips of ``limits``' moving window —, session row read), spread over 64 callers, each with
+  its own session and budget. Each deployment has a tenant of its own, so neither reads the
+  other's rate-limit counters.
+* ``GET /api/v1/voice/session/{id}`` (Vertebro getVoiceSession: HTTP Basic, project membership and
+  session row read; no Redis).
+ Engines are not preloaded (``ENGINE_PRELOAD=false``): the read needs
 none, and their background load would take CPU from the first round.
 
 Printed per round: req/s, latency percentiles, and where the CPU went (``/proc/<pid>/stat`` of the
 server's processes and of redis-server, ``getrusage`` of wrk), in milliseconds of CPU per request
-and in cores; then the median req/s of each deployment and the ratio 2 workers / 1 worker, with
-the load average. The load generator and Redis run on the same cores as the workers, so on a
+and in cores; then, per read, the median req/s of each deployment and the ratio 2 workers /
+1 worker, with the load average. The load generator and Redis run on the same cores as the workers, so on a
 2-core machine the ratio is bounded by ``2 × w / (w + o)``, ``w`` the workers' CPU per request and
 ``o`` everything else's (wrk, Redis, the kernel's loopback): the table prints that bound too. Two
 hosts' worth of cores, with the load balancer and Redis elsewhere, are what the workers' own CPU per
@@ -25,6 +30,8 @@ Usage: ``python -m bench.workers [--seconds S] [--rounds R] [--connections C]`` 
 from __future__ import annotations
 
 import argparse
+import base64
+import json
 import os
 import resource
 import shutil
@@ -35,12 +42,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-from bench.loadgen import LoadResult, find_wrk, run_wrk
+from bench.loadgen import LoadResult, find_wrk, run_wrk, wrk_script
+from bench.run import BASIC_HASH, BASIC_PASSWORD, BASIC_USER
 from handlers.virtual_banker.security import mint_jwt
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,8 +71,10 @@ done = function(summary, latency, requests)
 end
 """
 _TICKS = os.sysconf("SC_CLK_TCK")
-#: Callers the load is spread over (each with its own session and rate-limit budget).
+#: Callers the getSession load is spread over (each with its own session and rate-limit budget).
 USERS = 64
+VB_READ = "GET /v1/sessions/{id}"
+VERTEBRO_READ = "GET /api/v1/voice/session/{id}"
 
 
 def _free_port() -> int:
@@ -101,20 +111,21 @@ def _group_pids(pgid: int) -> list[int]:
 
 @dataclass
 class Deployment:
-    """One running server: ``workers`` processes, its base URL, the session URL and token to load."""
+    """One running server: ``workers`` processes, its base URL, and per loaded read the URL and
+    the wrk script (``reads[name] = (url, script path)``)."""
 
     workers: int
     proc: subprocess.Popen[bytes]
     base: str
-    url: str = ""
-    script: str = ""
+    reads: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass
 class Round:
-    """One wrk run against one deployment, with the CPU every party spent on it: ``server_ms``,
-    ``redis_ms`` and ``wrk_ms`` milliseconds of CPU per completed request."""
+    """One wrk run of one read against one deployment, with the CPU every party spent on it:
+    ``server_ms``, ``redis_ms`` and ``wrk_ms`` milliseconds of CPU per completed request."""
 
+    read: str
     workers: int
     load: LoadResult
     server_ms: float
@@ -132,15 +143,18 @@ def _start(workers: int, workdir: Path, redis_url: str) -> Deployment:
     env = {**os.environ, "PORT": str(port), "WORKERS": str(workers), "REDIS_URL": redis_url,
            "DATABASE_URL": f"sqlite:///{workdir / f'w{workers}.db'}", "LOG_LEVEL": "warning",
            "VIRTUAL_BANKER_JWT_SECRET": SECRET, "SECRETS_DIR": str(workdir / f"secrets{workers}"),
-           "VB_DEFAULT_RATE_LIMIT_PER_MINUTE": "10000", "ENGINE_PRELOAD": "false"}
+           "VB_DEFAULT_RATE_LIMIT_PER_MINUTE": "10000", "ENGINE_PRELOAD": "false",
+           "VERTEBRO_BASIC_USERS": json.dumps({BASIC_USER: BASIC_HASH}),
+           "VERTEBRO_ADMIN_USERS": json.dumps([BASIC_USER])}
     proc = subprocess.Popen([sys.executable, "-m", "gateway"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     return Deployment(workers, proc, f"http://127.0.0.1:{port}")
 
 
 def _prepare(deployment: Deployment, workdir: Path, wrk: str, connections: int) -> None:
-    """Wait for ``/health``, open a session for the deployment's own tenant, write its wrk script
-    and warm every worker up (2 s of load)."""
+    """Wait for ``/health``, open the sessions the reads load (Virtual Banker: one per caller of the
+    deployment's own tenant; Vertebro: one), write their wrk scripts and warm every worker up (2 s
+    of load per read)."""
     deadline = time.monotonic() + 180
     while True:
         try:
@@ -160,27 +174,37 @@ def _prepare(deployment: Deployment, workdir: Path, wrk: str, connections: int) 
         created.raise_for_status()
         paths.append(f'"/v1/sessions/{created.json()["data"]["session_id"]}"')
         headers.append(f'{{["Authorization"] = "Bearer {token}"}}')
-    deployment.url = f"{deployment.base}/v1/sessions/"
     script = workdir / f"get{deployment.workers}.lua"
     script.write_text(_GET_SCRIPT.format(paths=", ".join(paths), headers=", ".join(headers)), encoding="utf-8")
-    deployment.script = str(script)
-    run_wrk(wrk, deployment.url, deployment.script, 2, connections)
+    deployment.reads[VB_READ] = (f"{deployment.base}/v1/sessions/", str(script))
+    started = httpx.post(f"{deployment.base}/api/v1/voice/session/start", auth=(BASIC_USER, BASIC_PASSWORD),
+                         json={"project": f"bench-{deployment.workers}", "language": "en-US"}, timeout=30)
+    started.raise_for_status()
+    basic = "Basic " + base64.b64encode(f"{BASIC_USER}:{BASIC_PASSWORD}".encode()).decode()
+    directory = workdir / f"vertebro{deployment.workers}"
+    directory.mkdir()
+    deployment.reads[VERTEBRO_READ] = (
+        f"{deployment.base}/api/v1/voice/session/{started.json()['session_id']}",
+        wrk_script(None, {"Authorization": basic}, str(directory), method="GET", name="get"))
+    for url, path in deployment.reads.values():
+        run_wrk(wrk, url, path, 2, connections)
 
 
-def measure(deployment: Deployment, redis_pid: int, wrk: str, seconds: float, connections: int) -> Round:
-    """wrk against ``GET /v1/sessions/{id}`` of ``deployment``, with the CPU it cost every party."""
+def measure(deployment: Deployment, read: str, redis_pid: int, wrk: str, seconds: float, connections: int) -> Round:
+    """wrk against ``read`` of ``deployment``, with the CPU it cost every party."""
+    url, script = deployment.reads[read]
     pids = _group_pids(deployment.proc.pid)
     server_before = sum(_cpu_seconds(pid) for pid in pids)
     redis_before = _cpu_seconds(redis_pid)
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    load = run_wrk(wrk, deployment.url, deployment.script, seconds, connections)
+    load = run_wrk(wrk, url, script, seconds, connections)
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     server = sum(_cpu_seconds(pid) for pid in pids) - server_before
     redis = _cpu_seconds(redis_pid) - redis_before
     wrk_cpu = ((children_after.ru_utime + children_after.ru_stime)
                - (children_before.ru_utime + children_before.ru_stime))
     per_request = 1000 / max(load.requests, 1)
-    return Round(deployment.workers, load, server * per_request, redis * per_request, wrk_cpu * per_request)
+    return Round(read, deployment.workers, load, server * per_request, redis * per_request, wrk_cpu * per_request)
 
 
 def _redis_pid(redis_url: str) -> int:
@@ -214,32 +238,33 @@ def main(argv: list[str] | None = None) -> int:
         for deployment in deployments:
             _prepare(deployment, workdir, wrk, args.connections)
         redis_pid = _redis_pid(redis_url)
-        print(f"## Scale-out: GET /v1/sessions/{{id}}, wrk -t1 -c{args.connections}, {args.seconds:.0f} s per "
-              f"round, {args.rounds} rounds, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}\n")
-        print("| WORKERS | req/s | p50 ms | p99 ms | non-2xx | errors | server CPU ms/req | Redis ms/req "
-              "| wrk ms/req | server cores |\n|---|---|---|---|---|---|---|---|---|---|")
+        print(f"## Scale-out: wrk -t1 -c{args.connections}, {args.seconds:.0f} s per round, {args.rounds} rounds, "
+              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}\n")
+        print("| read | WORKERS | req/s | p50 ms | p99 ms | non-2xx | errors | server CPU ms/req | Redis ms/req "
+              "| wrk ms/req | server cores |\n|---|---|---|---|---|---|---|---|---|---|---|")
         rounds: list[Round] = []
         for _ in range(args.rounds):
-            for deployment in deployments:
-                r = measure(deployment, redis_pid, wrk, args.seconds, args.connections)
-                rounds.append(r)
-                print(f"| {r.workers} | {r.load.rps:,.0f} | {r.load.p50_ms:.1f} | {r.load.p99_ms:.1f} | "
-                      f"{r.load.non_2xx} | {r.load.errors} | {r.server_ms:.3f} | {r.redis_ms:.3f} | "
-                      f"{r.wrk_ms:.3f} | {r.server_ms * r.load.rps / 1000:.2f} |", flush=True)
-        one = [r for r in rounds if r.workers == 1]
-        two = [r for r in rounds if r.workers == 2]
-        rps1 = statistics.median(r.load.rps for r in one)
-        rps2 = statistics.median(r.load.rps for r in two)
-        server1 = statistics.median(r.server_ms for r in one)
-        server2 = statistics.median(r.server_ms for r in two)
-        other2 = statistics.median(r.other_ms for r in two)
-        per_round = ", ".join(f"{b.load.rps / max(a.load.rps, 1e-9):.2f}" for a, b in zip(one, two, strict=True))
-        print(f"\n2 workers / 1 worker: **{rps2 / max(rps1, 1e-9):.2f}x** (median req/s {rps2:,.0f} / {rps1:,.0f}; "
-              f"rounds {per_round})")
-        print(f"server CPU per request: 1 worker {server1:.3f} ms, 2 workers {server2:.3f} ms "
-              f"({server1 / max(server2, 1e-9):.2f}x the work per CPU second); wrk + Redis {other2:.3f} ms per request "
-              f"on the same cores: the bound on {os.cpu_count()} cores is "
-              f"{(os.cpu_count() or 2) * server1 / (server1 + other2):.2f}x")
+            for read in (VB_READ, VERTEBRO_READ):
+                for deployment in deployments:
+                    r = measure(deployment, read, redis_pid, wrk, args.seconds, args.connections)
+                    rounds.append(r)
+                    print(f"| {read} | {r.workers} | {r.load.rps:,.0f} | {r.load.p50_ms:.1f} | {r.load.p99_ms:.1f} | "
+                          f"{r.load.non_2xx} | {r.load.errors} | {r.server_ms:.3f} | {r.redis_ms:.3f} | "
+                          f"{r.wrk_ms:.3f} | {r.server_ms * r.load.rps / 1000:.2f} |", flush=True)
+        cores = os.cpu_count() or 2
+        for read in (VB_READ, VERTEBRO_READ):
+            one = [r for r in rounds if r.workers == 1 and r.read == read]
+            two = [r for r in rounds if r.workers == 2 and r.read == read]
+            rps1 = statistics.median(r.load.rps for r in one)
+            rps2 = statistics.median(r.load.rps for r in two)
+            server1 = statistics.median(r.server_ms for r in one)
+            server2 = statistics.median(r.server_ms for r in two)
+            other2 = statistics.median(r.other_ms for r in two)
+            per_round = ", ".join(f"{b.load.rps / max(a.load.rps, 1e-9):.2f}" for a, b in zip(one, two, strict=True))
+            print(f"\n{read}: 2 workers / 1 worker **{rps2 / max(rps1, 1e-9):.2f}x** (median req/s {rps2:,.0f} / "
+                  f"{rps1:,.0f}; rounds {per_round}). Server CPU per request: 1 worker {server1:.3f} ms, 2 workers "
+                  f"{server2:.3f} ms; wrk + Redis {other2:.3f} ms per request on the same cores: the bound on "
+                  f"{cores} cores is {cores * server1 / (server1 + other2):.2f}x")
     finally:
         for deployment in deployments:
             if deployment.proc.poll() is None:
