@@ -169,3 +169,24 @@ def test_semver_precedence():
     assert parse_version("1.2") == parse_version("1.2.0")
     assert parse_version("1.0.0+abc") == parse_version("1.0.0")
     assert parse_version("x") is None
+
+
+def test_parse_version_cache_is_bounded_and_shares_immutable_values():
+    """parse_version is remembered (it ran on ~5% of GET /api/version's CPU): callers sending a new
+    X-Client-Version on every request cannot grow the cache past its bound, and a remembered
+    result is the same immutable value, so no caller can change what another one gets."""
+    import dataclasses
+
+    import pytest
+
+    from handlers.serviceai.versioning import parse_version
+
+    for n in range(2000):
+        parse_version(f"1.{n}.0-hostile.{n}")
+        parse_version(f"not a version {n}")
+    info = parse_version.cache_info()
+    assert info.maxsize == 256 and info.currsize <= 256
+    first, second = parse_version("3.1.4"), parse_version("3.1.4")
+    assert first is second and first == parse_version(" 3.1.4 ")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        first.major = 9  # type: ignore[misc,union-attr]
