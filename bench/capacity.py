@@ -25,7 +25,6 @@ import math
 import os
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,6 +41,7 @@ from adapters.providers.base import VoiceSettings
 from adapters.providers.espeak import EspeakTTS
 from adapters.providers.whisper import SAMPLE_RATE as ASR_RATE
 from adapters.providers.whisper import WhisperASR
+from bench.run import cpu_seconds, free_port
 from handlers.virtual_banker.security import mint_jwt
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,19 +59,12 @@ CALLER_DUTY = 0.4
 AGENT_DUTY = 0.4
 #: Keep cores at most this busy in the plan (head-room for bursts, GC, the event loop).
 TARGET_UTILISATION = 0.6
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def _cpu_self() -> float:
     """CPU seconds (user + system, every thread) used by this process so far."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
-
-
-def _cpu_of(pid: int) -> float:
-    """CPU seconds (user + system) used by process ``pid`` so far, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
 async def speech_costs() -> tuple[float, float, list[bytes]]:
@@ -121,16 +114,10 @@ def media_cost(seconds: float = 20.0) -> float:
     return (encoded + decoded) / seconds
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def rest_costs(requests: int = 2000, concurrency: int = 16) -> dict[str, float]:
     """Server CPU milliseconds per request for two read operations (one uvicorn worker, SQLite)."""
     tmp = Path(tempfile.mkdtemp(prefix="capacity-"))
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PORT": str(port), "DATABASE_URL": f"sqlite:///{tmp / 'cap.db'}", "LOG_LEVEL": "warning",
            "VIRTUAL_BANKER_JWT_SECRET": SECRET, "SECRETS_DIR": str(tmp / "secrets"),
            "VB_DEFAULT_RATE_LIMIT_PER_MINUTE": "100000000"}
@@ -160,7 +147,7 @@ async def rest_costs(requests: int = 2000, concurrency: int = 16) -> dict[str, f
             for name, (url, headers) in targets.items():
                 for _ in range(50):
                     await client.get(url, headers=headers)
-                before = _cpu_of(proc.pid)
+                before = cpu_seconds(proc.pid)
                 semaphore = asyncio.Semaphore(concurrency)
 
                 async def one(url: str = url, headers: dict[str, str] = headers,
@@ -169,7 +156,7 @@ async def rest_costs(requests: int = 2000, concurrency: int = 16) -> dict[str, f
                         (await client.get(url, headers=headers)).raise_for_status()
 
                 await asyncio.gather(*(one() for _ in range(requests)))
-                costs[name] = (_cpu_of(proc.pid) - before) / requests * 1000
+                costs[name] = (cpu_seconds(proc.pid) - before) / requests * 1000
             return costs
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

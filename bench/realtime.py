@@ -56,6 +56,7 @@ from bench.run import (
     STOP_SIGNALS,
     TENANT,
     USER,
+    Target,
     _raise_keyboard_interrupt,
     gateway_target,
     log_tail,
@@ -643,6 +644,20 @@ def report(conv: Conversation, turns_asked: int, elapsed: float) -> str:
     return "\n".join(lines)
 
 
+def start_gateway(tmp: Path, targets: list[Target]) -> tuple[Target, str]:
+    """Start the gateway for a realtime run in ``tmp`` (its peers offer only ``HOST``'s ICE
+    candidates) under a fresh JWT secret, and append it to ``targets`` (the caller stops them with
+    ``stop_all``). Returns the target, started but not yet ready, and a Virtual Banker JWT (1 hour)
+    for ``TENANT``/``USER``."""
+    from handlers.virtual_banker.security import mint_jwt
+
+    secret = secrets.token_urlsafe(48)
+    target = gateway_target(tmp, secret, {"REALTIME_HOST_ADDRESSES": json.dumps([HOST])})
+    targets.append(target)
+    start(target, tmp)
+    return target, mint_jwt(TENANT, USER, secret, ttl_seconds=3600)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the conversation and print its tables. Exit status: 0, 1 (engine or server failure), 130."""
     del argv
@@ -667,16 +682,10 @@ def main(argv: list[str] | None = None) -> int:
         print("skipped: libespeak-ng is not available (apt package espeak-ng); the caller speaks with it")
         return 1
 
-    from handlers.virtual_banker.security import mint_jwt
-
-    secret = secrets.token_urlsafe(48)
-    jwt = mint_jwt(TENANT, USER, secret, ttl_seconds=3600)
-    targets = []
+    targets: list[Target] = []
     with tempfile.TemporaryDirectory(prefix="gateway-realtime-bench-") as tmp:
         try:
-            target = gateway_target(Path(tmp), secret, {"REALTIME_HOST_ADDRESSES": json.dumps([HOST])})
-            targets.append(target)
-            start(target, Path(tmp))
+            target, jwt = start_gateway(Path(tmp), targets)
             progress(f"gateway on :{target.port}, {turns} turns")
             wait_ready(target)
             try:

@@ -38,10 +38,8 @@ espeak-ng missing, no namespace, server or page failure), 130 on interruption.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import platform
-import secrets
 import shutil
 import signal
 import statistics
@@ -63,6 +61,7 @@ from bench.realtime import (
     p50,
     p90,
     p95,
+    start_gateway,
     table,
     version,
 )
@@ -71,10 +70,9 @@ from bench.run import (
     STOP_SIGNALS,
     TENANT,
     USER,
+    Target,
     _raise_keyboard_interrupt,
-    gateway_target,
     log_tail,
-    start,
     stop_all,
     wait_ready,
 )
@@ -469,17 +467,11 @@ def main(argv: list[str] | None = None) -> int:
     print()
     sys.stdout.flush()
 
-    from handlers.virtual_banker.security import mint_jwt
-
-    secret = secrets.token_urlsafe(48)
-    jwt = mint_jwt(TENANT, USER, secret, ttl_seconds=3600)
-    targets = []
+    targets: list[Target] = []
     with tempfile.TemporaryDirectory(prefix="gateway-realtime-browser-") as tmp:
         try:
             script = asyncio.run(make_wav(Path(tmp) / "microphone.wav", turns))
-            target = gateway_target(Path(tmp), secret, {"REALTIME_HOST_ADDRESSES": json.dumps([HOST])})
-            targets.append(target)
-            start(target, Path(tmp))
+            target, jwt = start_gateway(Path(tmp), targets)
             progress(f"gateway on :{target.port}, {turns} turns")
             wait_ready(target)
             try:

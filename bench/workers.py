@@ -36,7 +36,6 @@ import os
 import resource
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,7 +47,7 @@ from pathlib import Path
 import httpx
 
 from bench.loadgen import LoadResult, find_wrk, run_wrk, wrk_script
-from bench.run import BASIC_HASH, BASIC_PASSWORD, BASIC_USER
+from bench.run import BASIC_HASH, BASIC_PASSWORD, BASIC_USER, cpu_seconds, free_port
 from handlers.virtual_banker.security import mint_jwt
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,27 +69,10 @@ done = function(summary, latency, requests)
     latency:percentile(50), latency:percentile(99)))
 end
 """
-_TICKS = os.sysconf("SC_CLK_TCK")
 #: Callers the getSession load is spread over (each with its own session and rate-limit budget).
 USERS = 64
 VB_READ = "GET /v1/sessions/{id}"
 VERTEBRO_READ = "GET /api/v1/voice/session/{id}"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` so far; 0.0 once it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
 def _group_pids(pgid: int) -> list[int]:
@@ -139,7 +121,7 @@ class Round:
 
 
 def _start(workers: int, workdir: Path, redis_url: str) -> Deployment:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PORT": str(port), "WORKERS": str(workers), "REDIS_URL": redis_url,
            "DATABASE_URL": f"sqlite:///{workdir / f'w{workers}.db'}", "LOG_LEVEL": "warning",
            "VIRTUAL_BANKER_JWT_SECRET": SECRET, "SECRETS_DIR": str(workdir / f"secrets{workers}"),
@@ -194,13 +176,13 @@ def measure(deployment: Deployment, read: str, redis_pid: int, wrk: str, seconds
     """wrk against ``read`` of ``deployment``, with the CPU it cost every party."""
     url, script = deployment.reads[read]
     pids = _group_pids(deployment.proc.pid)
-    server_before = sum(_cpu_seconds(pid) for pid in pids)
-    redis_before = _cpu_seconds(redis_pid)
+    server_before = sum(cpu_seconds(pid) for pid in pids)
+    redis_before = cpu_seconds(redis_pid)
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     load = run_wrk(wrk, url, script, seconds, connections)
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    server = sum(_cpu_seconds(pid) for pid in pids) - server_before
-    redis = _cpu_seconds(redis_pid) - redis_before
+    server = sum(cpu_seconds(pid) for pid in pids) - server_before
+    redis = cpu_seconds(redis_pid) - redis_before
     wrk_cpu = ((children_after.ru_utime + children_after.ru_stime)
                - (children_before.ru_utime + children_before.ru_stime))
     per_request = 1000 / max(load.requests, 1)
@@ -231,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="bench-workers-"))
     redis_dir = workdir / "redis"
     script = ROOT / "scripts" / "redis-test-server"
-    redis_url = subprocess.run([str(script), "start", str(redis_dir), str(_free_port())], capture_output=True,
+    redis_url = subprocess.run([str(script), "start", str(redis_dir), str(free_port())], capture_output=True,
                                text=True, check=True).stdout.strip()
     deployments = [_start(workers, workdir, redis_url) for workers in (1, 2)]
     try:
